@@ -1,0 +1,43 @@
+# The three commands a user needs: make, make test, make run.
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build test run asan bench-smoke bench clean format
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt cmake/sources.cmake | deps
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+run: build
+	@scripts/first-run var $(BUILD_DIR)/postern
+	$(BUILD_DIR)/postern serve --config var/postern.toml
+
+asan: deps
+	cmake -S . -B $(ASAN_DIR) $(CMAKE_FLAGS) -DPOSTERN_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
+
+bench-smoke: build
+	bench/compare --quick --postern $(BUILD_DIR)/postern
+
+bench: build
+	bench/compare --postern $(BUILD_DIR)/postern
+
+format:
+	find src tools -name '*.[ch]pp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,165 @@
+#include "admin/config.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <toml++/toml.h>
+
+namespace postern::admin {
+
+namespace {
+
+base::error config_error(const node_config& c, const toml::source_region* where,
+                         std::string what) {
+  std::string loc = c.path;
+  if (where && where->begin.line) loc += fmt::format(" line {}", where->begin.line);
+  return base::error{base::errc::invalid_argument, fmt::format("{}: {}", loc, what), ""};
+}
+
+std::string resolve(const std::string& base_dir, const std::string& p) {
+  if (p.empty() || p.front() == '/') return p;
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+// Checks every key of a table is one we know.
+std::optional<base::error> check_keys(const node_config& c, const toml::table& t,
+                                      std::initializer_list<std::string_view> known,
+                                      std::string_view table_name) {
+  for (auto& [k, v] : t) {
+    bool ok = false;
+    for (auto n : known) ok = ok || k.str() == n;
+    if (!ok) {
+      std::string list;
+      for (auto n : known) list += fmt::format("{}{}", list.empty() ? "" : ", ", n);
+      return config_error(c, &v.source(),
+                          fmt::format("unknown key '{}' in {} (known keys: {})", k.str(),
+                                      table_name, list));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool protocol_supported(const std::string& p) { return p == "pop3" || p == "lmtp"; }
+
+base::result<node_config> load_config(const std::string& path) {
+  node_config c;
+  c.path = path;
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    auto& src = e.source();
+    if (std::string_view(e.description()).find("File could not be opened") != std::string_view::npos)
+      return base::error{base::errc::not_found,
+                         fmt::format("{}: cannot read the configuration file: {}", path,
+                                     std::strerror(errno)),
+                         ""};
+    return base::error{base::errc::invalid_argument,
+                       fmt::format("{} line {} column {}: {}", path, src.begin.line,
+                                   src.begin.column, e.description()),
+                       ""};
+  }
+  auto base_dir = std::filesystem::path(path).parent_path().string();
+  if (base_dir.empty()) base_dir = ".";
+
+  if (auto e = check_keys(c, root, {"data_dir", "role", "hostname", "threads", "tls", "listener"},
+                          "the top level"))
+    return *e;
+
+  auto data_dir = root["data_dir"];
+  if (!data_dir) return config_error(c, nullptr, "data_dir is missing: set data_dir = \"/var/lib/postern\"");
+  if (!data_dir.is_string())
+    return config_error(c, &data_dir.node()->source(), "data_dir must be a string (a folder path)");
+  c.data_dir = resolve(base_dir, **data_dir.as_string());
+
+  if (auto role = root["role"]) {
+    if (!role.is_string() || **role.as_string() != "standalone")
+      return config_error(c, &role.node()->source(),
+                          "role must be \"standalone\" (backend and frontend roles are not in this "
+                          "version)");
+  }
+  if (auto h = root["hostname"]) {
+    if (!h.is_string() || h.as_string()->get().empty())
+      return config_error(c, &h.node()->source(), "hostname must be a non-empty string");
+    c.hostname = **h.as_string();
+  } else {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    c.hostname = buf[0] ? buf : "localhost";
+  }
+  if (auto t = root["threads"]) {
+    auto v = t.value<int64_t>();
+    if (!v || *v < 0 || *v > 256)
+      return config_error(c, &t.node()->source(), "threads must be a number from 0 (one per core) to 256");
+    c.threads = static_cast<unsigned>(*v);
+  }
+
+  if (auto tls = root["tls"]) {
+    auto* t = tls.as_table();
+    if (!t) return config_error(c, &tls.node()->source(), "[tls] must be a table");
+    if (auto e = check_keys(c, *t, {"certificate", "key"}, "[tls]")) return *e;
+    for (auto [key, dest] : {std::pair{"certificate", &c.tls_certificate}, std::pair{"key", &c.tls_key}}) {
+      auto v = (*t)[key];
+      if (!v) continue;
+      if (!v.is_string())
+        return config_error(c, &v.node()->source(), fmt::format("[tls] {} must be a file path", key));
+      *dest = resolve(base_dir, **v.as_string());
+    }
+  }
+
+  auto listeners = root["listener"];
+  if (listeners && !listeners.is_array_of_tables())
+    return config_error(c, &listeners.node()->source(), "listener must be written as [[listener]] tables");
+  std::set<std::pair<std::string, uint16_t>> seen;
+  if (auto* arr = listeners.as_array()) {
+    int index = 0;
+    for (auto& node : *arr) {
+      ++index;
+      auto& t = *node.as_table();
+      auto name = fmt::format("[[listener]] #{}", index);
+      if (auto e = check_keys(c, t, {"protocol", "address", "port", "tls"}, name)) return *e;
+      listener_config l;
+      l.origin = fmt::format("{} {} line {}", c.path, name, t.source().begin.line);
+      auto proto = t["protocol"].value<std::string>();
+      if (!proto)
+        return config_error(c, &t.source(), fmt::format("{}: protocol is missing (pop3 or lmtp)", name));
+      if (!protocol_supported(*proto))
+        return config_error(c, &t["protocol"].node()->source(),
+                            fmt::format("{}: protocol '{}' is not served by this version (pop3, lmtp)",
+                                        name, *proto));
+      l.protocol = *proto;
+      if (auto a = t["address"]) {
+        if (!a.is_string())
+          return config_error(c, &a.node()->source(), fmt::format("{}: address must be a string", name));
+        l.address = **a.as_string();
+      }
+      auto port = t["port"].value<int64_t>();
+      if (!port || *port < 1 || *port > 65535)
+        return config_error(c, t["port"] ? &t["port"].node()->source() : &t.source(),
+                            fmt::format("{}: port must be a number from 1 to 65535", name));
+      l.port = static_cast<uint16_t>(*port);
+      auto mode = t["tls"].value_or<std::string>("none");
+      if (mode == "none") l.tls = net::tls_mode::none;
+      else if (mode == "starttls") l.tls = net::tls_mode::starttls;
+      else if (mode == "implicit") l.tls = net::tls_mode::implicit;
+      else
+        return config_error(c, &t["tls"].node()->source(),
+                            fmt::format("{}: tls = \"{}\" must be none, starttls or implicit", name, mode));
+      if (l.tls != net::tls_mode::none && (c.tls_certificate.empty() || c.tls_key.empty()))
+        return config_error(c, &t.source(),
+                            fmt::format("{}: tls = \"{}\" needs [tls] certificate and key", name, mode));
+      if (!seen.insert({l.address, l.port}).second)
+        return config_error(c, &t.source(),
+                            fmt::format("{}: {}:{} is already used by another listener", name,
+                                        l.address, l.port));
+      c.listeners.push_back(std::move(l));
+    }
+  }
+  return c;
+}
+
+}  // namespace postern::admin

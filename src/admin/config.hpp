@@ -1,0 +1,39 @@
+// Node-local bootstrap configuration (postern.toml): data folder, listeners,
+// TLS files. Protocol policy is not here; it lives in the directory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "net/server.hpp"
+
+namespace postern::admin {
+
+struct listener_config {
+  std::string protocol;
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;
+  net::tls_mode tls = net::tls_mode::none;
+  std::string origin;  // "postern.toml [[listener]] #2 (line 14)"
+};
+
+struct node_config {
+  std::string path;      // the file it came from
+  std::string data_dir;  // absolute, or relative to the config file's folder
+  std::string role = "standalone";
+  std::string hostname;
+  unsigned threads = 0;  // 0: one per core
+  std::string tls_certificate, tls_key;
+  std::vector<listener_config> listeners;
+};
+
+// Reads and checks the file. Every error names the file, the key (with its
+// line) and what is wrong; an unknown key is an error, not a warning.
+base::result<node_config> load_config(const std::string& path);
+
+// Protocols a listener may name in this version.
+bool protocol_supported(const std::string& protocol);
+
+}  // namespace postern::admin

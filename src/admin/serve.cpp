@@ -1,0 +1,88 @@
+// `postern serve`: checks everything a node needs before it listens, so a node
+// that cannot serve refuses to start and says why, instead of accepting
+// connections and failing them.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "admin/commands.hpp"
+#include "base/files.hpp"
+#include "directory/live_settings.hpp"
+#include "net/tls.hpp"
+#include "observe/log.hpp"
+#include "policy/connection_registry.hpp"
+#include "session/lmtp/session.hpp"
+#include "session/pop3/session.hpp"
+
+namespace postern::admin {
+
+namespace {
+int refuse(const std::string& why) {
+  fmt::print(stderr, "postern: cannot start: {}\n", why);
+  return ex_config;
+}
+}  // namespace
+
+int serve(const node_config& cfg) {
+  if (cfg.listeners.empty())
+    return refuse(fmt::format("{} has no [[listener]] tables: nothing to serve", cfg.path));
+  if (auto s = base::make_directories(cfg.data_dir); !s)
+    return refuse(fmt::format("data_dir = \"{}\": {}", cfg.data_dir, s.err().message));
+  if (::access(cfg.data_dir.c_str(), R_OK | W_OK | X_OK) != 0)
+    return refuse(fmt::format("data_dir = \"{}\" is not a readable, writable folder: {}",
+                              cfg.data_dir, std::strerror(errno)));
+  auto dir = directory::open_sqlite_directory(cfg.data_dir, false);
+  if (!dir) return refuse(dir.err().message);
+  auto mail = store::make_sqlite_store(cfg.data_dir);
+
+  std::shared_ptr<net::asio::ssl::context> tls;
+  bool needs_tls = false;
+  for (auto& l : cfg.listeners) needs_tls = needs_tls || l.tls != net::tls_mode::none;
+  if (needs_tls) {
+    auto ctx = net::make_server_tls(cfg.tls_certificate, cfg.tls_key);
+    if (!ctx) return refuse(ctx.err().message);
+    tls = *ctx;
+  }
+
+  directory::live_settings settings(**dir);
+  policy::connection_registry registry;
+  session::services svc{**dir, *mail, settings, registry, cfg.hostname, 0};
+  for (auto& l : cfg.listeners)
+    if (l.protocol == "pop3" && l.tls == net::tls_mode::implicit && !svc.pop3s_port)
+      svc.pop3s_port = l.port;
+
+  unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  net::server server(threads);
+  for (auto& l : cfg.listeners) {
+    net::listener_spec spec{l.protocol, l.address, l.port, l.tls, l.origin};
+    net::session_handler handler;
+    size_t buffer = 4096;
+    if (l.protocol == "pop3") {
+      handler = [&svc](std::shared_ptr<net::connection> c, const net::listener_spec& s) {
+        return session::pop3::run_session(svc, std::move(c), s);
+      };
+    } else {
+      buffer = 64 * 1024;
+      handler = [&svc](std::shared_ptr<net::connection> c, const net::listener_spec& s) {
+        return session::lmtp::run_session(svc, std::move(c), s);
+      };
+    }
+    auto port = server.listen(spec, tls, buffer, std::move(handler));
+    if (!port) return refuse(port.err().message);
+    const char* mode = l.tls == net::tls_mode::implicit   ? "implicit TLS"
+                       : l.tls == net::tls_mode::starttls ? "STARTTLS"
+                                                          : "no TLS";
+    observe::log(observe::level::info, "node", "", "listening: {} on {}:{} ({})", l.protocol,
+                 l.address, *port, mode);
+  }
+  observe::log(observe::level::info, "node", "", "serving from {} with {} I/O threads",
+               cfg.data_dir, threads);
+  server.run();
+  observe::log(observe::level::info, "node", "", "stopped");
+  return ex_ok;
+}
+
+}  // namespace postern::admin

@@ -1,0 +1,116 @@
+// `postern user add|list|passwd|remove`: work on the directory directly, so
+// they run before the first start and while the node is serving.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <string>
+
+#include "admin/commands.hpp"
+#include "directory/directory.hpp"
+#include "directory/password.hpp"
+#include "store/store.hpp"
+
+namespace postern::admin {
+
+namespace {
+
+std::unique_ptr<directory::directory> open_dir(const node_config& cfg) {
+  auto d = directory::open_sqlite_directory(cfg.data_dir, true);
+  if (!d) {
+    fmt::print(stderr, "postern: {}\n", d.err().message);
+    return nullptr;
+  }
+  return std::move(*d);
+}
+
+std::optional<std::string> read_password(bool password_stdin) {
+  if (!password_stdin) {
+    fmt::print(stderr,
+               "postern: give the password on standard input with --password-stdin "
+               "(never on the command line, where other users can see it)\n");
+    return std::nullopt;
+  }
+  std::string pw;
+  std::getline(std::cin, pw);
+  if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+  if (pw.empty()) {
+    fmt::print(stderr, "postern: the password read from standard input is empty\n");
+    return std::nullopt;
+  }
+  return pw;
+}
+
+}  // namespace
+
+int user_add(const node_config& cfg, const std::string& address, bool password_stdin) {
+  if (auto s = directory::validate_address(address); !s) {
+    fmt::print(stderr, "postern: {}\n", s.err().message);
+    return ex_dataerr;
+  }
+  auto pw = read_password(password_stdin);
+  if (!pw) return ex_usage;
+  auto dir = open_dir(cfg);
+  if (!dir) return ex_config;
+  auto hash = directory::hash_password(*pw);
+  if (!hash) {
+    fmt::print(stderr, "postern: {}\n", hash.err().message);
+    return ex_software;
+  }
+  auto u = dir->add_user(address, *hash);
+  if (!u) {
+    fmt::print(stderr, "postern: {}\n", u.err().message);
+    return u.err().code == base::errc::already_exists ? ex_dataerr : ex_ioerr;
+  }
+  fmt::print("added {} (user id {})\n", u->address, u->id);
+  return ex_ok;
+}
+
+int user_list(const node_config& cfg) {
+  auto dir = open_dir(cfg);
+  if (!dir) return ex_config;
+  auto users = dir->list_users();
+  if (!users) {
+    fmt::print(stderr, "postern: {}\n", users.err().message);
+    return ex_ioerr;
+  }
+  for (auto& u : *users) fmt::print("{}\n", u.address);
+  return ex_ok;
+}
+
+int user_passwd(const node_config& cfg, const std::string& address, bool password_stdin) {
+  auto pw = read_password(password_stdin);
+  if (!pw) return ex_usage;
+  auto dir = open_dir(cfg);
+  if (!dir) return ex_config;
+  auto hash = directory::hash_password(*pw);
+  if (!hash) {
+    fmt::print(stderr, "postern: {}\n", hash.err().message);
+    return ex_software;
+  }
+  if (auto s = dir->set_password(address, *hash); !s) {
+    fmt::print(stderr, "postern: {}\n", s.err().message);
+    return s.err().code == base::errc::not_found ? ex_nouser : ex_ioerr;
+  }
+  fmt::print("password changed for {}\n", address);
+  return ex_ok;
+}
+
+int user_remove(const node_config& cfg, const std::string& address) {
+  auto dir = open_dir(cfg);
+  if (!dir) return ex_config;
+  auto u = dir->remove_user(address);
+  if (!u) {
+    fmt::print(stderr, "postern: {}\n", u.err().message);
+    return u.err().code == base::errc::not_found ? ex_nouser : ex_ioerr;
+  }
+  auto mail = store::make_sqlite_store(cfg.data_dir);
+  if (auto s = mail->destroy(u->id); !s) {
+    fmt::print(stderr, "postern: removed {} from the directory, but {}\n", u->address,
+               s.err().message);
+    return ex_ioerr;
+  }
+  fmt::print("removed {} and their mailbox\n", u->address);
+  return ex_ok;
+}
+
+}  // namespace postern::admin

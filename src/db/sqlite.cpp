@@ -1,0 +1,119 @@
+#include "db/sqlite.hpp"
+
+#include <fmt/format.h>
+
+namespace postern::db {
+
+database::~database() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+base::result<database> database::open(const std::string& path, bool create) {
+  database d;
+  d.path_ = path;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(path.c_str(), &d.db_, flags, nullptr) != SQLITE_OK) {
+    std::string msg = d.db_ ? sqlite3_errmsg(d.db_) : "out of memory";
+    return base::error{base::errc::io_error, fmt::format("cannot open database {}: {}", path, msg),
+                       msg};
+  }
+  sqlite3_busy_timeout(d.db_, 10000);
+  // WAL lets readers proceed during a delivery; synchronous=FULL makes every
+  // COMMIT durable before it returns, which is what an acknowledgement needs.
+  if (auto s = d.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+      !s)
+    return s.err();
+  return d;
+}
+
+base::error database::error_of(std::string_view what) const {
+  std::string msg = db_ ? sqlite3_errmsg(db_) : "no database";
+  int code = db_ ? sqlite3_errcode(db_) : SQLITE_ERROR;
+  auto kind = (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL ||
+               code == SQLITE_IOERR)
+                  ? base::errc::temporary
+                  : (code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? base::errc::corrupt
+                                                                     : base::errc::io_error);
+  return base::error{kind, fmt::format("{} failed in {}: {}", what, path_, msg), msg};
+}
+
+base::status database::exec(std::string_view sql) {
+  std::string s(sql);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    auto e = error_of(fmt::format("SQL '{}'", sql.substr(0, 40)));
+    sqlite3_free(err);
+    return e;
+  }
+  return base::ok_status();
+}
+
+base::result<statement> database::prepare(std::string_view sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, nullptr) != SQLITE_OK)
+    return error_of(fmt::format("preparing '{}'", sql.substr(0, 40)));
+  return statement(s, db_);
+}
+
+int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+int database::changes() const { return sqlite3_changes(db_); }
+std::string database::message() const { return sqlite3_errmsg(db_); }
+
+statement::~statement() {
+  if (stmt_) sqlite3_finalize(stmt_);
+}
+
+statement& statement::bind(int index, int64_t v) {
+  sqlite3_bind_int64(stmt_, index, v);
+  return *this;
+}
+
+statement& statement::bind(int index, std::string_view v) {
+  sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+statement& statement::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+step_result statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return step_result::row;
+  if (rc == SQLITE_DONE) return step_result::done;
+  return step_result::error;
+}
+
+void statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int64_t statement::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::string statement::text(int col) const {
+  auto p = sqlite3_column_text(stmt_, col);
+  auto n = sqlite3_column_bytes(stmt_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
+
+bool statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+transaction::~transaction() {
+  if (open_) db_.exec("ROLLBACK");
+}
+
+base::status transaction::begin() {
+  auto s = db_.exec("BEGIN IMMEDIATE");
+  open_ = s.ok();
+  return s;
+}
+
+base::status transaction::commit() {
+  auto s = db_.exec("COMMIT");
+  if (s) open_ = false;
+  return s;
+}
+
+}  // namespace postern::db

@@ -1,0 +1,53 @@
+// The directory: users, their password hashes and the protocol settings every
+// node shares. SQLite (data_dir/directory.sqlite) for a standalone node;
+// PostgreSQL joins behind the same interface for clusters.
+//
+// Threads: every method is thread-safe and may block briefly on SQLite.
+// Password hashing is not done here (see password.hpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.hpp"
+#include "directory/settings_schema.hpp"
+
+namespace postern::directory {
+
+struct user_record {
+  int64_t id = 0;  // never reused; names the user's mailbox folder
+  std::string address;
+  std::string password_hash;
+};
+
+class directory {
+ public:
+  virtual ~directory() = default;
+
+  virtual base::result<user_record> find_user(std::string_view address) = 0;
+  virtual base::result<user_record> add_user(std::string_view address,
+                                             std::string_view password_hash) = 0;
+  virtual base::status set_password(std::string_view address, std::string_view password_hash) = 0;
+  virtual base::result<user_record> remove_user(std::string_view address) = 0;
+  virtual base::result<std::vector<user_record>> list_users() = 0;
+
+  // Stored (non-default) values of a protocol's settings.
+  virtual base::result<setting_map> settings(std::string_view protocol) = 0;
+  // Validates, normalises and stores; returns the stored form.
+  virtual base::result<std::string> set_setting(std::string_view protocol, std::string_view key,
+                                                std::string_view value) = 0;
+  // Changes whenever any process commits a change to the directory.
+  virtual uint64_t version() = 0;
+};
+
+// Opens data_dir/directory.sqlite, creating it (and data_dir) when `create`.
+base::result<std::unique_ptr<directory>> open_sqlite_directory(const std::string& data_dir,
+                                                               bool create);
+
+// Checks an address is user@domain with no spaces or control characters.
+base::status validate_address(std::string_view address);
+
+}  // namespace postern::directory

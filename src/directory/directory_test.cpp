@@ -1,0 +1,70 @@
+#include "directory/directory.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "directory/live_settings.hpp"
+#include "directory/password.hpp"
+
+namespace postern::directory {
+
+namespace {
+std::string temp_dir() {
+  auto p = std::filesystem::temp_directory_path() /
+           ("postern-dir-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(p);
+  return p.string();
+}
+}  // namespace
+
+TEST(Password, YescryptHashVerifies) {
+  auto h = hash_password("correct horse");
+  ASSERT_TRUE(h);
+  EXPECT_TRUE(h->starts_with("{CRYPT}$y$"));
+  EXPECT_TRUE(verify_password("correct horse", *h));
+  EXPECT_FALSE(verify_password("wrong", *h));
+  EXPECT_FALSE(verify_password("correct horse", "correct horse"));  // no plaintext scheme
+  EXPECT_FALSE(verify_password("x", "{CRYPT}"));
+}
+
+TEST(Password, AcceptsDovecotSha512Crypt) {
+  // openssl passwd -6 -salt saltsalt secret
+  EXPECT_TRUE(verify_password(
+      "secret",
+      "{SHA512-CRYPT}$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"));
+}
+
+TEST(Directory, UsersAddFindRemoveAndIdsAreNotReused) {
+  auto d = open_sqlite_directory(temp_dir(), true);
+  ASSERT_TRUE(d) << d.err().message;
+  auto a = (*d)->add_user("Joe@Example.com", "{CRYPT}x");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->address, "Joe@example.com");
+  EXPECT_TRUE((*d)->find_user("joe@EXAMPLE.com"));
+  auto dup = (*d)->add_user("joe@example.com", "{CRYPT}y");
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.err().code, base::errc::already_exists);
+  ASSERT_TRUE((*d)->remove_user("joe@example.com"));
+  auto b = (*d)->add_user("joe@example.com", "{CRYPT}z");
+  ASSERT_TRUE(b);
+  EXPECT_GT(b->id, a->id);
+  EXPECT_FALSE((*d)->add_user("not-an-address", "x"));
+}
+
+TEST(Directory, LiveSettingsSeeAnotherConnectionsChange) {
+  auto path = temp_dir();
+  auto node = open_sqlite_directory(path, true);
+  ASSERT_TRUE(node);
+  live_settings live(**node);
+  EXPECT_EQ(live.pop3()->max_connections_per_user, 16u);
+  // The CLI is another process with its own connection.
+  auto cli = open_sqlite_directory(path, false);
+  ASSERT_TRUE(cli);
+  ASSERT_TRUE((*cli)->set_setting("pop3", "max_connections_per_user", "2"));
+  EXPECT_EQ(live.pop3()->max_connections_per_user, 2u);
+  EXPECT_FALSE((*cli)->set_setting("pop3", "max_connections_per_user", "0"));
+}
+
+}  // namespace postern::directory

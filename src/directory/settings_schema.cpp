@@ -1,0 +1,187 @@
+#include "directory/settings_schema.hpp"
+
+#include <fmt/format.h>
+
+#include "base/strings.hpp"
+
+namespace postern::directory {
+
+namespace {
+
+constexpr std::string_view login_types[] = {"secure", "plaintext"};
+constexpr std::string_view sort_orders[] = {"ascending", "descending"};
+constexpr int64_t unlimited = 1000000;
+
+// Exchange's ranges where it has them (MaxCommandSize 40-1024, timeouts).
+constexpr setting_spec pop3_specs[] = {
+    {"login_type", setting_kind::choice, "secure", 0, 0, login_types,
+     "secure: USER, PASS and AUTH only after TLS (STLS or the implicit-TLS port); "
+     "plaintext: allowed on any connection"},
+    {"secure_networks", setting_kind::networks, "", 0, 0, {},
+     "networks whose plaintext connections count as secure for login_type=secure "
+     "(CIDR list, e.g. 127.0.0.0/8, 10.1.0.0/16)"},
+    {"max_connections", setting_kind::integer, "10000", 1, unlimited, {},
+     "POP3 connections this node accepts at once"},
+    {"max_connections_from_single_ip", setting_kind::integer, "10000", 1, unlimited, {},
+     "POP3 connections one client address may hold at once"},
+    {"max_connections_per_user", setting_kind::integer, "16", 1, unlimited, {},
+     "authenticated POP3 connections one user may hold at once"},
+    {"preauthenticated_timeout", setting_kind::duration, "60s", 10, 3600, {},
+     "idle time allowed before login"},
+    {"authenticated_timeout", setting_kind::duration, "30min", 30, 86400, {},
+     "idle time allowed after login"},
+    {"max_command_size", setting_kind::integer, "512", 40, 1024, {},
+     "longest command line in bytes, CRLF included"},
+    {"message_sort_order", setting_kind::choice, "ascending", 0, 0, sort_orders,
+     "order of the maildrop: ascending (oldest first) or descending (newest first)"},
+    {"banner", setting_kind::text, "Postern POP3 service ready", 0, 200, {},
+     "greeting text after +OK"},
+};
+
+constexpr setting_spec lmtp_specs[] = {
+    {"max_message_size", setting_kind::integer, "52428800", 1024, 2147483647, {},
+     "largest message accepted, in bytes (SIZE, RFC 1870)"},
+    {"max_recipients", setting_kind::integer, "500", 1, 100000, {},
+     "RCPT TO commands accepted per transaction"},
+    {"max_connections", setting_kind::integer, "1000", 1, unlimited, {},
+     "LMTP connections this node accepts at once"},
+    {"timeout", setting_kind::duration, "5min", 10, 3600, {},
+     "idle time allowed between commands and during DATA"},
+};
+
+std::optional<int64_t> parse_duration(std::string_view v) {
+  v = base::trim(v);
+  size_t digits = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+  auto n = base::parse_u64(v.substr(0, digits));
+  if (!n) return std::nullopt;
+  auto unit = base::to_lower(v.substr(digits));
+  if (unit.empty() || unit == "s" || unit == "sec") return static_cast<int64_t>(*n);
+  if (unit == "m" || unit == "min") return static_cast<int64_t>(*n) * 60;
+  if (unit == "h") return static_cast<int64_t>(*n) * 3600;
+  return std::nullopt;
+}
+
+std::string format_duration(int64_t s) {
+  if (s % 3600 == 0) return fmt::format("{}h", s / 3600);
+  if (s % 60 == 0 && s >= 120) return fmt::format("{}min", s / 60);
+  return fmt::format("{}s", s);
+}
+
+std::string value_of(const setting_map& stored, std::string_view protocol, std::string_view key) {
+  if (auto it = stored.find(key); it != stored.end()) return it->second;
+  return std::string(find_setting(protocol, key)->default_value);
+}
+
+int64_t integer_of(const setting_map& m, std::string_view p, std::string_view k) {
+  return static_cast<int64_t>(base::parse_u64(value_of(m, p, k)).value_or(0));
+}
+
+std::chrono::seconds duration_of(const setting_map& m, std::string_view p, std::string_view k) {
+  return std::chrono::seconds(parse_duration(value_of(m, p, k)).value_or(60));
+}
+
+}  // namespace
+
+std::span<const setting_spec> settings_for(std::string_view protocol) {
+  if (protocol == "pop3") return pop3_specs;
+  if (protocol == "lmtp") return lmtp_specs;
+  return {};
+}
+
+const setting_spec* find_setting(std::string_view protocol, std::string_view key) {
+  for (auto& s : settings_for(protocol))
+    if (s.key == key) return &s;
+  return nullptr;
+}
+
+base::result<std::string> validate_setting(std::string_view protocol, std::string_view key,
+                                           std::string_view value) {
+  auto bad = [&](std::string why) {
+    return base::error{base::errc::invalid_argument,
+                       fmt::format("{} setting {} = '{}': {}", protocol, key,
+                                   base::printable(value, 80), why),
+                       ""};
+  };
+  const setting_spec* spec = find_setting(protocol, key);
+  if (!spec) {
+    std::string known;
+    for (auto& s : settings_for(protocol)) known += fmt::format("{}{}", known.empty() ? "" : ", ", s.key);
+    return base::error{base::errc::not_found,
+                       fmt::format("{} has no setting '{}'; settings are: {}", protocol, key, known),
+                       ""};
+  }
+  switch (spec->kind) {
+    case setting_kind::integer: {
+      auto n = base::parse_u64(base::trim(value));
+      if (!n || static_cast<int64_t>(*n) < spec->min || static_cast<int64_t>(*n) > spec->max)
+        return bad(fmt::format("must be a whole number from {} to {}", spec->min, spec->max));
+      return std::to_string(*n);
+    }
+    case setting_kind::duration: {
+      auto n = parse_duration(value);
+      if (!n || *n < spec->min || *n > spec->max)
+        return bad(fmt::format("must be a duration from {} to {} (e.g. 90s, 30min, 1h)",
+                               format_duration(spec->min), format_duration(spec->max)));
+      return format_duration(*n);
+    }
+    case setting_kind::choice: {
+      auto v = base::to_lower(base::trim(value));
+      for (auto c : spec->choices)
+        if (c == v) return v;
+      std::string allowed;
+      for (auto c : spec->choices) allowed += fmt::format("{}{}", allowed.empty() ? "" : " or ", c);
+      return bad(fmt::format("must be {}", allowed));
+    }
+    case setting_kind::text: {
+      for (char c : value)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+          return bad("must not contain control characters or line breaks");
+      if (static_cast<int64_t>(value.size()) > spec->max)
+        return bad(fmt::format("must be at most {} characters", spec->max));
+      return std::string(value);
+    }
+    case setting_kind::networks: {
+      std::vector<base::ip_network> nets;
+      std::string bad_entry;
+      if (!base::parse_network_list(value, nets, bad_entry))
+        return bad(fmt::format("'{}' is not an address or CIDR network", bad_entry));
+      std::string norm;
+      for (auto& n : nets) norm += fmt::format("{}{}", norm.empty() ? "" : ", ", n.text);
+      return norm;
+    }
+  }
+  return bad("unknown kind");
+}
+
+pop3_settings make_pop3_settings(const setting_map& m) {
+  constexpr std::string_view p = "pop3";
+  pop3_settings s;
+  s.login = value_of(m, p, "login_type") == "plaintext" ? login_type::plaintext : login_type::secure;
+  std::string bad;
+  base::parse_network_list(value_of(m, p, "secure_networks"), s.secure_networks, bad);
+  s.max_connections = static_cast<uint32_t>(integer_of(m, p, "max_connections"));
+  s.max_connections_from_single_ip =
+      static_cast<uint32_t>(integer_of(m, p, "max_connections_from_single_ip"));
+  s.max_connections_per_user = static_cast<uint32_t>(integer_of(m, p, "max_connections_per_user"));
+  s.preauthenticated_timeout = duration_of(m, p, "preauthenticated_timeout");
+  s.authenticated_timeout = duration_of(m, p, "authenticated_timeout");
+  s.max_command_size = static_cast<uint32_t>(integer_of(m, p, "max_command_size"));
+  s.message_sort_order =
+      value_of(m, p, "message_sort_order") == "descending" ? sort_order::descending
+                                                           : sort_order::ascending;
+  s.banner = value_of(m, p, "banner");
+  return s;
+}
+
+lmtp_settings make_lmtp_settings(const setting_map& m) {
+  constexpr std::string_view p = "lmtp";
+  lmtp_settings s;
+  s.max_message_size = static_cast<uint64_t>(integer_of(m, p, "max_message_size"));
+  s.max_recipients = static_cast<uint32_t>(integer_of(m, p, "max_recipients"));
+  s.max_connections = static_cast<uint32_t>(integer_of(m, p, "max_connections"));
+  s.timeout = duration_of(m, p, "timeout");
+  return s;
+}
+
+}  // namespace postern::directory

@@ -1,0 +1,69 @@
+// Protocol settings that live in the directory (so every node shares them and
+// they change without a restart): their names, kinds, defaults and ranges.
+// Names follow Exchange's Set-PopSettings in snake_case.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.hpp"
+#include "base/network.hpp"
+
+namespace postern::directory {
+
+enum class setting_kind { integer, duration, choice, text, networks };
+
+struct setting_spec {
+  std::string_view key;
+  setting_kind kind;
+  std::string_view default_value;
+  int64_t min = 0;  // integer and duration (seconds) bounds, inclusive
+  int64_t max = 0;
+  std::span<const std::string_view> choices;
+  std::string_view help;
+};
+
+// Protocols that have settings: "pop3", "lmtp". Empty span for others.
+std::span<const setting_spec> settings_for(std::string_view protocol);
+const setting_spec* find_setting(std::string_view protocol, std::string_view key);
+
+// Checks a value and returns its normal form ("30m" -> "30min"); the error
+// names the protocol, key, value and what is allowed.
+base::result<std::string> validate_setting(std::string_view protocol, std::string_view key,
+                                           std::string_view value);
+
+using setting_map = std::map<std::string, std::string, std::less<>>;
+
+enum class login_type { secure, plaintext };
+enum class sort_order { ascending, descending };
+
+struct pop3_settings {
+  login_type login = login_type::secure;
+  std::vector<base::ip_network> secure_networks;
+  uint32_t max_connections = 0;
+  uint32_t max_connections_from_single_ip = 0;
+  uint32_t max_connections_per_user = 0;
+  std::chrono::seconds preauthenticated_timeout{0};
+  std::chrono::seconds authenticated_timeout{0};
+  uint32_t max_command_size = 0;
+  sort_order message_sort_order = sort_order::ascending;
+  std::string banner;
+};
+
+struct lmtp_settings {
+  uint64_t max_message_size = 0;
+  uint32_t max_recipients = 0;
+  uint32_t max_connections = 0;
+  std::chrono::seconds timeout{0};
+};
+
+// Stored values override defaults; values are assumed validated.
+pop3_settings make_pop3_settings(const setting_map& stored);
+lmtp_settings make_lmtp_settings(const setting_map& stored);
+
+}  // namespace postern::directory

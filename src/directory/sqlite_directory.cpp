@@ -1,0 +1,181 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+#include "base/files.hpp"
+#include "base/strings.hpp"
+#include "db/sqlite.hpp"
+#include "directory/directory.hpp"
+
+
+namespace postern::directory {
+
+namespace {
+
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS users(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  address TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  password TEXT NOT NULL,
+  created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS settings(
+  protocol TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY(protocol, key)) WITHOUT ROWID;
+)sql";
+
+class sqlite_directory final : public directory {
+ public:
+  explicit sqlite_directory(db::database db) : db_(std::move(db)) {}
+
+  base::result<user_record> find_user(std::string_view address) override {
+    std::lock_guard lock(mu_);
+    return find_locked(base::normalize_address(address));
+  }
+
+  base::result<user_record> add_user(std::string_view address, std::string_view hash) override {
+    auto a = base::normalize_address(address);
+    if (auto s = validate_address(a); !s) return s.err();
+    std::lock_guard lock(mu_);
+    if (find_locked(a)) return base::error{base::errc::already_exists, fmt::format("user {} already exists", a), ""};
+    auto st = db_.prepare("INSERT INTO users(address, password, created) VALUES(?, ?, ?)");
+    if (!st) return st.err();
+    st->bind(1, a).bind(2, hash).bind(3, static_cast<int64_t>(::time(nullptr)));
+    if (st->step() != db::step_result::done) return db_.error_of("adding user");
+    ++local_changes_;
+    return find_locked(a);
+  }
+
+  base::status set_password(std::string_view address, std::string_view hash) override {
+    auto a = base::normalize_address(address);
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare("UPDATE users SET password = ? WHERE address = ?");
+    if (!st) return st.err();
+    st->bind(1, hash).bind(2, a);
+    if (st->step() != db::step_result::done) return db_.error_of("changing password");
+    if (db_.changes() == 0) return no_such_user(a);
+    ++local_changes_;
+    return base::ok_status();
+  }
+
+  base::result<user_record> remove_user(std::string_view address) override {
+    auto a = base::normalize_address(address);
+    std::lock_guard lock(mu_);
+    auto u = find_locked(a);
+    if (!u) return u.err();
+    auto st = db_.prepare("DELETE FROM users WHERE id = ?");
+    if (!st) return st.err();
+    st->bind(1, u->id);
+    if (st->step() != db::step_result::done) return db_.error_of("removing user");
+    ++local_changes_;
+    return u;
+  }
+
+  base::result<std::vector<user_record>> list_users() override {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare("SELECT id, address, password FROM users ORDER BY address");
+    if (!st) return st.err();
+    std::vector<user_record> out;
+    db::step_result r;
+    while ((r = st->step()) == db::step_result::row)
+      out.push_back(user_record{st->int64(0), st->text(1), st->text(2)});
+    if (r == db::step_result::error) return db_.error_of("listing users");
+    return out;
+  }
+
+  base::result<setting_map> settings(std::string_view protocol) override {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare("SELECT key, value FROM settings WHERE protocol = ?");
+    if (!st) return st.err();
+    st->bind(1, protocol);
+    setting_map out;
+    db::step_result r;
+    while ((r = st->step()) == db::step_result::row) out[st->text(0)] = st->text(1);
+    if (r == db::step_result::error) return db_.error_of("reading settings");
+    return out;
+  }
+
+  base::result<std::string> set_setting(std::string_view protocol, std::string_view key,
+                                        std::string_view value) override {
+    auto v = validate_setting(protocol, key, value);
+    if (!v) return v.err();
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare(
+        "INSERT INTO settings(protocol, key, value) VALUES(?, ?, ?)"
+        " ON CONFLICT(protocol, key) DO UPDATE SET value = excluded.value");
+    if (!st) return st.err();
+    st->bind(1, protocol).bind(2, key).bind(3, *v);
+    if (st->step() != db::step_result::done) return db_.error_of("storing setting");
+    ++local_changes_;
+    return v;
+  }
+
+  uint64_t version() override {
+    std::lock_guard lock(mu_);
+    // data_version moves when another connection (the CLI) commits; our own
+    // commits are counted locally.
+    auto st = db_.prepare("PRAGMA data_version");
+    uint64_t dv = 0;
+    if (st && st->step() == db::step_result::row) dv = static_cast<uint64_t>(st->int64(0));
+    return (dv << 32) + local_changes_;
+  }
+
+ private:
+  base::error no_such_user(const std::string& a) {
+    return base::error{base::errc::not_found, fmt::format("no user {} in the directory", a), ""};
+  }
+
+  base::result<user_record> find_locked(const std::string& a) {
+    auto st = db_.prepare("SELECT id, address, password FROM users WHERE address = ?");
+    if (!st) return st.err();
+    st->bind(1, a);
+    auto r = st->step();
+    if (r == db::step_result::row) return user_record{st->int64(0), st->text(1), st->text(2)};
+    if (r == db::step_result::error) return db_.error_of("looking up user");
+    return no_such_user(a);
+  }
+
+  std::mutex mu_;
+  db::database db_;
+  uint64_t local_changes_ = 0;
+};
+
+}  // namespace
+
+base::status validate_address(std::string_view a) {
+  auto at = a.find('@');
+  bool ok = at != std::string_view::npos && at > 0 && at + 1 < a.size() &&
+            a.find('@', at + 1) == std::string_view::npos && a.size() <= 254;
+  for (char c : a)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == '"')
+      ok = false;
+  if (!ok)
+    return base::error{base::errc::invalid_argument,
+                       fmt::format("'{}' is not a mail address of the form user@domain",
+                                   base::printable(a, 80)),
+                       ""};
+  return base::ok_status();
+}
+
+base::result<std::unique_ptr<directory>> open_sqlite_directory(const std::string& data_dir,
+                                                               bool create) {
+  if (create) {
+    if (auto s = base::make_directories(data_dir); !s) return s.err();
+  } else if (::access(data_dir.c_str(), R_OK | W_OK | X_OK) != 0) {
+    return base::error{base::errc::io_error,
+                       fmt::format("data_dir {} is not a readable and writable folder: {}",
+                                   data_dir, std::strerror(errno)),
+                       ""};
+  }
+  auto db = db::database::open(data_dir + "/directory.sqlite", true);
+  if (!db) return db.err();
+  if (auto s = db->exec(schema_sql); !s) return s.err();
+  return std::unique_ptr<directory>(new sqlite_directory(std::move(*db)));
+}
+
+}  // namespace postern::directory

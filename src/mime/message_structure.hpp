@@ -1,0 +1,68 @@
+// The structure of one RFC 5322 message, parsed once at delivery and kept in
+// the index so that no protocol re-parses a message to answer TOP, FETCH
+// BODYSTRUCTURE or SEARCH.
+//
+// Thread safety: parse() may be called from any thread concurrently.
+// Errors: parse() never fails; malformed input yields a best-effort structure
+// (a message with no blank line is all header, as RFC 5322 reads it).
+//
+// Shape of `parts` (RFC 9051 §6.4.5 numbering):
+// - Depth-first, parents first. A multipart's children are "<s>.1", "<s>.2", ...
+//   ("1", "2", ... under the message itself).
+// - The entity after a message/rfc822 (or message/global) part "<n>" is its
+//   encapsulated message: section "<n>.1" when that is single-part; when it is a
+//   multipart, which IMAP gives no number, it repeats "<n>" and its children are
+//   "<n>.1", ... Its header is that message's RFC 5322 header (<n>.HEADER). A
+//   message/rfc822 part that is base64 or quoted-printable encoded has no child.
+// - A multipart's body is everything after its blank line: preamble, parts,
+//   delimiters and epilogue, up to its parent's next delimiter (RFC 2046 §5.1.1,
+//   whose line break belongs to that delimiter). A multipart may have no
+//   children (no delimiter found, or no boundary parameter).
+// - A part whose header a delimiter cuts short has body_offset at the end of
+//   that header and body_size 0.
+// - At most 100 levels below the message and 10000 parts; deeper or further
+//   content stays in the body of the entity that holds it.
+// - charset, boundary and name are unquoted; RFC 2231 (and encoded-word) name
+//   parameters are decoded to UTF-8 (GMime's parameter parser).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace postern::mime {
+
+// One MIME entity. Offsets are byte offsets into the whole message as stored.
+struct part {
+  std::string section;          // IMAP part specifier: "" for the message itself, "1", "1.2", ...
+  std::string content_type;     // lower-case "type/subtype"; "text/plain" when absent
+  std::string charset;          // content-type charset parameter, as given
+  std::string boundary;         // multipart boundary, as given
+  std::string name;             // content-type name or content-disposition filename
+  std::string disposition;      // lower-case "inline" / "attachment" / ""
+  std::string transfer_encoding;  // lower-case content-transfer-encoding; "7bit" when absent
+  std::string content_id;
+  std::string description;
+  uint64_t header_offset = 0;   // first byte of this entity's header
+  uint64_t body_offset = 0;     // first byte of its body (after the blank line)
+  uint64_t body_size = 0;       // bytes of the body
+  uint32_t body_lines = 0;      // lines in the body
+};
+
+struct message_structure {
+  uint64_t header_size = 0;  // bytes of the top-level header including the blank line
+  uint32_t body_lines = 0;   // lines in the top-level body
+  // Top-level header fields, unfolded, raw (still RFC 2047 encoded), "" when absent.
+  std::string subject, from, sender, reply_to, to, cc, bcc, date, message_id, in_reply_to;
+  // Every entity depth-first, parents before children; parts[0] is the message itself.
+  std::vector<part> parts;
+};
+
+message_structure parse(std::string_view message);
+
+// A compact text form kept in the index; deserialize(serialize(s)) == s.
+std::string serialize(const message_structure& s);
+bool deserialize(std::string_view text, message_structure& out);
+
+}  // namespace postern::mime

@@ -1,0 +1,52 @@
+#include "observe/log.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace postern::observe {
+
+namespace {
+std::atomic<int> min_level{static_cast<int>(level::info)};
+std::mutex out_mu;
+
+const char* name_of(level l) {
+  switch (l) {
+    case level::debug: return "debug";
+    case level::info: return "info";
+    case level::warning: return "warning";
+    case level::error: return "error";
+  }
+  return "?";
+}
+}  // namespace
+
+void set_min_level(level l) { min_level = static_cast<int>(l); }
+
+void write_line(level l, std::string_view component, std::string_view session,
+                std::string_view text) {
+  if (static_cast<int>(l) < min_level) return;
+  auto now = std::chrono::system_clock::now();
+  auto t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  auto line = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {} {} {}{}{}\n",
+                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec, ms, name_of(l), component, session,
+                          session.empty() ? "" : " ", text);
+  std::lock_guard lock(out_mu);
+  ::write(STDERR_FILENO, line.data(), line.size());
+}
+
+std::string new_session_id() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t start = static_cast<uint64_t>(::time(nullptr)) << 24;
+  return fmt::format("{:016X}", start + counter.fetch_add(1));
+}
+
+}  // namespace postern::observe

@@ -1,0 +1,84 @@
+// Transaction-state commands on the maildrop listing: STAT, LIST, UIDL, DELE,
+// RSET, NOOP (RFC 1939 §5).
+#include <fmt/format.h>
+
+#include "base/strings.hpp"
+#include "proto/pop3/command.hpp"
+#include "session/pop3/commands.hpp"
+#include "session/pop3/message_number.hpp"
+
+namespace postern::session::pop3 {
+
+namespace {
+std::pair<size_t, uint64_t> live_totals(const session& s) {
+  size_t count = 0;
+  uint64_t octets = 0;
+  for (auto& m : s.maildrop)
+    if (!m.deleted) {
+      ++count;
+      octets += m.meta.size;
+    }
+  return {count, octets};
+}
+
+// LIST and UIDL share their shape: one message or a multi-line listing.
+template <class Line>
+void listing(session& s, std::string_view args, Line line) {
+  auto a = base::trim(args);
+  if (!a.empty()) {
+    auto* m = find_message(s, a);
+    if (m) s.ok(line(*m));
+    return;
+  }
+  auto [count, octets] = live_totals(s);
+  s.ok(fmt::format("{} messages ({} octets)", count, octets));
+  for (size_t i = 0; i < s.maildrop.size(); ++i)
+    if (!s.maildrop[i].deleted) {
+      s.out += line(s.maildrop[i]);
+      s.out += "\r\n";
+    }
+  s.out += ".\r\n";
+}
+}  // namespace
+
+net::awaitable<void> cmd_stat(session& s, std::string_view) {
+  auto [count, octets] = live_totals(s);
+  s.ok(fmt::format("{} {}", count, octets));
+  co_return;
+}
+
+net::awaitable<void> cmd_list(session& s, std::string_view args) {
+  listing(s, args, [&](const maildrop_entry& m) {
+    return fmt::format("{} {}", &m - s.maildrop.data() + 1, m.meta.size);
+  });
+  co_return;
+}
+
+net::awaitable<void> cmd_uidl(session& s, std::string_view args) {
+  listing(s, args, [&](const maildrop_entry& m) {
+    return fmt::format("{} {}", &m - s.maildrop.data() + 1,
+                       store::pop3_uidl(s.uidvalidity, m.meta.uid));
+  });
+  co_return;
+}
+
+net::awaitable<void> cmd_dele(session& s, std::string_view args) {
+  auto* m = find_message(s, base::trim(args));
+  if (!m) co_return;
+  m->deleted = true;
+  s.ok(fmt::format("Message {} marked for deletion when you QUIT", m - s.maildrop.data() + 1));
+}
+
+net::awaitable<void> cmd_rset(session& s, std::string_view) {
+  for (auto& m : s.maildrop) m.deleted = false;
+  auto [count, octets] = live_totals(s);
+  s.ok(fmt::format("Maildrop has {} messages ({} octets); no deletions pending", count, octets));
+  co_return;
+}
+
+net::awaitable<void> cmd_noop(session& s, std::string_view) {
+  s.ok("");
+  co_return;
+}
+
+}  // namespace postern::session::pop3

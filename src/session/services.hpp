@@ -1,0 +1,24 @@
+// What a session needs from the node: directory, store, live settings, the
+// connection registry and facts about the node's listeners.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "directory/directory.hpp"
+#include "directory/live_settings.hpp"
+#include "policy/connection_registry.hpp"
+#include "store/store.hpp"
+
+namespace postern::session {
+
+struct services {
+  directory::directory& dir;
+  store::store& mail;
+  directory::live_settings& settings;
+  policy::connection_registry& registry;
+  std::string hostname;
+  uint16_t pop3s_port = 0;  // implicit-TLS POP3 port, named in login_type=secure refusals
+};
+
+}  // namespace postern::session

@@ -1,0 +1,51 @@
+#include "store/canonical.hpp"
+
+#include <cstring>
+
+namespace postern::store {
+
+namespace {
+bool is_canonical(std::string_view b) {
+  if (b.size() < 2 || b.substr(b.size() - 2) != "\r\n") return false;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (b[i] == '\n' && (i == 0 || b[i - 1] != '\r')) return false;
+    if (b[i] == '\r' && (i + 1 >= b.size() || b[i + 1] != '\n')) return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::optional<std::string> canonicalize(std::string_view b) {
+  if (is_canonical(b)) return std::nullopt;
+  std::string out;
+  out.reserve(b.size() + b.size() / 32 + 2);
+  for (size_t i = 0; i < b.size(); ++i) {
+    char c = b[i];
+    if (c == '\r') {
+      // A lone CR becomes a line break too; CRLF stays one break.
+      out += "\r\n";
+      if (i + 1 < b.size() && b[i + 1] == '\n') ++i;
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+  if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
+  return out;
+}
+
+uint32_t count_dot_lines(std::string_view b) {
+  uint32_t n = (!b.empty() && b[0] == '.') ? 1 : 0;
+  const char* p = b.data();
+  const char* end = b.data() + b.size();
+  while (p < end) {
+    auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (!nl || nl + 1 >= end) break;
+    if (nl[1] == '.') ++n;
+    p = nl + 1;
+  }
+  return n;
+}
+
+}  // namespace postern::store

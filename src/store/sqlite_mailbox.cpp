@@ -1,0 +1,324 @@
+#include "store/sqlite_mailbox.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "mime/message_structure.hpp"
+#include "base/files.hpp"
+#include "store/blob_file.hpp"
+#include "store/canonical.hpp"
+
+namespace postern::store {
+
+namespace {
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS folders(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  uidvalidity INTEGER NOT NULL,
+  uidnext INTEGER NOT NULL,
+  highestmodseq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages(
+  id INTEGER PRIMARY KEY,
+  folder_id INTEGER NOT NULL REFERENCES folders(id),
+  uid INTEGER NOT NULL,
+  blob TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  internal_date INTEGER NOT NULL,
+  flags INTEGER NOT NULL,
+  keywords TEXT NOT NULL DEFAULT '',
+  modseq INTEGER NOT NULL,
+  header_size INTEGER NOT NULL,
+  dot_lines INTEGER NOT NULL,
+  subject TEXT NOT NULL, from_addr TEXT NOT NULL, to_addr TEXT NOT NULL,
+  cc_addr TEXT NOT NULL, date_header TEXT NOT NULL, message_id TEXT NOT NULL,
+  structure TEXT NOT NULL,
+  UNIQUE(folder_id, uid));
+CREATE TABLE IF NOT EXISTS expunged(
+  folder_id INTEGER NOT NULL, uid INTEGER NOT NULL, modseq INTEGER NOT NULL,
+  PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;
+)sql";
+}  // namespace
+
+struct sqlite_mailbox::pending_append {
+  std::string folder;
+  std::string_view bytes;  // canonical message
+  std::string blob;
+  int64_t internal_date;
+  uint32_t flags;
+  uint32_t dot_lines;
+  mime::message_structure structure;
+  std::optional<base::result<uint32_t>> outcome;
+  bool done = false;
+};
+
+sqlite_mailbox::sqlite_mailbox(int64_t user_id, std::string root, db::database db, int blobs_fd)
+    : user_id_(user_id),
+      root_(std::move(root)),
+      blobs_dir_(root_ + "/blobs"),
+      blobs_fd_(blobs_fd),
+      db_(std::move(db)) {}
+
+sqlite_mailbox::~sqlite_mailbox() {
+  if (blobs_fd_ >= 0) ::close(blobs_fd_);
+}
+
+base::result<std::shared_ptr<sqlite_mailbox>> sqlite_mailbox::open(int64_t user_id,
+                                                                   std::string root) {
+  if (auto s = base::make_directories(root + "/blobs"); !s) return s.err();
+  int fd = ::open((root + "/blobs").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return base::error{base::errc::io_error,
+                       fmt::format("cannot open {}/blobs: {}", root, std::strerror(errno)), ""};
+  auto db = db::database::open(root + "/index.sqlite", true);
+  if (!db) {
+    ::close(fd);
+    return db.err();
+  }
+  std::shared_ptr<sqlite_mailbox> mb(new sqlite_mailbox(user_id, root, std::move(*db), fd));
+  if (auto s = mb->create_schema(); !s) return s.err();
+  return mb;
+}
+
+base::status sqlite_mailbox::create_schema() {
+  std::lock_guard lock(db_mu_);
+  return db_.exec(schema_sql);
+}
+
+base::result<folder_info> sqlite_mailbox::find_folder(std::string_view name, bool create_inbox) {
+  auto st = db_.prepare(
+      "SELECT id, uidvalidity, uidnext, highestmodseq,"
+      " (SELECT count(*) FROM messages WHERE folder_id = folders.id)"
+      " FROM folders WHERE name = ?");
+  if (!st) return st.err();
+  st->bind(1, name);
+  auto r = st->step();
+  if (r == db::step_result::row) {
+    folder_info f;
+    f.id = st->int64(0);
+    f.name = std::string(name);
+    f.uidvalidity = static_cast<uint32_t>(st->int64(1));
+    f.uidnext = static_cast<uint32_t>(st->int64(2));
+    f.highestmodseq = static_cast<uint64_t>(st->int64(3));
+    f.messages = static_cast<uint32_t>(st->int64(4));
+    return f;
+  }
+  if (r == db::step_result::error) return db_.error_of("reading folder");
+  if (!create_inbox || name != "INBOX")
+    return base::error{base::errc::not_found, fmt::format("folder {} does not exist", name), ""};
+  auto ins = db_.prepare(
+      "INSERT INTO folders(name, uidvalidity, uidnext, highestmodseq) VALUES(?, ?, 1, 1)");
+  if (!ins) return ins.err();
+  ins->bind(1, name).bind(2, static_cast<int64_t>(static_cast<uint32_t>(::time(nullptr))));
+  if (ins->step() != db::step_result::done) return db_.error_of("creating folder");
+  return find_folder(name, false);
+}
+
+base::result<uint32_t> sqlite_mailbox::append(std::string_view folder, const new_message& msg) {
+  // Parsing and the blob write happen outside any lock, in parallel with
+  // other deliveries; only the commit is serialised.
+  auto converted = canonicalize(msg.bytes);
+  std::string_view bytes = converted ? std::string_view(*converted) : msg.bytes;
+
+  pending_append p;
+  p.folder = std::string(folder);
+  p.bytes = bytes;
+  p.blob = new_blob_name();
+  p.internal_date = msg.internal_date ? msg.internal_date : static_cast<int64_t>(::time(nullptr));
+  p.flags = msg.flags;
+  p.dot_lines = count_dot_lines(bytes);
+  p.structure = mime::parse(bytes);
+  if (auto s = write_blob(blobs_fd_, blobs_dir_, p.blob, bytes); !s) return s.err();
+
+  {
+    std::unique_lock lock(queue_mu_);
+    queue_.push_back(&p);
+    while (!p.done) {
+      if (committing_) {
+        queue_cv_.wait(lock);
+        continue;
+      }
+      committing_ = true;
+      auto batch = std::move(queue_);
+      queue_.clear();
+      lock.unlock();
+      commit_batch(batch);
+      lock.lock();
+      for (auto* b : batch) b->done = true;
+      committing_ = false;
+      queue_cv_.notify_all();
+    }
+  }
+  if (!p.outcome->ok()) {
+    ::unlinkat(blobs_fd_, p.blob.c_str(), 0);
+  } else {
+    notifier_.notify();
+  }
+  return std::move(*p.outcome);
+}
+
+void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
+  auto fail_all = [&](const base::error& e) {
+    for (auto* p : batch) p->outcome = e;
+  };
+  // One fsync makes every blob name in this batch durable.
+  if (auto s = sync_directory(blobs_fd_, blobs_dir_); !s) return fail_all(s.err());
+
+  std::lock_guard lock(db_mu_);
+  db::transaction txn(db_);
+  if (auto s = txn.begin(); !s) return fail_all(s.err());
+  auto ins = db_.prepare(
+      "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
+      " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
+      " structure) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  auto upd = db_.prepare("UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?");
+  if (!ins) return fail_all(ins.err());
+  if (!upd) return fail_all(upd.err());
+  std::vector<uint32_t> uids;
+  for (auto* p : batch) {
+    // Read inside the transaction: another process may have appended since.
+    auto f = find_folder(p->folder, true);
+    if (!f) return fail_all(f.err());
+    uint32_t uid = f->uidnext;
+    uint64_t modseq = f->highestmodseq + 1;
+    const auto& s = p->structure;
+    ins->reset();
+    ins->bind(1, f->id)
+        .bind(2, static_cast<int64_t>(uid))
+        .bind(3, p->blob)
+        .bind(4, static_cast<int64_t>(p->bytes.size()))
+        .bind(5, p->internal_date)
+        .bind(6, static_cast<int64_t>(p->flags))
+        .bind(7, static_cast<int64_t>(modseq))
+        .bind(8, static_cast<int64_t>(s.header_size))
+        .bind(9, static_cast<int64_t>(p->dot_lines))
+        .bind(10, s.subject)
+        .bind(11, s.from)
+        .bind(12, s.to)
+        .bind(13, s.cc)
+        .bind(14, s.date)
+        .bind(15, s.message_id)
+        .bind(16, mime::serialize(s));
+    if (ins->step() != db::step_result::done) return fail_all(db_.error_of("storing message"));
+    upd->reset();
+    upd->bind(1, static_cast<int64_t>(uid) + 1)
+        .bind(2, static_cast<int64_t>(modseq))
+        .bind(3, f->id);
+    if (upd->step() != db::step_result::done) return fail_all(db_.error_of("advancing UIDNEXT"));
+    uids.push_back(uid);
+  }
+  if (auto s = txn.commit(); !s) return fail_all(s.err());
+  for (size_t i = 0; i < batch.size(); ++i) batch[i]->outcome = uids[i];
+}
+
+base::result<folder_info> sqlite_mailbox::folder(std::string_view name) {
+  std::lock_guard lock(db_mu_);
+  auto f = find_folder(name, false);
+  if (!f && f.err().code == base::errc::not_found && name == "INBOX") {
+    // An INBOX that never received mail exists all the same.
+    db::transaction txn(db_);
+    if (auto s = txn.begin(); !s) return s.err();
+    auto created = find_folder(name, true);
+    if (!created) return created.err();
+    if (auto s = txn.commit(); !s) return s.err();
+    return created;
+  }
+  return f;
+}
+
+base::result<std::vector<message_meta>> sqlite_mailbox::list(std::string_view folder_name) {
+  std::lock_guard lock(db_mu_);
+  auto f = find_folder(folder_name, false);
+  if (!f) {
+    if (f.err().code == base::errc::not_found && folder_name == "INBOX")
+      return std::vector<message_meta>{};
+    return f.err();
+  }
+  auto st = db_.prepare(
+      "SELECT uid, size, internal_date, flags, modseq, header_size, dot_lines, blob"
+      " FROM messages WHERE folder_id = ? ORDER BY uid");
+  if (!st) return st.err();
+  st->bind(1, f->id);
+  std::vector<message_meta> out;
+  out.reserve(f->messages);
+  db::step_result r;
+  while ((r = st->step()) == db::step_result::row) {
+    message_meta m;
+    m.uid = static_cast<uint32_t>(st->int64(0));
+    m.size = static_cast<uint64_t>(st->int64(1));
+    m.internal_date = st->int64(2);
+    m.flags = static_cast<uint32_t>(st->int64(3));
+    m.modseq = static_cast<uint64_t>(st->int64(4));
+    m.header_size = static_cast<uint64_t>(st->int64(5));
+    m.dot_lines = static_cast<uint32_t>(st->int64(6));
+    m.blob = st->text(7);
+    out.push_back(std::move(m));
+  }
+  if (r == db::step_result::error) return db_.error_of("listing messages");
+  return out;
+}
+
+base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
+                                             std::span<const uint32_t> uids) {
+  std::vector<std::string> blobs;
+  {
+    std::lock_guard lock(db_mu_);
+    db::transaction txn(db_);
+    if (auto s = txn.begin(); !s) return s.err();
+    auto f = find_folder(folder_name, false);
+    if (!f) return f.err();
+    auto sel = db_.prepare("SELECT blob FROM messages WHERE folder_id = ? AND uid = ?");
+    auto del = db_.prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
+    auto tomb =
+        db_.prepare("INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES(?,?,?)");
+    if (!sel) return sel.err();
+    if (!del) return del.err();
+    if (!tomb) return tomb.err();
+    uint64_t modseq = f->highestmodseq + 1;
+    for (auto uid : uids) {
+      sel->reset();
+      sel->bind(1, f->id).bind(2, static_cast<int64_t>(uid));
+      auto r = sel->step();
+      if (r == db::step_result::error) return db_.error_of("finding message");
+      if (r != db::step_result::row) continue;  // already removed by another session
+      blobs.push_back(sel->text(0));
+      del->reset();
+      del->bind(1, f->id).bind(2, static_cast<int64_t>(uid));
+      if (del->step() != db::step_result::done) return db_.error_of("deleting message");
+      tomb->reset();
+      tomb->bind(1, f->id).bind(2, static_cast<int64_t>(uid)).bind(3, static_cast<int64_t>(modseq));
+      if (tomb->step() != db::step_result::done) return db_.error_of("recording expunge");
+    }
+    if (!blobs.empty()) {
+      auto upd = db_.prepare("UPDATE folders SET highestmodseq = ? WHERE id = ?");
+      if (!upd) return upd.err();
+      upd->bind(1, static_cast<int64_t>(modseq)).bind(2, f->id);
+      if (upd->step() != db::step_result::done) return db_.error_of("advancing HIGHESTMODSEQ");
+    }
+    if (auto s = txn.commit(); !s) return s.err();
+  }
+  // After the commit: a crash here leaves only unreferenced files, which
+  // `postern mailbox repair` removes; it never leaves a row without its file.
+  for (auto& b : blobs) ::unlinkat(blobs_fd_, b.c_str(), 0);
+  if (!blobs.empty()) notifier_.notify();
+  return blobs.size();
+}
+
+base::result<int> sqlite_mailbox::open_blob(const message_meta& m) {
+  int fd = ::openat(blobs_fd_, m.blob.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) return fd;
+  if (errno == ENOENT)
+    return base::error{base::errc::not_found,
+                       fmt::format("message UID {} was removed by another session", m.uid),
+                       blobs_dir_ + "/" + m.blob};
+  return base::error{base::errc::io_error,
+                     fmt::format("cannot open message UID {}: {}", m.uid, std::strerror(errno)),
+                     blobs_dir_ + "/" + m.blob};
+}
+
+}  // namespace postern::store

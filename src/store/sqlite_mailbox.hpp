@@ -1,0 +1,53 @@
+// SQLite-backed mailbox: one index.sqlite (WAL) and a blobs/ folder per user.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "db/sqlite.hpp"
+#include "store/store.hpp"
+
+namespace postern::store {
+
+class sqlite_mailbox final : public mailbox {
+ public:
+  // Opens or creates the mailbox folder `root`; fails with the file and reason.
+  static base::result<std::shared_ptr<sqlite_mailbox>> open(int64_t user_id, std::string root);
+  ~sqlite_mailbox() override;
+
+  base::result<uint32_t> append(std::string_view folder, const new_message& msg) override;
+  base::result<folder_info> folder(std::string_view name) override;
+  base::result<std::vector<message_meta>> list(std::string_view folder) override;
+  base::result<size_t> expunge(std::string_view folder, std::span<const uint32_t> uids) override;
+  base::result<int> open_blob(const message_meta& m) override;
+  notifier& changes() override { return notifier_; }
+  int64_t user_id() const override { return user_id_; }
+
+ private:
+  struct pending_append;
+
+  sqlite_mailbox(int64_t user_id, std::string root, db::database db, int blobs_fd);
+  base::status create_schema();
+  void commit_batch(std::vector<pending_append*>& batch);
+  base::result<folder_info> find_folder(std::string_view name, bool create_inbox);
+
+  int64_t user_id_;
+  std::string root_;
+  std::string blobs_dir_;
+  int blobs_fd_;
+  notifier notifier_;
+
+  std::mutex db_mu_;  // guards db_
+  db::database db_;
+
+  // Group commit: appenders queue here; one of them commits the whole queue
+  // in a single fsync of blobs/ and one transaction.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<pending_append*> queue_;
+  bool committing_ = false;
+};
+
+}  // namespace postern::store

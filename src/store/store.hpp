@@ -1,0 +1,93 @@
+// The mailbox store: folders, messages, UIDs, flags, modseq, blobs and change
+// notification, shared by every protocol.
+//
+// Durability: append() and expunge() return only after the change is on disk
+// (blob fdatasync'd, its directory fsync'd, index transaction committed with
+// synchronous=FULL). A caller may acknowledge to a client as soon as they return.
+// Threads: every method is thread-safe and blocking (disk I/O); call it from the
+// blocking pool, never from an I/O thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.hpp"
+#include "store/notifier.hpp"
+
+namespace postern::store {
+
+// System flags (RFC 9051 §2.3.2) as bits.
+enum message_flag : uint32_t {
+  flag_seen = 1,
+  flag_answered = 2,
+  flag_flagged = 4,
+  flag_deleted = 8,
+  flag_draft = 16,
+};
+
+struct folder_info {
+  int64_t id = 0;
+  std::string name;
+  uint32_t uidvalidity = 0;
+  uint32_t uidnext = 1;
+  uint64_t highestmodseq = 0;
+  uint32_t messages = 0;
+};
+
+struct message_meta {
+  uint32_t uid = 0;
+  uint64_t size = 0;           // bytes as stored (CRLF line endings)
+  int64_t internal_date = 0;   // unix seconds
+  uint32_t flags = 0;
+  uint64_t modseq = 0;
+  uint64_t header_size = 0;    // bytes of the header including the blank line
+  uint32_t dot_lines = 0;      // lines starting with '.', which POP3 must byte-stuff
+  std::string blob;            // file name under the mailbox's blobs/ folder
+};
+
+struct new_message {
+  std::string_view bytes;      // RFC 5322 message; line endings are canonicalised to CRLF
+  int64_t internal_date = 0;   // 0 means now
+  uint32_t flags = 0;
+};
+
+// One user's mailbox. Sessions of every protocol share one object per user
+// within a process, so its notifier reaches all of them.
+class mailbox {
+ public:
+  virtual ~mailbox() = default;
+
+  // Stores a message; returns its UID. Creates the folder if it is INBOX.
+  virtual base::result<uint32_t> append(std::string_view folder, const new_message& msg) = 0;
+  virtual base::result<folder_info> folder(std::string_view name) = 0;
+  // Messages of a folder in UID order.
+  virtual base::result<std::vector<message_meta>> list(std::string_view folder) = 0;
+  // Removes messages durably; UIDs already gone are ignored. Returns how many were removed.
+  virtual base::result<size_t> expunge(std::string_view folder, std::span<const uint32_t> uids) = 0;
+  // Opens a message's immutable blob read-only. not_found when another session
+  // expunged it; the caller owns the returned file descriptor.
+  virtual base::result<int> open_blob(const message_meta& m) = 0;
+  virtual notifier& changes() = 0;
+  virtual int64_t user_id() const = 0;
+};
+
+class store {
+ public:
+  virtual ~store() = default;
+  // Opens (creating on first use) the mailbox of a user id from the directory.
+  virtual base::result<std::shared_ptr<mailbox>> open(int64_t user_id) = 0;
+  // Deletes a user's whole mailbox from disk.
+  virtual base::status destroy(int64_t user_id) = 0;
+};
+
+// The SQLite implementation: data_dir/mail/<user-id>/{index.sqlite,blobs/}.
+std::unique_ptr<store> make_sqlite_store(std::string data_dir);
+
+// POP3 UIDL for a message: never changes while UIDVALIDITY holds (RFC 1939 §7).
+std::string pop3_uidl(uint32_t uidvalidity, uint32_t uid);
+
+}  // namespace postern::store

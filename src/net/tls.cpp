@@ -31,10 +31,16 @@ base::result<std::shared_ptr<asio::ssl::context>> make_server_tls(const std::str
                        fmt::format("[tls] certificate = \"{}\": cannot load: {}", certificate,
                                    openssl_reason()),
                        ""};
-  if (SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) != 1)
+  if (SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    auto reason = openssl_reason();
+    if (reason.find("mismatch") != std::string::npos)
+      return base::error{base::errc::invalid_argument,
+                         fmt::format("[tls] key = \"{}\" does not match certificate \"{}\" ({})",
+                                     key, certificate, reason),
+                         ""};
     return base::error{base::errc::invalid_argument,
-                       fmt::format("[tls] key = \"{}\": cannot load: {}", key, openssl_reason()),
-                       ""};
+                       fmt::format("[tls] key = \"{}\": cannot load: {}", key, reason), ""};
+  }
   if (SSL_CTX_check_private_key(native) != 1)
     return base::error{base::errc::invalid_argument,
                        fmt::format("[tls] key = \"{}\" does not match certificate \"{}\": {}", key,

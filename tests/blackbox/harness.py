@@ -100,21 +100,26 @@ class Node:
         return self.cli("deliver", address, stdin=message, check=False).returncode
 
     def start(self, wait=True):
+        with self._log_cond:
+            self.log_lines = []  # only this process's lines count
         self.proc = subprocess.Popen([POSTERN, "serve", "--config", self.config],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        threading.Thread(target=self._read_log, daemon=True).start()
+        threading.Thread(target=self._read_log, args=(self.proc,), daemon=True).start()
         if wait:
             self.wait_for_log("serving from", timeout=30)
         return self
 
-    def _read_log(self):
-        for raw in self.proc.stderr:
+    def _read_log(self, proc):
+        for raw in proc.stderr:
             line = raw.decode(errors="replace").rstrip("\n")
+            if proc is not self.proc:
+                continue
             with self._log_cond:
                 self.log_lines.append(line)
                 self._log_cond.notify_all()
         with self._log_cond:
-            self.log_lines.append("<exited>")
+            if proc is self.proc:
+                self.log_lines.append("<exited>")
             self._log_cond.notify_all()
 
     def wait_for_log(self, text, timeout=30):

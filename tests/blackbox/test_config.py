@@ -1,0 +1,126 @@
+"""A node that cannot serve refuses to start and names the file, the key and
+the problem; the management commands work with or without a running node."""
+import os
+import socket
+import subprocess
+import unittest
+
+from harness import POSTERN, Node
+
+
+def serve(config, timeout=20):
+    return subprocess.run([POSTERN, "serve", "--config", config], capture_output=True,
+                          timeout=timeout)
+
+
+class RefusesToStart(unittest.TestCase):
+    def setUp(self):
+        self.node = Node()
+
+    def tearDown(self):
+        self.node.cleanup()
+
+    def assert_refused(self, *needles):
+        r = serve(self.node.config)
+        err = r.stderr.decode()
+        self.assertNotEqual(r.returncode, 0, err)
+        self.assertIn("cannot start" if "line" not in needles[0] else "", err)
+        for n in needles:
+            self.assertIn(n, err)
+        return err
+
+    def test_unknown_key(self):
+        self.node.write_config("bogus_key = 1\n")
+        r = serve(self.node.config)
+        self.assertNotEqual(r.returncode, 0)
+        err = r.stderr.decode()
+        self.assertIn(self.node.config, err)
+        self.assertIn("unknown key 'bogus_key'", err)
+        self.assertRegex(err, r"line \d+")
+
+    def test_unknown_key_in_listener_and_bad_values(self):
+        for extra, needle in [
+            ('[[listener]]\nprotocol = "pop3"\nport = 1\nbind = "x"\n', "unknown key 'bind'"),
+            ('[[listener]]\nprotocol = "pop3"\nport = 70000\n', "port must be a number"),
+            ('[[listener]]\nprotocol = "gopher"\nport = 70\n', "protocol 'gopher'"),
+            ('[[listener]]\nprotocol = "pop3"\nport = 99\ntls = "maybe"\n', 'tls = "maybe"'),
+            ("threads = -1\n", "threads"),
+        ]:
+            self.node.write_config(extra)
+            r = serve(self.node.config)
+            self.assertNotEqual(r.returncode, 0, extra)
+            self.assertIn(needle, r.stderr.decode(), extra)
+
+    def test_syntax_error_names_line(self):
+        with open(self.node.config, "a") as f:
+            f.write("data_dir = = 3\n")
+        r = serve(self.node.config)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertRegex(r.stderr.decode(), r"postern.toml line \d+")
+
+    def test_missing_certificate(self):
+        os.remove(self.node.cert)
+        err = self.assert_refused("[tls] certificate", self.node.cert)
+        self.assertIn("cannot load", err)
+
+    def test_key_does_not_match_certificate(self):
+        other_cert, other_key = self.node.cert + ".2", self.node.key + ".2"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=other", "-keyout", other_key, "-out", other_cert],
+                       check=True, capture_output=True)
+        os.replace(other_key, self.node.key)
+        self.assert_refused("does not match certificate")
+
+    def test_data_dir_unusable(self):
+        blocker = os.path.join(self.node.dir, "data")
+        with open(blocker, "w") as f:
+            f.write("not a folder")
+        self.assert_refused("data_dir", blocker)
+
+    def test_port_in_use(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", self.node.pop3))
+            s.listen()
+            err = self.assert_refused(f"127.0.0.1:{self.node.pop3}", "in use")
+            self.assertIn("[[listener]] #1", err)
+
+    def test_missing_config_file(self):
+        r = serve(os.path.join(self.node.dir, "nope.toml"))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("nope.toml", r.stderr.decode())
+
+
+class UserCommands(unittest.TestCase):
+    def test_add_list_passwd_remove(self):
+        node = Node()
+        try:
+            node.add_user("joe@example.com", "one")
+            r = node.cli("user", "add", "joe@example.com", "--password-stdin", stdin=b"x\n",
+                         check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(b"already exists", r.stderr)
+            r = node.cli("user", "add", "joe@example.com", check=False)
+            self.assertIn(b"--password-stdin", r.stderr)
+            node.add_user("ann@example.com", "two")
+            self.assertEqual(node.cli("user", "list").stdout, b"ann@example.com\njoe@example.com\n")
+            with open(os.path.join(node.dir, "data", "directory.sqlite"), "rb") as f:
+                db = f.read()
+            self.assertNotIn(b"one", db.replace(b"one@", b""))
+            node.start()
+            import poplib
+            from harness import client_tls_context
+            node.cli("user", "passwd", "joe@example.com", "--password-stdin", stdin=b"three\n")
+            c = poplib.POP3_SSL("127.0.0.1", node.pop3s, context=client_tls_context())
+            c.user("joe@example.com")
+            c.pass_("three")
+            c.quit()
+            node.cli("user", "remove", "ann@example.com")
+            self.assertEqual(node.cli("user", "list").stdout, b"joe@example.com\n")
+            r = node.cli("user", "remove", "ann@example.com", check=False)
+            self.assertEqual(r.returncode, 67)
+        finally:
+            node.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()

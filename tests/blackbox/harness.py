@@ -101,9 +101,11 @@ class Node:
 
     def start(self, wait=True):
         with self._log_cond:
-            self.log_lines = []  # only this process's lines count
-        self.proc = subprocess.Popen([POSTERN, "serve", "--config", self.config],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            # Only this process's lines count; a previous process's reader
+            # thread checks `proc is self.proc` under the same lock.
+            self.log_lines = []
+            self.proc = subprocess.Popen([POSTERN, "serve", "--config", self.config],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         threading.Thread(target=self._read_log, args=(self.proc,), daemon=True).start()
         if wait:
             self.wait_for_log("serving from", timeout=30)
@@ -112,9 +114,9 @@ class Node:
     def _read_log(self, proc):
         for raw in proc.stderr:
             line = raw.decode(errors="replace").rstrip("\n")
-            if proc is not self.proc:
-                continue
             with self._log_cond:
+                if proc is not self.proc:
+                    continue
                 self.log_lines.append(line)
                 self._log_cond.notify_all()
         with self._log_cond:

@@ -1,5 +1,7 @@
 """LMTP (RFC 2033) against a real node, checked through POP3."""
 import poplib
+import shutil
+import subprocess
 import smtplib
 import unittest
 
@@ -150,6 +152,36 @@ class Lmtp(unittest.TestCase):
         msgs = retr_all(self.node, JOE)
         self.assertEqual(len(msgs), 1)
         self.assertIn(b"Subject: after", msgs[0])
+
+
+class Swaks(unittest.TestCase):
+    """swaks speaks LMTP the way an MTA does: LHLO, PIPELINING, per-recipient replies."""
+
+    def test_swaks_pipelined_lmtp_delivery(self):
+        swaks = shutil.which("swaks")
+        self.assertIsNotNone(swaks, "swaks is missing: scripts/install-deps installs it")
+        node = Node()
+        try:
+            node.add_user(JOE, "pw")
+            node.add_user(ANN, "pw")
+            node.start()
+            r = subprocess.run(
+                [swaks, "--protocol", "LMTP", "--server", "127.0.0.1", "--port", str(node.lmtp),
+                 "--pipeline", "--to", f"{JOE},{ANN},ghost@example.com", "--from",
+                 "mta@example.org", "--header", "Subject: via swaks", "--body",
+                 ".dot first\n8-bit: \u00e9t\u00e9"],
+                capture_output=True, timeout=60)
+            out = r.stdout.decode(errors="replace")
+            self.assertIn("550 5.1.1 <ghost@example.com>", out)
+            self.assertIn("250 2.0.0 <joe@example.com>", out)
+            self.assertIn("250 2.0.0 <ann@example.com>", out)
+            for user in (JOE, ANN):
+                [m] = retr_all(node, user)
+                self.assertIn(b"Subject: via swaks", m)
+                self.assertIn(b"\r\n.dot first\r\n", m)
+                self.assertIn(b"Return-Path: <mta@example.org>", m)
+        finally:
+            node.cleanup()
 
 
 class DeliverCommand(unittest.TestCase):

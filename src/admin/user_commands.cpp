@@ -23,7 +23,10 @@ std::unique_ptr<directory::directory> open_dir(const node_config& cfg) {
   return std::move(*d);
 }
 
-std::optional<std::string> read_password(bool password_stdin) {
+// Reads the password from standard input and hashes it; prints why not and
+// returns nullopt (with the exit code in `code`) when it cannot.
+std::optional<std::string> read_password_hash(bool password_stdin, int& code) {
+  code = ex_usage;
   if (!password_stdin) {
     fmt::print(stderr,
                "postern: give the password on standard input with --password-stdin "
@@ -37,7 +40,13 @@ std::optional<std::string> read_password(bool password_stdin) {
     fmt::print(stderr, "postern: the password read from standard input is empty\n");
     return std::nullopt;
   }
-  return pw;
+  auto hash = directory::hash_password(pw);
+  if (!hash) {
+    fmt::print(stderr, "postern: {}\n", hash.err().message);
+    code = ex_software;
+    return std::nullopt;
+  }
+  return *hash;
 }
 
 }  // namespace
@@ -47,15 +56,11 @@ int user_add(const node_config& cfg, const std::string& address, bool password_s
     fmt::print(stderr, "postern: {}\n", s.err().message);
     return ex_dataerr;
   }
-  auto pw = read_password(password_stdin);
-  if (!pw) return ex_usage;
+  int code;
+  auto hash = read_password_hash(password_stdin, code);
+  if (!hash) return code;
   auto dir = open_dir(cfg);
   if (!dir) return ex_config;
-  auto hash = directory::hash_password(*pw);
-  if (!hash) {
-    fmt::print(stderr, "postern: {}\n", hash.err().message);
-    return ex_software;
-  }
   auto u = dir->add_user(address, *hash);
   if (!u) {
     fmt::print(stderr, "postern: {}\n", u.err().message);
@@ -78,15 +83,11 @@ int user_list(const node_config& cfg) {
 }
 
 int user_passwd(const node_config& cfg, const std::string& address, bool password_stdin) {
-  auto pw = read_password(password_stdin);
-  if (!pw) return ex_usage;
+  int code;
+  auto hash = read_password_hash(password_stdin, code);
+  if (!hash) return code;
   auto dir = open_dir(cfg);
   if (!dir) return ex_config;
-  auto hash = directory::hash_password(*pw);
-  if (!hash) {
-    fmt::print(stderr, "postern: {}\n", hash.err().message);
-    return ex_software;
-  }
   if (auto s = dir->set_password(address, *hash); !s) {
     fmt::print(stderr, "postern: {}\n", s.err().message);
     return s.err().code == base::errc::not_found ? ex_nouser : ex_ioerr;

@@ -2,6 +2,7 @@
 // that cannot serve refuses to start and says why, instead of accepting
 // connections and failing them.
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,6 +28,12 @@ int refuse(const std::string& why) {
 }  // namespace
 
 int serve(const node_config& cfg) {
+  // Each connection and each open mailbox holds descriptors; use all we may.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   if (cfg.listeners.empty())
     return refuse(fmt::format("{} has no [[listener]] tables: nothing to serve", cfg.path));
   if (auto s = base::make_directories(cfg.data_dir); !s)

@@ -1,6 +1,7 @@
 #include "net/connection.hpp"
 
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -142,13 +143,19 @@ awaitable<read_status> connection::read_some(std::string_view& chunk) {
   co_return read_status::ok;
 }
 
-awaitable<bool> connection::write(std::string_view data) {
+awaitable<bool> connection::write(std::string_view data, bool more) {
   if (closed_) co_return false;
   arm();
   error_code ec;
   if (tls_active_) {
     std::tie(ec, std::ignore) =
         co_await asio::async_write(*tls_, asio::buffer(data), use_nothrow);
+  } else if (more) {
+    while (!data.empty() && !ec) {
+      size_t n = 0;
+      std::tie(ec, n) = co_await socket_.async_send(asio::buffer(data), MSG_MORE, use_nothrow);
+      data.remove_prefix(n);
+    }
   } else {
     std::tie(ec, std::ignore) =
         co_await asio::async_write(socket_, asio::buffer(data), use_nothrow);

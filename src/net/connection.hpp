@@ -50,7 +50,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // Puts back the tail of a chunk from read_some that belongs to the next command.
   void unread(size_t n) { in_begin_ -= n; }
 
-  awaitable<bool> write(std::string_view data);
+  // `more`: the caller sends more right after (a file follows a header), so
+  // the kernel may hold a partial segment instead of pushing it (MSG_MORE).
+  awaitable<bool> write(std::string_view data, bool more = false);
   // Sends a file range without copying it through user space (plaintext only).
   awaitable<bool> send_file(int fd, uint64_t offset, uint64_t length);
 

@@ -7,11 +7,22 @@ namespace postern::store {
 namespace {
 bool is_canonical(std::string_view b) {
   if (b.size() < 2 || b.substr(b.size() - 2) != "\r\n") return false;
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (b[i] == '\n' && (i == 0 || b[i - 1] != '\r')) return false;
-    if (b[i] == '\r' && (i + 1 >= b.size() || b[i + 1] != '\n')) return false;
+  // memchr-driven: every LF must follow a CR, and every CR precede an LF.
+  const char* p = b.data();
+  const char* end = p + b.size();
+  for (const char* lf = p; (lf = static_cast<const char*>(
+                                std::memchr(lf, '\n', static_cast<size_t>(end - lf)))) != nullptr;
+       ++lf) {
+    if (lf == p || lf[-1] != '\r') return false;
   }
-  return true;
+  size_t crs = 0;
+  for (const char* q = p; (q = static_cast<const char*>(
+                               std::memchr(q, '\r', static_cast<size_t>(end - q)))) != nullptr;
+       ++q) {
+    if (q + 1 >= end || q[1] != '\n') return false;
+    ++crs;
+  }
+  return crs > 0;
 }
 }  // namespace
 

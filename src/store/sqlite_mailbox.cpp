@@ -87,6 +87,8 @@ base::result<std::shared_ptr<sqlite_mailbox>> sqlite_mailbox::open(int64_t user_
 
 base::status sqlite_mailbox::create_schema() {
   std::lock_guard lock(db_mu_);
+  // Many mailboxes stay open at once: keep each one's page cache small.
+  if (auto s = db_.exec("PRAGMA cache_size=-512"); !s) return s;
   return db_.exec(schema_sql);
 }
 

@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -17,17 +19,22 @@ class sqlite_store final : public store {
   base::result<std::shared_ptr<mailbox>> open(int64_t user_id) override {
     std::lock_guard lock(mu_);
     if (auto it = open_.find(user_id); it != open_.end()) {
-      if (auto mb = it->second.lock()) return std::shared_ptr<mailbox>(mb);
+      if (auto mb = it->second.lock()) {
+        keep_warm(mb);
+        return std::shared_ptr<mailbox>(mb);
+      }
     }
     auto mb = sqlite_mailbox::open(user_id, root_of(user_id));
     if (!mb) return mb.err();
     open_[user_id] = *mb;
+    keep_warm(*mb);
     return std::shared_ptr<mailbox>(*mb);
   }
 
   base::status destroy(int64_t user_id) override {
     std::lock_guard lock(mu_);
     open_.erase(user_id);
+    std::erase_if(warm_, [&](auto& mb) { return mb->user_id() == user_id; });
     std::error_code ec;
     std::filesystem::remove_all(root_of(user_id), ec);
     if (ec)
@@ -41,9 +48,30 @@ class sqlite_store final : public store {
     return fmt::format("{}/mail/{}", data_dir_, user_id);
   }
 
+  // Opening a mailbox costs folder checks, a WAL set-up and the schema; closing
+  // the last connection checkpoints the WAL. Recently used mailboxes therefore
+  // stay open (most recent last), so a stream of deliveries pays neither.
+  void keep_warm(const std::shared_ptr<sqlite_mailbox>& mb) {
+    auto it = std::find(warm_.begin(), warm_.end(), mb);
+    if (it != warm_.end()) {
+      if (it + 1 == warm_.end()) return;
+      warm_.erase(it);
+    }
+    warm_.push_back(mb);
+    if (warm_.size() > max_warm) {
+      auto victim = std::move(warm_.front());
+      warm_.pop_front();
+      auto id = victim->user_id();
+      victim.reset();  // closes it unless a session still holds it
+      if (auto it = open_.find(id); it != open_.end() && it->second.expired()) open_.erase(it);
+    }
+  }
+
+  static constexpr size_t max_warm = 64;
   std::string data_dir_;
   std::mutex mu_;
   std::map<int64_t, std::weak_ptr<sqlite_mailbox>> open_;
+  std::deque<std::shared_ptr<sqlite_mailbox>> warm_;
 };
 
 }  // namespace

@@ -128,8 +128,8 @@ net::awaitable<void> cmd_rcpt(state& s, std::string_view args) {
   }
   auto& dir = s.svc.dir;
   auto address = base::normalize_address(path->address);
-  auto lookup = [&dir, address] { return dir.find_user(address); };
-  auto user = co_await net::run_blocking(std::move(lookup));
+  // An indexed read of a few microseconds: cheaper here than two thread hops.
+  auto user = dir.find_user(address);
   if (!user) {
     if (user.err().code == base::errc::not_found) {
       s.reply(fmt::format("550 5.1.1 <{}>: no such user here", base::printable(address, 100)));

@@ -44,8 +44,8 @@ struct session {
 
   void ok(std::string_view text);
   void err(std::string_view text);
-  // Writes pending output now.
-  net::awaitable<bool> flush();
+  // Writes pending output now; `more` when a file is sent right after.
+  net::awaitable<bool> flush(bool more = false);
   bool plaintext_login_allowed() const;
   std::string plaintext_refusal() const;
 };

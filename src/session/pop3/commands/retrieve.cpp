@@ -53,7 +53,7 @@ net::awaitable<void> stream_body(session& s, int fd, const store::message_meta& 
   char last = '\n';
   if (length > 0 && ::pread(fd, &last, 1, static_cast<off_t>(length - 1)) != 1) last = 0;
   if (m.dot_lines == 0 && !s.conn->tls_active()) {
-    bool sent = co_await s.flush();
+    bool sent = co_await s.flush(true);
     if (sent) sent = co_await s.conn->send_file(fd, 0, length);
     if (!sent) {
       s.quit = true;

@@ -130,3 +130,15 @@ TEST(SqliteStore, SameUserSharesOneMailboxObject) {
 }
 
 }  // namespace postern::store
+
+namespace postern::store {
+
+TEST(SqliteStore, MailboxInUseStaysSharedWhenEvictedFromTheWarmSet) {
+  auto st = make_sqlite_store(temp_dir());
+  auto held = *st->open(1);  // a session holds user 1's mailbox
+  for (int64_t id = 2; id < 100; ++id) ASSERT_TRUE(st->open(id));
+  // User 1 fell out of the warm set, but the session's object is still the one.
+  EXPECT_EQ(st->open(1)->get(), held.get());
+}
+
+}  // namespace postern::store

@@ -37,12 +37,15 @@ int serve(const node_config& cfg) {
   if (cfg.listeners.empty())
     return refuse(fmt::format("{} has no [[listener]] tables: nothing to serve", cfg.path));
   if (auto s = base::make_directories(cfg.data_dir); !s)
-    return refuse(fmt::format("data_dir = \"{}\": {}", cfg.data_dir, s.err().message));
+    return refuse(
+        fmt::format("{}: data_dir = \"{}\": {}", cfg.path, cfg.data_dir, s.err().message));
   if (::access(cfg.data_dir.c_str(), R_OK | W_OK | X_OK) != 0)
-    return refuse(fmt::format("data_dir = \"{}\" is not a readable, writable folder: {}",
-                              cfg.data_dir, std::strerror(errno)));
+    return refuse(fmt::format("{}: data_dir = \"{}\" is not a readable, writable folder: {}",
+                              cfg.path, cfg.data_dir, std::strerror(errno)));
   auto dir = directory::open_sqlite_directory(cfg.data_dir, false);
-  if (!dir) return refuse(dir.err().message);
+  if (!dir)
+    return refuse(
+        fmt::format("{}: data_dir = \"{}\": {}", cfg.path, cfg.data_dir, dir.err().message));
   auto mail = store::make_sqlite_store(cfg.data_dir);
 
   std::shared_ptr<net::asio::ssl::context> tls;
@@ -50,7 +53,7 @@ int serve(const node_config& cfg) {
   for (auto& l : cfg.listeners) needs_tls = needs_tls || l.tls != net::tls_mode::none;
   if (needs_tls) {
     auto ctx = net::make_server_tls(cfg.tls_certificate, cfg.tls_key);
-    if (!ctx) return refuse(ctx.err().message);
+    if (!ctx) return refuse(fmt::format("{}: {}", cfg.path, ctx.err().message));
     tls = *ctx;
   }
 

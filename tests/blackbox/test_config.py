@@ -27,6 +27,7 @@ class RefusesToStart(unittest.TestCase):
         self.assertIn("cannot start" if "line" not in needles[0] else "", err)
         for n in needles:
             self.assertIn(n, err)
+        self.assertIn(self.node.config, err, "the refusal names the configuration file")
         return err
 
     def test_unknown_key(self):

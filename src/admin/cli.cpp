@@ -1,6 +1,7 @@
 // Command-line parsing only; the work is in the subcommand files.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 
 #include "admin/commands.hpp"
 
@@ -36,8 +37,9 @@ int run_cli(int argc, char** argv) {
   remove->fallthrough();
 
   auto* deliver_cmd = app.add_subcommand(
-      "deliver", "deliver a message from standard input (exit 0 delivered, 67 unknown user, 75 "
-                 "temporary failure)");
+      "deliver",
+      "deliver a message from standard input (exit 0 delivered, 67 unknown user, 75 "
+      "temporary failure)");
   std::string sender;
   deliver_cmd->add_option("address", address, "recipient")->required();
   deliver_cmd->add_option("-f,--from", sender, "envelope sender, recorded as Return-Path");
@@ -47,8 +49,8 @@ int run_cli(int argc, char** argv) {
   std::vector<std::string> assignments;
   std::vector<CLI::App*> getters, setters;
   for (const char* proto : {"pop3", "lmtp"}) {
-    auto* p = app.add_subcommand(proto, fmt::format("show or change {} settings (live, no restart)",
-                                                    proto));
+    auto* p = app.add_subcommand(
+        proto, fmt::format("show or change {} settings (live, no restart)", proto));
     p->require_subcommand(1);
     p->fallthrough();
     auto* get = p->add_subcommand("get", "list every setting with its value and default");

@@ -1,18 +1,17 @@
 #include "admin/config.hpp"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <set>
-#include <toml++/toml.h>
 
 namespace postern::admin {
 
 namespace {
 
-base::error config_error(const node_config& c, const toml::source_region* where,
-                         std::string what) {
+base::error config_error(const node_config& c, const toml::source_region* where, std::string what) {
   std::string loc = c.path;
   if (where && where->begin.line) loc += fmt::format(" line {}", where->begin.line);
   return base::error{base::errc::invalid_argument, fmt::format("{}: {}", loc, what), ""};
@@ -33,9 +32,9 @@ std::optional<base::error> check_keys(const node_config& c, const toml::table& t
     if (!ok) {
       std::string list;
       for (auto n : known) list += fmt::format("{}{}", list.empty() ? "" : ", ", n);
-      return config_error(c, &v.source(),
-                          fmt::format("unknown key '{}' in {} (known keys: {})", k.str(),
-                                      table_name, list));
+      return config_error(
+          c, &v.source(),
+          fmt::format("unknown key '{}' in {} (known keys: {})", k.str(), table_name, list));
     }
   }
   return std::nullopt;
@@ -53,11 +52,12 @@ base::result<node_config> load_config(const std::string& path) {
     root = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     auto& src = e.source();
-    if (std::string_view(e.description()).find("File could not be opened") != std::string_view::npos)
-      return base::error{base::errc::not_found,
-                         fmt::format("{}: cannot read the configuration file: {}", path,
-                                     std::strerror(errno)),
-                         ""};
+    if (std::string_view(e.description()).find("File could not be opened") !=
+        std::string_view::npos)
+      return base::error{
+          base::errc::not_found,
+          fmt::format("{}: cannot read the configuration file: {}", path, std::strerror(errno)),
+          ""};
     return base::error{base::errc::invalid_argument,
                        fmt::format("{} line {} column {}: {}", path, src.begin.line,
                                    src.begin.column, e.description()),
@@ -71,7 +71,8 @@ base::result<node_config> load_config(const std::string& path) {
     return *e;
 
   auto data_dir = root["data_dir"];
-  if (!data_dir) return config_error(c, nullptr, "data_dir is missing: set data_dir = \"/var/lib/postern\"");
+  if (!data_dir)
+    return config_error(c, nullptr, "data_dir is missing: set data_dir = \"/var/lib/postern\"");
   if (!data_dir.is_string())
     return config_error(c, &data_dir.node()->source(), "data_dir must be a string (a folder path)");
   c.data_dir = resolve(base_dir, **data_dir.as_string());
@@ -94,7 +95,8 @@ base::result<node_config> load_config(const std::string& path) {
   if (auto t = root["threads"]) {
     auto v = t.value<int64_t>();
     if (!v || *v < 0 || *v > 256)
-      return config_error(c, &t.node()->source(), "threads must be a number from 0 (one per core) to 256");
+      return config_error(c, &t.node()->source(),
+                          "threads must be a number from 0 (one per core) to 256");
     c.threads = static_cast<unsigned>(*v);
   }
 
@@ -102,18 +104,21 @@ base::result<node_config> load_config(const std::string& path) {
     auto* t = tls.as_table();
     if (!t) return config_error(c, &tls.node()->source(), "[tls] must be a table");
     if (auto e = check_keys(c, *t, {"certificate", "key"}, "[tls]")) return *e;
-    for (auto [key, dest] : {std::pair{"certificate", &c.tls_certificate}, std::pair{"key", &c.tls_key}}) {
+    for (auto [key, dest] :
+         {std::pair{"certificate", &c.tls_certificate}, std::pair{"key", &c.tls_key}}) {
       auto v = (*t)[key];
       if (!v) continue;
       if (!v.is_string())
-        return config_error(c, &v.node()->source(), fmt::format("[tls] {} must be a file path", key));
+        return config_error(c, &v.node()->source(),
+                            fmt::format("[tls] {} must be a file path", key));
       *dest = resolve(base_dir, **v.as_string());
     }
   }
 
   auto listeners = root["listener"];
   if (listeners && !listeners.is_array_of_tables())
-    return config_error(c, &listeners.node()->source(), "listener must be written as [[listener]] tables");
+    return config_error(c, &listeners.node()->source(),
+                        "listener must be written as [[listener]] tables");
   std::set<std::pair<std::string, uint16_t>> seen;
   if (auto* arr = listeners.as_array()) {
     int index = 0;
@@ -126,15 +131,18 @@ base::result<node_config> load_config(const std::string& path) {
       l.origin = fmt::format("{} {} line {}", c.path, name, t.source().begin.line);
       auto proto = t["protocol"].value<std::string>();
       if (!proto)
-        return config_error(c, &t.source(), fmt::format("{}: protocol is missing (pop3 or lmtp)", name));
+        return config_error(c, &t.source(),
+                            fmt::format("{}: protocol is missing (pop3 or lmtp)", name));
       if (!protocol_supported(*proto))
-        return config_error(c, &t["protocol"].node()->source(),
-                            fmt::format("{}: protocol '{}' is not served by this version (pop3, lmtp)",
-                                        name, *proto));
+        return config_error(
+            c, &t["protocol"].node()->source(),
+            fmt::format("{}: protocol '{}' is not served by this version (pop3, lmtp)", name,
+                        *proto));
       l.protocol = *proto;
       if (auto a = t["address"]) {
         if (!a.is_string())
-          return config_error(c, &a.node()->source(), fmt::format("{}: address must be a string", name));
+          return config_error(c, &a.node()->source(),
+                              fmt::format("{}: address must be a string", name));
         l.address = **a.as_string();
       }
       auto port = t["port"].value<int64_t>();
@@ -143,19 +151,24 @@ base::result<node_config> load_config(const std::string& path) {
                             fmt::format("{}: port must be a number from 1 to 65535", name));
       l.port = static_cast<uint16_t>(*port);
       auto mode = t["tls"].value_or<std::string>("none");
-      if (mode == "none") l.tls = net::tls_mode::none;
-      else if (mode == "starttls") l.tls = net::tls_mode::starttls;
-      else if (mode == "implicit") l.tls = net::tls_mode::implicit;
+      if (mode == "none")
+        l.tls = net::tls_mode::none;
+      else if (mode == "starttls")
+        l.tls = net::tls_mode::starttls;
+      else if (mode == "implicit")
+        l.tls = net::tls_mode::implicit;
       else
-        return config_error(c, &t["tls"].node()->source(),
-                            fmt::format("{}: tls = \"{}\" must be none, starttls or implicit", name, mode));
+        return config_error(
+            c, &t["tls"].node()->source(),
+            fmt::format("{}: tls = \"{}\" must be none, starttls or implicit", name, mode));
       if (l.tls != net::tls_mode::none && (c.tls_certificate.empty() || c.tls_key.empty()))
-        return config_error(c, &t.source(),
-                            fmt::format("{}: tls = \"{}\" needs [tls] certificate and key", name, mode));
+        return config_error(
+            c, &t.source(),
+            fmt::format("{}: tls = \"{}\" needs [tls] certificate and key", name, mode));
       if (!seen.insert({l.address, l.port}).second)
-        return config_error(c, &t.source(),
-                            fmt::format("{}: {}:{} is already used by another listener", name,
-                                        l.address, l.port));
+        return config_error(
+            c, &t.source(),
+            fmt::format("{}: {}:{} is already used by another listener", name, l.address, l.port));
       c.listeners.push_back(std::move(l));
     }
   }

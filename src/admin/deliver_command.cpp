@@ -56,7 +56,8 @@ int deliver(const node_config& cfg, const std::string& address, const std::strin
     fmt::print(stderr, "postern deliver: {}\n", mb.err().message);
     return ex_tempfail;
   }
-  auto uid = (*mb)->append("INBOX", store::new_message{message, static_cast<int64_t>(::time(nullptr)), 0});
+  auto uid =
+      (*mb)->append("INBOX", store::new_message{message, static_cast<int64_t>(::time(nullptr)), 0});
   if (!uid) {
     fmt::print(stderr, "postern deliver: {}\n", uid.err().message);
     return ex_tempfail;

@@ -26,7 +26,9 @@ base::status make_directories(const std::string& path) {
         ::close(fd);
       }
     } else if (errno != EEXIST) {
-      return base::error{base::errc::io_error, fmt::format("cannot create folder {}: {}", partial, std::strerror(errno)), ""};
+      return base::error{base::errc::io_error,
+                         fmt::format("cannot create folder {}: {}", partial, std::strerror(errno)),
+                         ""};
     }
   }
   return base::ok_status();

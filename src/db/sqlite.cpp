@@ -29,11 +29,11 @@ base::result<database> database::open(const std::string& path, bool create) {
 base::error database::error_of(std::string_view what) const {
   std::string msg = db_ ? sqlite3_errmsg(db_) : "no database";
   int code = db_ ? sqlite3_errcode(db_) : SQLITE_ERROR;
-  auto kind = (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL ||
-               code == SQLITE_IOERR)
-                  ? base::errc::temporary
-                  : (code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? base::errc::corrupt
-                                                                     : base::errc::io_error);
+  auto kind =
+      (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL || code == SQLITE_IOERR)
+          ? base::errc::temporary
+          : (code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? base::errc::corrupt
+                                                             : base::errc::io_error);
   return base::error{kind, fmt::format("{} failed in {}: {}", what, path_, msg), msg};
 }
 

@@ -33,7 +33,8 @@ TEST(Password, AcceptsDovecotSha512Crypt) {
   // openssl passwd -6 -salt saltsalt secret
   EXPECT_TRUE(verify_password(
       "secret",
-      "{SHA512-CRYPT}$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"));
+      "{SHA512-CRYPT}$6$saltsalt$"
+      "TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"));
 }
 
 TEST(Directory, UsersAddFindRemoveAndIdsAreNotReused) {

@@ -17,35 +17,95 @@ constexpr setting_spec pop3_specs[] = {
     {"login_type", setting_kind::choice, "secure", 0, 0, login_types,
      "secure: USER, PASS and AUTH only after TLS (STLS or the implicit-TLS port); "
      "plaintext: allowed on any connection"},
-    {"secure_networks", setting_kind::networks, "", 0, 0, {},
+    {"secure_networks",
+     setting_kind::networks,
+     "",
+     0,
+     0,
+     {},
      "networks whose plaintext connections count as secure for login_type=secure "
      "(CIDR list, e.g. 127.0.0.0/8, 10.1.0.0/16)"},
-    {"max_connections", setting_kind::integer, "10000", 1, unlimited, {},
+    {"max_connections",
+     setting_kind::integer,
+     "10000",
+     1,
+     unlimited,
+     {},
      "POP3 connections this node accepts at once"},
-    {"max_connections_from_single_ip", setting_kind::integer, "10000", 1, unlimited, {},
+    {"max_connections_from_single_ip",
+     setting_kind::integer,
+     "10000",
+     1,
+     unlimited,
+     {},
      "POP3 connections one client address may hold at once"},
-    {"max_connections_per_user", setting_kind::integer, "16", 1, unlimited, {},
+    {"max_connections_per_user",
+     setting_kind::integer,
+     "16",
+     1,
+     unlimited,
+     {},
      "authenticated POP3 connections one user may hold at once"},
-    {"preauthenticated_timeout", setting_kind::duration, "60s", 10, 3600, {},
+    {"preauthenticated_timeout",
+     setting_kind::duration,
+     "60s",
+     10,
+     3600,
+     {},
      "idle time allowed before login"},
-    {"authenticated_timeout", setting_kind::duration, "30min", 30, 86400, {},
+    {"authenticated_timeout",
+     setting_kind::duration,
+     "30min",
+     30,
+     86400,
+     {},
      "idle time allowed after login"},
-    {"max_command_size", setting_kind::integer, "512", 40, 1024, {},
+    {"max_command_size",
+     setting_kind::integer,
+     "512",
+     40,
+     1024,
+     {},
      "longest command line in bytes, CRLF included"},
     {"message_sort_order", setting_kind::choice, "ascending", 0, 0, sort_orders,
      "order of the maildrop: ascending (oldest first) or descending (newest first)"},
-    {"banner", setting_kind::text, "Postern POP3 service ready", 0, 200, {},
+    {"banner",
+     setting_kind::text,
+     "Postern POP3 service ready",
+     0,
+     200,
+     {},
      "greeting text after +OK"},
 };
 
 constexpr setting_spec lmtp_specs[] = {
-    {"max_message_size", setting_kind::integer, "52428800", 1024, 2147483647, {},
+    {"max_message_size",
+     setting_kind::integer,
+     "52428800",
+     1024,
+     2147483647,
+     {},
      "largest message accepted, in bytes (SIZE, RFC 1870)"},
-    {"max_recipients", setting_kind::integer, "500", 1, 100000, {},
+    {"max_recipients",
+     setting_kind::integer,
+     "500",
+     1,
+     100000,
+     {},
      "RCPT TO commands accepted per transaction"},
-    {"max_connections", setting_kind::integer, "1000", 1, unlimited, {},
+    {"max_connections",
+     setting_kind::integer,
+     "1000",
+     1,
+     unlimited,
+     {},
      "LMTP connections this node accepts at once"},
-    {"timeout", setting_kind::duration, "5min", 10, 3600, {},
+    {"timeout",
+     setting_kind::duration,
+     "5min",
+     10,
+     3600,
+     {},
      "idle time allowed between commands and during DATA"},
 };
 
@@ -98,18 +158,19 @@ const setting_spec* find_setting(std::string_view protocol, std::string_view key
 base::result<std::string> validate_setting(std::string_view protocol, std::string_view key,
                                            std::string_view value) {
   auto bad = [&](std::string why) {
-    return base::error{base::errc::invalid_argument,
-                       fmt::format("{} setting {} = '{}': {}", protocol, key,
-                                   base::printable(value, 80), why),
-                       ""};
+    return base::error{
+        base::errc::invalid_argument,
+        fmt::format("{} setting {} = '{}': {}", protocol, key, base::printable(value, 80), why),
+        ""};
   };
   const setting_spec* spec = find_setting(protocol, key);
   if (!spec) {
     std::string known;
-    for (auto& s : settings_for(protocol)) known += fmt::format("{}{}", known.empty() ? "" : ", ", s.key);
-    return base::error{base::errc::not_found,
-                       fmt::format("{} has no setting '{}'; settings are: {}", protocol, key, known),
-                       ""};
+    for (auto& s : settings_for(protocol))
+      known += fmt::format("{}{}", known.empty() ? "" : ", ", s.key);
+    return base::error{
+        base::errc::not_found,
+        fmt::format("{} has no setting '{}'; settings are: {}", protocol, key, known), ""};
   }
   switch (spec->kind) {
     case setting_kind::integer: {
@@ -157,7 +218,8 @@ base::result<std::string> validate_setting(std::string_view protocol, std::strin
 pop3_settings make_pop3_settings(const setting_map& m) {
   constexpr std::string_view p = "pop3";
   pop3_settings s;
-  s.login = value_of(m, p, "login_type") == "plaintext" ? login_type::plaintext : login_type::secure;
+  s.login =
+      value_of(m, p, "login_type") == "plaintext" ? login_type::plaintext : login_type::secure;
   std::string bad;
   base::parse_network_list(value_of(m, p, "secure_networks"), s.secure_networks, bad);
   s.max_connections = static_cast<uint32_t>(integer_of(m, p, "max_connections"));
@@ -167,9 +229,9 @@ pop3_settings make_pop3_settings(const setting_map& m) {
   s.preauthenticated_timeout = duration_of(m, p, "preauthenticated_timeout");
   s.authenticated_timeout = duration_of(m, p, "authenticated_timeout");
   s.max_command_size = static_cast<uint32_t>(integer_of(m, p, "max_command_size"));
-  s.message_sort_order =
-      value_of(m, p, "message_sort_order") == "descending" ? sort_order::descending
-                                                           : sort_order::ascending;
+  s.message_sort_order = value_of(m, p, "message_sort_order") == "descending"
+                             ? sort_order::descending
+                             : sort_order::ascending;
   s.banner = value_of(m, p, "banner");
   return s;
 }

@@ -35,7 +35,8 @@ TEST(Settings, ValidateNormalisesAndNamesTheProblem) {
 }
 
 TEST(Settings, StoredValuesOverrideDefaults) {
-  setting_map m{{"max_connections_per_user", "3"}, {"message_sort_order", "descending"},
+  setting_map m{{"max_connections_per_user", "3"},
+                {"message_sort_order", "descending"},
                 {"secure_networks", "10.0.0.0/8"}};
   auto s = make_pop3_settings(m);
   EXPECT_EQ(s.max_connections_per_user, 3u);

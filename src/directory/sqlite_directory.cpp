@@ -11,7 +11,6 @@
 #include "db/sqlite.hpp"
 #include "directory/directory.hpp"
 
-
 namespace postern::directory {
 
 namespace {
@@ -42,7 +41,8 @@ class sqlite_directory final : public directory {
     auto a = base::normalize_address(address);
     if (auto s = validate_address(a); !s) return s.err();
     std::lock_guard lock(mu_);
-    if (find_locked(a)) return base::error{base::errc::already_exists, fmt::format("user {} already exists", a), ""};
+    if (find_locked(a))
+      return base::error{base::errc::already_exists, fmt::format("user {} already exists", a), ""};
     auto st = db_.prepare("INSERT INTO users(address, password, created) VALUES(?, ?, ?)");
     if (!st) return st.err();
     st->bind(1, a).bind(2, hash).bind(3, static_cast<int64_t>(::time(nullptr)));
@@ -155,10 +155,10 @@ base::status validate_address(std::string_view a) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == '"')
       ok = false;
   if (!ok)
-    return base::error{base::errc::invalid_argument,
-                       fmt::format("'{}' is not a mail address of the form user@domain",
-                                   base::printable(a, 80)),
-                       ""};
+    return base::error{
+        base::errc::invalid_argument,
+        fmt::format("'{}' is not a mail address of the form user@domain", base::printable(a, 80)),
+        ""};
   return base::ok_status();
 }
 

@@ -35,19 +35,19 @@ namespace postern::mime {
 
 // One MIME entity. Offsets are byte offsets into the whole message as stored.
 struct part {
-  std::string section;          // IMAP part specifier: "" for the message itself, "1", "1.2", ...
-  std::string content_type;     // lower-case "type/subtype"; "text/plain" when absent
-  std::string charset;          // content-type charset parameter, as given
-  std::string boundary;         // multipart boundary, as given
-  std::string name;             // content-type name or content-disposition filename
-  std::string disposition;      // lower-case "inline" / "attachment" / ""
+  std::string section;            // IMAP part specifier: "" for the message itself, "1", "1.2", ...
+  std::string content_type;       // lower-case "type/subtype"; "text/plain" when absent
+  std::string charset;            // content-type charset parameter, as given
+  std::string boundary;           // multipart boundary, as given
+  std::string name;               // content-type name or content-disposition filename
+  std::string disposition;        // lower-case "inline" / "attachment" / ""
   std::string transfer_encoding;  // lower-case content-transfer-encoding; "7bit" when absent
   std::string content_id;
   std::string description;
-  uint64_t header_offset = 0;   // first byte of this entity's header
-  uint64_t body_offset = 0;     // first byte of its body (after the blank line)
-  uint64_t body_size = 0;       // bytes of the body
-  uint32_t body_lines = 0;      // lines in the body
+  uint64_t header_offset = 0;  // first byte of this entity's header
+  uint64_t body_offset = 0;    // first byte of its body (after the blank line)
+  uint64_t body_size = 0;      // bytes of the body
+  uint32_t body_lines = 0;     // lines in the body
 };
 
 struct message_structure {

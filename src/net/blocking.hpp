@@ -22,12 +22,13 @@ auto run_blocking(F f) {
   return asio::async_initiate<decltype(asio::use_awaitable), void(R)>(
       [](auto handler, F fn) {
         auto ex = asio::get_associated_executor(handler);
-        asio::post(blocking_pool(), [ex, handler = std::move(handler), fn = std::move(fn)]() mutable {
-          R r = fn();
-          asio::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable {
-            std::move(handler)(std::move(r));
-          });
-        });
+        asio::post(blocking_pool(),
+                   [ex, handler = std::move(handler), fn = std::move(fn)]() mutable {
+                     R r = fn();
+                     asio::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable {
+                       std::move(handler)(std::move(r));
+                     });
+                   });
       },
       asio::use_awaitable, std::move(f));
 }

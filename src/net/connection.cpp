@@ -31,8 +31,9 @@ connection::~connection() = default;
 
 void connection::start() {
   arm();
-  asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->watchdog(); },
-                 asio::detached);
+  asio::co_spawn(
+      socket_.get_executor(), [self = shared_from_this()] { return self->watchdog(); },
+      asio::detached);
 }
 
 awaitable<void> connection::watchdog() {
@@ -148,8 +149,7 @@ awaitable<bool> connection::write(std::string_view data, bool more) {
   arm();
   error_code ec;
   if (tls_active_) {
-    std::tie(ec, std::ignore) =
-        co_await asio::async_write(*tls_, asio::buffer(data), use_nothrow);
+    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), use_nothrow);
   } else if (more) {
     while (!data.empty() && !ec) {
       size_t n = 0;

@@ -31,8 +31,8 @@ asio::io_context& server::next_context() {
 
 base::result<uint16_t> server::listen(listener_spec spec, std::shared_ptr<asio::ssl::context> tls,
                                       size_t buffer_size, session_handler handler) {
-  auto where = fmt::format("{} listener {}:{} ({})", spec.protocol, spec.address, spec.port,
-                           spec.origin);
+  auto where =
+      fmt::format("{} listener {}:{} ({})", spec.protocol, spec.address, spec.port, spec.origin);
   error_code ec;
   auto addr = asio::ip::make_address(spec.address, ec);
   if (ec)
@@ -49,8 +49,8 @@ base::result<uint16_t> server::listen(listener_spec spec, std::shared_ptr<asio::
     return base::error{base::errc::io_error,
                        fmt::format("{}: cannot listen: {}", where, ec.message()), ""};
   uint16_t port = acceptor.local_endpoint().port();
-  auto l = std::make_shared<listener>(
-      listener{std::move(spec), std::move(acceptor), std::move(tls), buffer_size, std::move(handler)});
+  auto l = std::make_shared<listener>(listener{std::move(spec), std::move(acceptor), std::move(tls),
+                                               buffer_size, std::move(handler)});
   l->spec.port = port;
   listeners_.push_back(l);
   asio::co_spawn(*contexts_[0], accept_loop(l), asio::detached);
@@ -68,9 +68,8 @@ awaitable<void> server::accept_loop(std::shared_ptr<listener> l) {
       co_await t.async_wait(use_nothrow);
       continue;
     }
-    auto conn = std::make_shared<connection>(std::move(socket),
-                                             l->spec.tls == tls_mode::none ? nullptr : l->tls,
-                                             l->buffer_size);
+    auto conn = std::make_shared<connection>(
+        std::move(socket), l->spec.tls == tls_mode::none ? nullptr : l->tls, l->buffer_size);
     asio::co_spawn(
         ctx,
         [conn, l]() -> awaitable<void> {

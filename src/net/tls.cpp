@@ -22,15 +22,15 @@ base::result<std::shared_ptr<asio::ssl::context>> make_server_tls(const std::str
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Sessions are short; a cache lets reconnecting clients resume cheaply.
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
   if (SSL_CTX_use_certificate_chain_file(native, certificate.c_str()) != 1)
-    return base::error{base::errc::invalid_argument,
-                       fmt::format("[tls] certificate = \"{}\": cannot load: {}", certificate,
-                                   openssl_reason()),
-                       ""};
+    return base::error{
+        base::errc::invalid_argument,
+        fmt::format("[tls] certificate = \"{}\": cannot load: {}", certificate, openssl_reason()),
+        ""};
   if (SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) != 1) {
     auto reason = openssl_reason();
     if (reason.find("mismatch") != std::string::npos)

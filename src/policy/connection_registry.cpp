@@ -40,18 +40,18 @@ void connection_registry::release(const std::string& key) {
 }
 
 base::result<connection_leases> connection_registry::admit(std::string_view protocol,
-                                                           std::string_view ip,
-                                                           uint32_t max_total,
+                                                           std::string_view ip, uint32_t max_total,
                                                            uint32_t max_per_ip) {
   auto total_key = key_of(protocol, "total", "");
   auto ip_key = key_of(protocol, "ip", ip);
   std::lock_guard lock(mu_);
   auto total = count_locked(total_key);
   if (total >= max_total)
-    return base::error{base::errc::limit_exceeded,
-                       fmt::format("this server already has {} of {} {} connections (max_connections)",
-                                   total, max_total, base::to_upper(protocol)),
-                       ""};
+    return base::error{
+        base::errc::limit_exceeded,
+        fmt::format("this server already has {} of {} {} connections (max_connections)", total,
+                    max_total, base::to_upper(protocol)),
+        ""};
   auto per_ip = count_locked(ip_key);
   if (per_ip >= max_per_ip)
     return base::error{
@@ -65,8 +65,7 @@ base::result<connection_leases> connection_registry::admit(std::string_view prot
 }
 
 base::result<lease> connection_registry::admit_user(std::string_view protocol,
-                                                    std::string_view user,
-                                                    uint32_t max_per_user) {
+                                                    std::string_view user, uint32_t max_per_user) {
   auto key = key_of(protocol, "user", base::to_lower(user));
   std::lock_guard lock(mu_);
   auto n = count_locked(key);

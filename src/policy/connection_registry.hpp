@@ -21,7 +21,9 @@ class lease {
  public:
   lease() = default;
   lease(connection_registry* r, std::string key) : registry_(r), key_(std::move(key)) {}
-  lease(lease&& o) noexcept : registry_(o.registry_), key_(std::move(o.key_)) { o.registry_ = nullptr; }
+  lease(lease&& o) noexcept : registry_(o.registry_), key_(std::move(o.key_)) {
+    o.registry_ = nullptr;
+  }
   lease& operator=(lease&& o) noexcept;
   lease(const lease&) = delete;
   lease& operator=(const lease&) = delete;

@@ -14,8 +14,8 @@ namespace postern::store {
 
 namespace {
 base::error io_error(std::string what, const std::string& path, int err) {
-  auto kind = (err == ENOSPC || err == EDQUOT || err == EIO) ? base::errc::temporary
-                                                              : base::errc::io_error;
+  auto kind =
+      (err == ENOSPC || err == EDQUOT || err == EIO) ? base::errc::temporary : base::errc::io_error;
   return base::error{kind, fmt::format("{} {}: {}", what, path, std::strerror(err)),
                      std::strerror(err)};
 }

@@ -10,14 +10,16 @@ bool is_canonical(std::string_view b) {
   // memchr-driven: every LF must follow a CR, and every CR precede an LF.
   const char* p = b.data();
   const char* end = p + b.size();
-  for (const char* lf = p; (lf = static_cast<const char*>(
-                                std::memchr(lf, '\n', static_cast<size_t>(end - lf)))) != nullptr;
+  for (const char* lf = p;
+       (lf = static_cast<const char*>(std::memchr(lf, '\n', static_cast<size_t>(end - lf)))) !=
+       nullptr;
        ++lf) {
     if (lf == p || lf[-1] != '\r') return false;
   }
   size_t crs = 0;
-  for (const char* q = p; (q = static_cast<const char*>(
-                               std::memchr(q, '\r', static_cast<size_t>(end - q)))) != nullptr;
+  for (const char* q = p;
+       (q = static_cast<const char*>(std::memchr(q, '\r', static_cast<size_t>(end - q)))) !=
+       nullptr;
        ++q) {
     if (q + 1 >= end || q[1] != '\n') return false;
     ++crs;

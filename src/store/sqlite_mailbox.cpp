@@ -8,8 +8,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "mime/message_structure.hpp"
 #include "base/files.hpp"
+#include "mime/message_structure.hpp"
 #include "store/blob_file.hpp"
 #include "store/canonical.hpp"
 

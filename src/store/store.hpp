@@ -40,18 +40,18 @@ struct folder_info {
 
 struct message_meta {
   uint32_t uid = 0;
-  uint64_t size = 0;           // bytes as stored (CRLF line endings)
-  int64_t internal_date = 0;   // unix seconds
+  uint64_t size = 0;          // bytes as stored (CRLF line endings)
+  int64_t internal_date = 0;  // unix seconds
   uint32_t flags = 0;
   uint64_t modseq = 0;
-  uint64_t header_size = 0;    // bytes of the header including the blank line
-  uint32_t dot_lines = 0;      // lines starting with '.', which POP3 must byte-stuff
-  std::string blob;            // file name under the mailbox's blobs/ folder
+  uint64_t header_size = 0;  // bytes of the header including the blank line
+  uint32_t dot_lines = 0;    // lines starting with '.', which POP3 must byte-stuff
+  std::string blob;          // file name under the mailbox's blobs/ folder
 };
 
 struct new_message {
-  std::string_view bytes;      // RFC 5322 message; line endings are canonicalised to CRLF
-  int64_t internal_date = 0;   // 0 means now
+  std::string_view bytes;     // RFC 5322 message; line endings are canonicalised to CRLF
+  int64_t internal_date = 0;  // 0 means now
   uint32_t flags = 0;
 };
 

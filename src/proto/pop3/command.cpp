@@ -17,8 +17,8 @@ parse_result parse_command(std::string_view line) {
     return r;
   }
   for (char c : kw) {
-    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-';
+    bool letter =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
     if (!letter) {
       r.error = parse_error::bad_keyword;
       return r;

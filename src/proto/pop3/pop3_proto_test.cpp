@@ -75,7 +75,7 @@ TEST(SaslPlain, DecodesAndRejectsMalformed) {
   EXPECT_EQ(c->authcid, "joe@example.com");
   EXPECT_EQ(c->password, "secret");
   EXPECT_TRUE(c->authzid.empty());
-  EXPECT_FALSE(decode_plain("am9l"));       // no NULs
+  EXPECT_FALSE(decode_plain("am9l"));          // no NULs
   EXPECT_FALSE(decode_plain("AABzZWNyZXQ="));  // empty authcid
   EXPECT_FALSE(decode_plain("not base64!"));
 }

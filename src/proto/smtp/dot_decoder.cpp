@@ -50,7 +50,8 @@ size_t dot_decoder::feed(std::string_view in, std::string& out) {
         p = stop;
         break;
       }
-      case state::done: break;
+      case state::done:
+        break;
     }
   }
   return static_cast<size_t>(p - in.data());

@@ -89,9 +89,10 @@ net::awaitable<void> cmd_mail(state& s, std::string_view args) {
         co_return;
       }
       if (*n > s.settings->max_message_size) {
-        s.reply(fmt::format("552 5.3.4 Message size {} exceeds the limit of {} bytes "
-                            "(max_message_size)",
-                            *n, s.settings->max_message_size));
+        s.reply(
+            fmt::format("552 5.3.4 Message size {} exceeds the limit of {} bytes "
+                        "(max_message_size)",
+                        *n, s.settings->max_message_size));
         co_return;
       }
     } else if (key == "BODY") {
@@ -101,8 +102,8 @@ net::awaitable<void> cmd_mail(state& s, std::string_view args) {
         co_return;
       }
     } else {
-      s.reply(fmt::format("555 5.5.4 Unsupported MAIL FROM parameter {}",
-                          base::printable(key, 30)));
+      s.reply(
+          fmt::format("555 5.5.4 Unsupported MAIL FROM parameter {}", base::printable(key, 30)));
       co_return;
     }
   }
@@ -185,9 +186,10 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
   }
   if (decoder.over_limit()) {
     for (auto& r : s.recipients)
-      s.reply(fmt::format("552 5.3.4 <{}> Message too big: {} bytes exceeds the limit of {} bytes "
-                          "(max_message_size)",
-                          r.address, decoder.total(), s.settings->max_message_size));
+      s.reply(
+          fmt::format("552 5.3.4 <{}> Message too big: {} bytes exceeds the limit of {} bytes "
+                      "(max_message_size)",
+                      r.address, decoder.total(), s.settings->max_message_size));
     s.reset();
     co_return;
   }
@@ -210,8 +212,8 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
     if (uid) {
       s.reply(fmt::format("250 2.0.0 <{}> Saved as UID {}", r.address, *uid));
     } else {
-      observe::log(observe::level::error, "lmtp", s.id, "delivery to {} failed: {} ({})",
-                   r.address, uid.err().message, uid.err().detail);
+      observe::log(observe::level::error, "lmtp", s.id, "delivery to {} failed: {} ({})", r.address,
+                   uid.err().message, uid.err().detail);
       s.reply(fmt::format("451 4.3.0 <{}> Temporary failure: {} (session {})", r.address,
                           uid.err().message, s.id));
     }
@@ -266,8 +268,8 @@ struct command_spec {
 };
 
 constexpr command_spec table[] = {
-    {"LHLO", cmd_lhlo}, {"HELO", cmd_helo}, {"EHLO", cmd_helo}, {"MAIL", cmd_mail},
-    {"RCPT", cmd_rcpt}, {"DATA", cmd_data}, {"RSET", cmd_rset}, {"NOOP", cmd_noop},
+    {"LHLO", cmd_lhlo}, {"HELO", cmd_helo}, {"EHLO", cmd_helo},         {"MAIL", cmd_mail},
+    {"RCPT", cmd_rcpt}, {"DATA", cmd_data}, {"RSET", cmd_rset},         {"NOOP", cmd_noop},
     {"VRFY", cmd_vrfy}, {"QUIT", cmd_quit}, {"STARTTLS", cmd_starttls},
 };
 

@@ -32,11 +32,11 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
   auto& dir = s.svc.dir;
   auto verify = [&dir, address,
                  password = std::move(password)]() -> base::result<directory::user_record> {
-        auto u = dir.find_user(address);
-        if (!u) return u;
-        if (!directory::verify_password(password, u->password_hash))
-          return base::error{base::errc::invalid_argument, "wrong password", ""};
-        return u;
+    auto u = dir.find_user(address);
+    if (!u) return u;
+    if (!directory::verify_password(password, u->password_hash))
+      return base::error{base::errc::invalid_argument, "wrong password", ""};
+    return u;
   };
   auto verified = co_await net::run_blocking(std::move(verify));
   if (!verified) {
@@ -57,8 +57,8 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
     co_return;
   }
 
-  auto lease = s.svc.registry.admit_user("pop3", verified->address,
-                                         s.settings->max_connections_per_user);
+  auto lease =
+      s.svc.registry.admit_user("pop3", verified->address, s.settings->max_connections_per_user);
   if (!lease) {
     observe::log(observe::level::warning, "pop3", s.id, "login refused: {}", lease.err().message);
     s.err(fmt::format("[IN-USE] {}", lease.err().message));

@@ -49,8 +49,8 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
       continue;
     }
     if (st == net::read_status::timed_out) {
-      auto limit = s.state == phase::authorization ? "preauthenticated_timeout"
-                                                   : "authenticated_timeout";
+      auto limit =
+          s.state == phase::authorization ? "preauthenticated_timeout" : "authenticated_timeout";
       observe::log(observe::level::info, "pop3", s.id, "idle timeout ({}) for {}", limit,
                    s.user.empty() ? conn->remote_ip() : s.user);
       break;  // the watchdog closed the socket; nothing more can be sent

@@ -51,10 +51,17 @@ std::string error_reply(const session& s, const base::error& e) {
   const char* code = "[SYS/PERM]";
   switch (e.code) {
     case base::errc::temporary:
-    case base::errc::io_error: code = "[SYS/TEMP]"; break;
-    case base::errc::limit_exceeded: code = "[IN-USE]"; break;
-    case base::errc::corrupt: code = "[SYS/PERM]"; break;
-    default: break;
+    case base::errc::io_error:
+      code = "[SYS/TEMP]";
+      break;
+    case base::errc::limit_exceeded:
+      code = "[IN-USE]";
+      break;
+    case base::errc::corrupt:
+      code = "[SYS/PERM]";
+      break;
+    default:
+      break;
   }
   return fmt::format("{} {} (session {})", code, e.message, s.id);
 }

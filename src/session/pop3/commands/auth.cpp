@@ -138,7 +138,9 @@ net::awaitable<void> cmd_auth(session& s, std::string_view args) {
     }
     auto creds = proto::sasl::decode_plain(*initial);
     if (!creds) {
-      s.err("[AUTH] Malformed SASL PLAIN response (RFC 4616: base64 of authzid NUL user NUL password)");
+      s.err(
+          "[AUTH] Malformed SASL PLAIN response (RFC 4616: base64 of authzid NUL user NUL "
+          "password)");
       co_return;
     }
     if (!creds->authzid.empty() && creds->authzid != creds->authcid) {

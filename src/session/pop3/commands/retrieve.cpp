@@ -35,7 +35,8 @@ uint64_t top_length(int fd, const store::message_meta& m, uint64_t lines) {
     auto n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(pos));
     if (n <= 0) return pos;
     for (ssize_t i = 0; i < n; ++i)
-      if (buf[static_cast<size_t>(i)] == '\n' && --lines == 0) return pos + static_cast<uint64_t>(i) + 1;
+      if (buf[static_cast<size_t>(i)] == '\n' && --lines == 0)
+        return pos + static_cast<uint64_t>(i) + 1;
     pos += static_cast<uint64_t>(n);
   }
   return m.size;
@@ -81,8 +82,8 @@ net::awaitable<void> stream_body(session& s, int fd, const store::message_meta& 
     }
     if (n <= 0) {
       observe::log(observe::level::error, "pop3", s.id,
-                   "message UID {} of {} is shorter than its index entry ({} of {} bytes)",
-                   m.uid, s.user, pos, length);
+                   "message UID {} of {} is shorter than its index entry ({} of {} bytes)", m.uid,
+                   s.user, pos, length);
       last = 0;
       break;
     }
@@ -103,9 +104,10 @@ net::awaitable<void> send_message(session& s, maildrop_entry& m, std::optional<u
   auto fd = s.mailbox->open_blob(m.meta);
   if (!fd) {
     if (fd.err().code == base::errc::not_found) {
-      s.err(fmt::format("Message {} was deleted by another session of {} and can no longer be "
-                        "retrieved",
-                        number, s.user));
+      s.err(
+          fmt::format("Message {} was deleted by another session of {} and can no longer be "
+                      "retrieved",
+                      number, s.user));
     } else {
       observe::log(observe::level::error, "pop3", s.id, "{} ({})", fd.err().message,
                    fd.err().detail);

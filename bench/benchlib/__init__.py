@@ -1,0 +1,1 @@
+"""Helpers of bench/compare: servers, load generator, message corpus, measurement."""

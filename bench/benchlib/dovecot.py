@@ -1,0 +1,212 @@
+"""A private Dovecot 2.3 instance: its own config, base_dir, state_dir and log
+under the work directory, loopback listeners only, never the system service."""
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+
+from . import procstat
+from .util import BenchError, free_port, log, run, stop_process, tail, wait_for_port
+
+PACKAGES = ["dovecot-core", "dovecot-pop3d", "dovecot-lmtpd"]
+POLICY_RC_D = "/usr/sbin/policy-rc.d"
+
+
+def installed():
+    return (shutil.which("dovecot") is not None and os.path.exists("/usr/lib/dovecot/pop3")
+            and os.path.exists("/usr/lib/dovecot/lmtp"))
+
+
+def system_dovecot_pids():
+    """Dovecot masters that bench/compare did not start (ours run with -c <workdir>)."""
+    p = subprocess.run(["pgrep", "-x", "dovecot"], capture_output=True, text=True)
+    return [int(x) for x in p.stdout.split()]
+
+
+def ensure_installed():
+    """Installs Dovecot from Debian if missing, without starting its service.
+
+    policy-rc.d (exit 101) tells invoke-rc.d not to start the service from the
+    package's postinst; if the service starts anyway, it is stopped and
+    disabled again. Existing Dovecot setups are left alone."""
+    if installed():
+        return
+    if os.geteuid() != 0:
+        raise BenchError("Dovecot is not installed and installing it needs root: "
+                         "apt-get install " + " ".join(PACKAGES))
+    log("installing Dovecot from Debian: " + " ".join(PACKAGES))
+    before = set(system_dovecot_pids())
+    own_policy = not os.path.exists(POLICY_RC_D)
+    if own_policy:
+        with open(POLICY_RC_D, "w") as f:
+            f.write("#!/bin/sh\n# written by postern bench/compare during apt-get install; removed after\nexit 101\n")
+        os.chmod(POLICY_RC_D, 0o755)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        for cmd in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES]):
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if p.returncode != 0:
+                raise BenchError(f"{' '.join(cmd)} failed:\n{p.stdout}{p.stderr}")
+    finally:
+        if own_policy:
+            os.unlink(POLICY_RC_D)
+    if not installed():
+        raise BenchError("Dovecot packages installed but /usr/lib/dovecot/pop3 or lmtp is missing")
+    started = [pid for pid in system_dovecot_pids() if pid not in before]
+    if started:
+        log("the package started the system Dovecot service; stopping and disabling it")
+        subprocess.run(["service", "dovecot", "stop"], capture_output=True)
+        if os.path.isdir("/run/systemd/system"):
+            subprocess.run(["systemctl", "disable", "--now", "dovecot.service", "dovecot.socket"],
+                           capture_output=True)
+        else:
+            subprocess.run(["update-rc.d", "dovecot", "disable"], capture_output=True)
+        for pid in started:
+            try:
+                os.kill(pid, 15)
+            except ProcessLookupError:
+                pass
+
+
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def account(names):
+    """(uid, gid, user name) of the first existing user among names."""
+    for name in names:
+        try:
+            pw = pwd.getpwnam(name)
+            return pw.pw_uid, pw.pw_gid, name
+        except KeyError:
+            continue
+    raise BenchError(f"none of the users {names} exists for Dovecot's unprivileged processes")
+
+
+CONFIG = """\
+# Private Dovecot instance of Postern's bench/compare. Durability settings are
+# Dovecot's defaults (mail_fsync = optimized, fsync_disable = no).
+instance_name = postern-bench-dovecot
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+protocols = pop3 lmtp
+listen = 127.0.0.1
+shutdown_clients = yes
+default_internal_user = {internal_user}
+default_login_user = {login_user}
+first_valid_uid = {mail_uid}
+first_valid_gid = {mail_gid}
+
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = no
+auth_mechanisms = plain
+
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {root}/users
+}}
+mail_location = {mail_location}
+mail_max_userip_connections = 100
+
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {pop3_port}
+  }}
+  inet_listener pop3s {{
+    address = 127.0.0.1
+    port = {pop3s_port}
+    ssl = yes
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp_port}
+  }}
+}}
+"""
+
+
+class Dovecot:
+    name = "Dovecot"
+
+    def __init__(self, root, cert, key, mail_format="maildir"):
+        self.root = root
+        self.cert, self.key = cert, key
+        self.mail_format = mail_format
+        self.proc = None
+        self.pop3_port = free_port()
+        self.pop3s_port = free_port()
+        self.lmtp_port = free_port()
+        self.log_file = os.path.join(root, "dovecot.log")
+        self.conf = os.path.join(root, "dovecot.conf")
+        self.version = ""
+
+    def setup(self, users):
+        """users: {address: password}."""
+        os.makedirs(self.root, exist_ok=True)
+        os.chmod(self.root, 0o755)
+        uid, gid, _ = account(["nobody"])
+        _, _, internal = account(["dovecot", "nobody"])
+        _, _, login = account(["dovenull", "nobody"])
+        mail_dir = os.path.join(self.root, "mail")
+        os.makedirs(mail_dir, exist_ok=True)
+        os.chown(mail_dir, uid, gid)
+        with open(os.path.join(self.root, "users"), "w") as f:
+            for address, password in users.items():
+                home = os.path.join(mail_dir, address)
+                f.write(f"{address}:{{PLAIN}}{password}:{uid}:{gid}::{home}::\n")
+        location = {"maildir": "maildir:~/Maildir", "sdbox": "sdbox:~/sdbox"}[self.mail_format]
+        with open(self.conf, "w") as f:
+            f.write(CONFIG.format(root=self.root, internal_user=internal, login_user=login, mail_uid=uid,
+                                  mail_gid=gid, cert=self.cert, key=self.key, mail_location=location,
+                                  pop3_port=self.pop3_port, pop3s_port=self.pop3s_port,
+                                  lmtp_port=self.lmtp_port))
+        self.version = run(["dovecot", "--version"], "dovecot --version").stdout.decode().strip()
+
+    def start(self):
+        log(f"starting Dovecot {self.version}: pop3 {self.pop3_port}, pop3s {self.pop3s_port}, "
+            f"lmtp {self.lmtp_port} ({self.mail_format})")
+        with open(os.path.join(self.root, "dovecot.stderr"), "wb") as err:
+            self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf], stdout=err, stderr=err,
+                                         stdin=subprocess.DEVNULL)
+        for port in (self.pop3_port, self.pop3s_port, self.lmtp_port):
+            try:
+                wait_for_port(port, self.proc, "Dovecot", self.log_file)
+            except BenchError as e:
+                raise BenchError(f"{e}\n{tail(os.path.join(self.root, 'dovecot.stderr'))}") from None
+
+    def drop_idle_processes(self):
+        """SIGHUP: the master reloads its configuration and idle service
+        processes (the lmtp process left from loading the mailbox, 7 MiB of
+        PSS) exit, so a scenario's memory is not charged with an earlier one's."""
+        os.kill(self.proc.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if not any(_comm(pid) == "lmtp" for pid in procstat.process_tree(self.proc.pid)):
+                return
+            time.sleep(0.05)
+
+    def root_pid(self):
+        return self.proc.pid if self.proc else None
+
+    def stop(self):
+        stop_process(self.proc, "Dovecot")

@@ -1,0 +1,100 @@
+"""A Postern node for the benchmark: data dir, postern.toml and loopback
+listeners under the work directory, set up with the `postern` CLI."""
+
+import os
+import subprocess
+
+from .util import BenchError, free_port, log, run, stop_process, wait_for_port
+
+CONFIG = """\
+data_dir = "{data_dir}"
+
+[tls]
+certificate = "{cert}"
+key = "{key}"
+
+[[listener]]
+protocol = "pop3"
+address = "127.0.0.1"
+port = {pop3_port}
+tls = "starttls"
+
+[[listener]]
+protocol = "pop3"
+address = "127.0.0.1"
+port = {pop3s_port}
+tls = "implicit"
+
+[[listener]]
+protocol = "lmtp"
+address = "127.0.0.1"
+port = {lmtp_port}
+tls = "none"
+"""
+
+
+class Postern:
+    name = "Postern"
+
+    def __init__(self, binary, root, cert, key):
+        self.binary = os.path.abspath(binary)
+        self.root = root
+        self.proc = None
+        self.pending = []
+        self.pop3_port = free_port()
+        self.pop3s_port = free_port()
+        self.lmtp_port = free_port()
+        self.conf = os.path.join(root, "postern.toml")
+        self.log_file = os.path.join(root, "postern.log")
+        self.data_dir = os.path.join(root, "data")
+        os.makedirs(root, exist_ok=True)
+        with open(self.conf, "w") as f:
+            f.write(CONFIG.format(data_dir=self.data_dir, cert=cert, key=key, pop3_port=self.pop3_port,
+                                  pop3s_port=self.pop3s_port, lmtp_port=self.lmtp_port))
+
+    def cli(self, *args, input_bytes=None):
+        return run([self.binary, "--config", self.conf, *args], f"postern {' '.join(args)}",
+                   input_bytes=input_bytes)
+
+    def setup(self, users, max_connections_per_user):
+        """users: {address: password}. Runs before start: the CLI works on the data dir."""
+        for address, password in users.items():
+            self.cli("user", "add", address, "--password-stdin", input_bytes=password.encode() + b"\n")
+        # Settings live in the directory; if the CLI needs a running node for
+        # them, they are applied again right after start().
+        self.pending = []
+        for setting in ("login_type=plaintext", f"max_connections_per_user={max_connections_per_user}"):
+            try:
+                self.cli("pop3", "set", setting)
+            except BenchError as e:
+                log(f"postern pop3 set {setting} failed while stopped; retrying once the node runs:\n{e}")
+                self.pending.append(setting)
+
+    def deliver_offline(self, address, files):
+        """`postern deliver` per message, in order, while the node is stopped."""
+        for path in files:
+            with open(path, "rb") as f:
+                self.cli("deliver", address, input_bytes=f.read())
+
+    def start(self):
+        log(f"starting Postern: pop3 {self.pop3_port}, pop3s {self.pop3s_port}, lmtp {self.lmtp_port}")
+        with open(self.log_file, "ab") as out:
+            self.proc = subprocess.Popen([self.binary, "serve", "--config", self.conf], stdout=out,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        for port in (self.pop3_port, self.pop3s_port, self.lmtp_port):
+            wait_for_port(port, self.proc, "Postern", self.log_file)
+        for setting in self.pending:
+            self.cli("pop3", "set", setting)
+
+    def version(self):
+        try:
+            p = subprocess.run([self.binary, "--version"], capture_output=True, text=True, timeout=10)
+            return p.stdout.strip() if p.returncode == 0 else "unknown"
+        except (OSError, subprocess.TimeoutExpired):
+            return "unknown"
+
+    def root_pid(self):
+        return self.proc.pid if self.proc else None
+
+    def stop(self):
+        stop_process(self.proc, "Postern")

@@ -10,6 +10,7 @@ namespace postern::admin {
 int run_cli(int argc, char** argv) {
   CLI::App app{"Postern mail access server: POP3 and LMTP over one durable mailbox store"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "postern " POSTERN_VERSION);
   std::string config_path = "/etc/postern/postern.toml";
   app.add_option("--config,-c", config_path, "node configuration file (TOML)")
       ->envname("POSTERN_CONFIG");
@@ -47,11 +48,11 @@ int run_cli(int argc, char** argv) {
 
   std::string key;
   std::vector<std::string> assignments;
-  std::vector<CLI::App*> getters, setters;
+  std::vector<CLI::App*> protocols, getters, setters;
   for (const char* proto : {"pop3", "lmtp"}) {
     auto* p = app.add_subcommand(
         proto, fmt::format("show or change {} settings (live, no restart)", proto));
-    p->require_subcommand(1);
+    p->require_subcommand(0, 1);  // alone, it shows the settings like `get`
     p->fallthrough();
     auto* get = p->add_subcommand("get", "list every setting with its value and default");
     get->add_option("key", key, "show only this setting");
@@ -59,6 +60,7 @@ int run_cli(int argc, char** argv) {
     auto* set = p->add_subcommand("set", "change settings: KEY=VALUE ...");
     set->add_option("assignments", assignments, "KEY=VALUE")->required();
     set->fallthrough();
+    protocols.push_back(p);
     getters.push_back(get);
     setters.push_back(set);
   }
@@ -84,6 +86,7 @@ int run_cli(int argc, char** argv) {
   for (size_t i = 0; i < getters.size(); ++i) {
     if (*getters[i]) return settings_get(*cfg, protos[i], key);
     if (*setters[i]) return settings_set(*cfg, protos[i], assignments);
+    if (*protocols[i]) return settings_get(*cfg, protos[i], "");
   }
   return ex_usage;
 }

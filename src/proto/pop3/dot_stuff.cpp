@@ -14,7 +14,6 @@ void dot_stuffer::feed(std::string_view in, std::string& out) {
     const char* stop = nl ? nl + 1 : end;
     out.append(p, static_cast<size_t>(stop - p));
     at_line_start_ = nl != nullptr;
-    after_cr_ = stop > p && stop[-1] == '\r';
     p = stop;
   }
 }
@@ -23,7 +22,6 @@ void dot_stuffer::finish(std::string& out) {
   if (!at_line_start_) out += "\r\n";
   out += ".\r\n";
   at_line_start_ = true;
-  after_cr_ = false;
 }
 
 }  // namespace postern::proto::pop3

@@ -17,7 +17,6 @@ class dot_stuffer {
 
  private:
   bool at_line_start_ = true;
-  bool after_cr_ = false;
 };
 
 }  // namespace postern::proto::pop3

@@ -30,9 +30,9 @@ struct state {
   std::string id;
   bool greeted = false;
   bool quit = false;
-  std::optional<std::string> sender;  // set by MAIL FROM
-  std::vector<recipient> recipients;
-  std::string out;
+  std::optional<std::string> sender{};  // set by MAIL FROM
+  std::vector<recipient> recipients{};
+  std::string out{};
 
   void reply(std::string_view text) {
     out += text;
@@ -315,7 +315,19 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
       continue;
     }
     bad = 0;
-    co_await spec->run(s, cmd->args);
+    std::string failure;
+    try {
+      co_await spec->run(s, cmd->args);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (!failure.empty()) {
+      observe::log(observe::level::error, "lmtp", s.id, "{} failed: {}", spec->verb, failure);
+      s.reply(fmt::format("421 4.3.0 Internal error in {}: {}; the server log has the details "
+                          "under session {}",
+                          spec->verb, failure, s.id));
+      break;
+    }
   }
   if (bad >= max_bad_commands) s.reply("421 4.7.0 Too many bad commands; closing the connection");
   if (!s.out.empty()) {

@@ -81,7 +81,21 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
       continue;
     }
     bad = 0;
-    co_await spec->run(s, parsed.cmd->args);
+    std::string failure;
+    try {
+      co_await spec->run(s, parsed.cmd->args);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (!failure.empty()) {
+      // Never a bare number or a silent close: say what broke and where to look.
+      observe::log(observe::level::error, "pop3", s.id, "{} failed for {}: {}", spec->verb,
+                   s.user.empty() ? conn->remote_ip() : s.user, failure);
+      s.err(fmt::format("[SYS/TEMP] Internal error in {}: {}; the server log has the details "
+                        "under session {}",
+                        spec->verb, failure, s.id));
+      break;
+    }
   }
   if (bad >= max_bad_commands) s.err("Too many bad commands; closing the connection");
   co_await s.flush();

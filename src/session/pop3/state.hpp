@@ -32,15 +32,15 @@ struct session {
   phase state = phase::authorization;
   bool quit = false;
   bool utf8 = false;
-  std::string pending_user;  // from USER, waiting for PASS
+  std::string pending_user{};  // from USER, waiting for PASS
 
-  std::string user;  // address after login
-  policy::lease user_lease;
-  std::shared_ptr<store::mailbox> mailbox;
+  std::string user{};  // address after login
+  policy::lease user_lease{};
+  std::shared_ptr<store::mailbox> mailbox{};
   uint32_t uidvalidity = 0;
-  std::vector<maildrop_entry> maildrop;
+  std::vector<maildrop_entry> maildrop{};
 
-  std::string out;  // responses not yet written (flushed before blocking on input)
+  std::string out{};  // responses not yet written (flushed before blocking on input)
 
   void ok(std::string_view text);
   void err(std::string_view text);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -21,18 +22,36 @@ base::error io_error(std::string what, const std::string& path, int err) {
 }
 }  // namespace
 
-std::string new_blob_name() {
-  static std::atomic<uint64_t> counter{0};
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
-  return fmt::format("{:x}.{:x}.{:x}", ns, ::getpid(), counter.fetch_add(1));
-}
+std::string blob_name(uint64_t id) { return fmt::format("{:016x}", id); }
 
-base::status write_blob(int dir_fd, const std::string& dir, const std::string& name,
-                        std::string_view bytes) {
-  int fd = ::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return io_error("cannot create message file", dir + "/" + name, errno);
+namespace {
+// Ids increase within a process; processes collide only on the same
+// nanosecond, which O_EXCL detects.
+uint64_t next_blob_id() {
+  static std::atomic<uint64_t> last{0};
+  auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+  uint64_t prev = last.load();
+  uint64_t next;
+  do {
+    next = std::max(now, prev + 1);
+  } while (!last.compare_exchange_weak(prev, next));
+  return next;
+}
+}  // namespace
+
+base::result<uint64_t> create_blob(int dir_fd, const std::string& dir, std::string_view bytes) {
+  uint64_t id = 0;
+  std::string name;
+  int fd = -1;
+  for (int attempt = 0; fd < 0; ++attempt) {
+    id = next_blob_id();
+    name = blob_name(id);
+    fd = ::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && (errno != EEXIST || attempt > 100))
+      return io_error("cannot create message file", dir + "/" + name, errno);
+  }
   size_t done = 0;
   while (done < bytes.size()) {
     auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -52,7 +71,7 @@ base::status write_blob(int dir_fd, const std::string& dir, const std::string& n
     return io_error("cannot sync message file", dir + "/" + name, err);
   }
   ::close(fd);
-  return base::ok_status();
+  return id;
 }
 
 base::status sync_directory(int dir_fd, const std::string& dir) {

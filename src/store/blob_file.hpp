@@ -3,6 +3,7 @@
 // the committer so the new name survives a crash too.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -10,12 +11,14 @@
 
 namespace postern::store {
 
-// A name unique across processes and restarts: time, pid and a counter.
-std::string new_blob_name();
+// Blobs are named by a 64-bit id (16 hex digits), so an index row and a
+// session's maildrop hold a number, not a string.
+std::string blob_name(uint64_t id);
 
-// Creates dir/name exclusively and writes bytes durably (data, not the dirent).
-base::status write_blob(int dir_fd, const std::string& dir, const std::string& name,
-                        std::string_view bytes);
+// Creates a new blob with an id unique in `dir` (taken from the clock, retried
+// on collision with another process), writes `bytes` and fdatasyncs them (the
+// data, not the folder entry). Returns the id.
+base::result<uint64_t> create_blob(int dir_fd, const std::string& dir, std::string_view bytes);
 
 // fsync of a directory, so that names created in it are durable.
 base::status sync_directory(int dir_fd, const std::string& dir);

@@ -16,6 +16,9 @@
 namespace postern::store {
 
 namespace {
+// PRAGMA user_version of an index this code writes; bump on any schema change.
+constexpr int64_t schema_version = 1;
+
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS folders(
   id INTEGER PRIMARY KEY,
@@ -27,7 +30,7 @@ CREATE TABLE IF NOT EXISTS messages(
   id INTEGER PRIMARY KEY,
   folder_id INTEGER NOT NULL REFERENCES folders(id),
   uid INTEGER NOT NULL,
-  blob TEXT NOT NULL,
+  blob INTEGER NOT NULL,
   size INTEGER NOT NULL,
   internal_date INTEGER NOT NULL,
   flags INTEGER NOT NULL,
@@ -48,7 +51,7 @@ CREATE TABLE IF NOT EXISTS expunged(
 struct sqlite_mailbox::pending_append {
   std::string folder;
   std::string_view bytes;  // canonical message
-  std::string blob;
+  uint64_t blob = 0;
   int64_t internal_date;
   uint32_t flags;
   uint32_t dot_lines;
@@ -89,7 +92,20 @@ base::status sqlite_mailbox::create_schema() {
   std::lock_guard lock(db_mu_);
   // Many mailboxes stay open at once: keep each one's page cache small.
   if (auto s = db_.exec("PRAGMA cache_size=-512"); !s) return s;
-  return db_.exec(schema_sql);
+  auto version = db_.prepare("PRAGMA user_version");
+  if (!version) return version.err();
+  int64_t v = version->step() == db::step_result::row ? version->int64(0) : -1;
+  auto tables = db_.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+  if (!tables) return tables.err();
+  int64_t n = tables->step() == db::step_result::row ? tables->int64(0) : -1;
+  if (v == schema_version || (v == 0 && n == 0)) {
+    if (auto s = db_.exec(schema_sql); !s) return s;
+    return db_.exec(fmt::format("PRAGMA user_version = {}", schema_version));
+  }
+  return base::error{base::errc::corrupt,
+                     fmt::format("{} has index format {}; this Postern reads format {}", db_.path(),
+                                 v, schema_version),
+                     ""};
 }
 
 base::result<folder_info> sqlite_mailbox::find_folder(std::string_view name, bool create_inbox) {
@@ -130,12 +146,13 @@ base::result<uint32_t> sqlite_mailbox::append(std::string_view folder, const new
   pending_append p;
   p.folder = std::string(folder);
   p.bytes = bytes;
-  p.blob = new_blob_name();
   p.internal_date = msg.internal_date ? msg.internal_date : static_cast<int64_t>(::time(nullptr));
   p.flags = msg.flags;
   p.dot_lines = count_dot_lines(bytes);
   p.structure = mime::parse(bytes);
-  if (auto s = write_blob(blobs_fd_, blobs_dir_, p.blob, bytes); !s) return s.err();
+  auto blob = create_blob(blobs_fd_, blobs_dir_, bytes);
+  if (!blob) return blob.err();
+  p.blob = *blob;
 
   {
     std::unique_lock lock(queue_mu_);
@@ -157,7 +174,7 @@ base::result<uint32_t> sqlite_mailbox::append(std::string_view folder, const new
     }
   }
   if (!p.outcome->ok()) {
-    ::unlinkat(blobs_fd_, p.blob.c_str(), 0);
+    ::unlinkat(blobs_fd_, blob_name(p.blob).c_str(), 0);
   } else {
     notifier_.notify();
   }
@@ -192,7 +209,7 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
     ins->reset();
     ins->bind(1, f->id)
         .bind(2, static_cast<int64_t>(uid))
-        .bind(3, p->blob)
+        .bind(3, static_cast<int64_t>(p->blob))
         .bind(4, static_cast<int64_t>(p->bytes.size()))
         .bind(5, p->internal_date)
         .bind(6, static_cast<int64_t>(p->flags))
@@ -258,7 +275,7 @@ base::result<std::vector<message_meta>> sqlite_mailbox::list(std::string_view fo
     m.modseq = static_cast<uint64_t>(st->int64(4));
     m.header_size = static_cast<uint64_t>(st->int64(5));
     m.dot_lines = static_cast<uint32_t>(st->int64(6));
-    m.blob = st->text(7);
+    m.blob_id = static_cast<uint64_t>(st->int64(7));
     out.push_back(std::move(m));
   }
   if (r == db::step_result::error) return db_.error_of("listing messages");
@@ -267,7 +284,7 @@ base::result<std::vector<message_meta>> sqlite_mailbox::list(std::string_view fo
 
 base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
                                              std::span<const uint32_t> uids) {
-  std::vector<std::string> blobs;
+  std::vector<uint64_t> blobs;
   {
     std::lock_guard lock(db_mu_);
     db::transaction txn(db_);
@@ -288,7 +305,7 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
       auto r = sel->step();
       if (r == db::step_result::error) return db_.error_of("finding message");
       if (r != db::step_result::row) continue;  // already removed by another session
-      blobs.push_back(sel->text(0));
+      blobs.push_back(static_cast<uint64_t>(sel->int64(0)));
       del->reset();
       del->bind(1, f->id).bind(2, static_cast<int64_t>(uid));
       if (del->step() != db::step_result::done) return db_.error_of("deleting message");
@@ -306,21 +323,22 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
   }
   // After the commit: a crash here leaves only unreferenced files, which
   // `postern mailbox repair` removes; it never leaves a row without its file.
-  for (auto& b : blobs) ::unlinkat(blobs_fd_, b.c_str(), 0);
+  for (auto b : blobs) ::unlinkat(blobs_fd_, blob_name(b).c_str(), 0);
   if (!blobs.empty()) notifier_.notify();
   return blobs.size();
 }
 
-base::result<int> sqlite_mailbox::open_blob(const message_meta& m) {
-  int fd = ::openat(blobs_fd_, m.blob.c_str(), O_RDONLY | O_CLOEXEC);
+base::result<int> sqlite_mailbox::open_blob(uint64_t blob_id, uint32_t uid) {
+  auto name = blob_name(blob_id);
+  int fd = ::openat(blobs_fd_, name.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd >= 0) return fd;
   if (errno == ENOENT)
     return base::error{base::errc::not_found,
-                       fmt::format("message UID {} was removed by another session", m.uid),
-                       blobs_dir_ + "/" + m.blob};
+                       fmt::format("message UID {} was removed by another session", uid),
+                       blobs_dir_ + "/" + name};
   return base::error{base::errc::io_error,
-                     fmt::format("cannot open message UID {}: {}", m.uid, std::strerror(errno)),
-                     blobs_dir_ + "/" + m.blob};
+                     fmt::format("cannot open message UID {}: {}", uid, std::strerror(errno)),
+                     blobs_dir_ + "/" + name};
 }
 
 }  // namespace postern::store

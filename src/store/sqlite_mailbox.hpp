@@ -21,7 +21,7 @@ class sqlite_mailbox final : public mailbox {
   base::result<folder_info> folder(std::string_view name) override;
   base::result<std::vector<message_meta>> list(std::string_view folder) override;
   base::result<size_t> expunge(std::string_view folder, std::span<const uint32_t> uids) override;
-  base::result<int> open_blob(const message_meta& m) override;
+  base::result<int> open_blob(uint64_t blob_id, uint32_t uid) override;
   notifier& changes() override { return notifier_; }
   int64_t user_id() const override { return user_id_; }
 

@@ -46,7 +46,7 @@ struct message_meta {
   uint64_t modseq = 0;
   uint64_t header_size = 0;  // bytes of the header including the blank line
   uint32_t dot_lines = 0;    // lines starting with '.', which POP3 must byte-stuff
-  std::string blob;          // file name under the mailbox's blobs/ folder
+  uint64_t blob_id = 0;      // names the file under the mailbox's blobs/ folder
 };
 
 struct new_message {
@@ -69,8 +69,9 @@ class mailbox {
   // Removes messages durably; UIDs already gone are ignored. Returns how many were removed.
   virtual base::result<size_t> expunge(std::string_view folder, std::span<const uint32_t> uids) = 0;
   // Opens a message's immutable blob read-only. not_found when another session
-  // expunged it; the caller owns the returned file descriptor.
-  virtual base::result<int> open_blob(const message_meta& m) = 0;
+  // expunged it; the caller owns the returned file descriptor. `uid` is for
+  // the error message.
+  virtual base::result<int> open_blob(uint64_t blob_id, uint32_t uid) = 0;
   virtual notifier& changes() = 0;
   virtual int64_t user_id() const = 0;
 };

@@ -21,7 +21,7 @@ std::string temp_dir() {
 }
 
 std::string read_blob(mailbox& mb, const message_meta& m) {
-  auto fd = mb.open_blob(m);
+  auto fd = mb.open_blob(m.blob_id, m.uid);
   EXPECT_TRUE(fd);
   std::string out(m.size, '\0');
   EXPECT_EQ(::pread(*fd, out.data(), out.size(), 0), static_cast<ssize_t>(out.size()));
@@ -90,7 +90,7 @@ TEST(SqliteStore, ExpungedMessageBlobIsGoneForOtherSessions) {
   auto snapshot = *mb->list("INBOX");  // another session's view at login
   uint32_t uid = snapshot[0].uid;
   ASSERT_TRUE(mb->expunge("INBOX", std::span(&uid, 1)));
-  auto fd = mb->open_blob(snapshot[0]);
+  auto fd = mb->open_blob(snapshot[0].blob_id, snapshot[0].uid);
   ASSERT_FALSE(fd);
   EXPECT_EQ(fd.err().code, base::errc::not_found);
   // Expunging again is harmless.

@@ -21,7 +21,7 @@ struct opened {
 
 uint64_t total_size(const std::vector<maildrop_entry>& drop) {
   uint64_t n = 0;
-  for (auto& m : drop) n += m.meta.size;
+  for (auto& m : drop) n += m.size;
   return n;
 }
 
@@ -90,7 +90,9 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
   s.uidvalidity = drop->uidvalidity;
   s.maildrop.clear();
   s.maildrop.reserve(drop->messages.size());
-  for (auto& m : drop->messages) s.maildrop.push_back(maildrop_entry{std::move(m), false});
+  for (auto& m : drop->messages)
+    s.maildrop.push_back(
+        maildrop_entry{m.size, m.blob_id, m.header_size, m.uid, m.dot_lines, false});
   if (s.settings->message_sort_order == directory::sort_order::descending)
     std::reverse(s.maildrop.begin(), s.maildrop.end());
   s.state = phase::transaction;

@@ -91,9 +91,10 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
       // Never a bare number or a silent close: say what broke and where to look.
       observe::log(observe::level::error, "pop3", s.id, "{} failed for {}: {}", spec->verb,
                    s.user.empty() ? conn->remote_ip() : s.user, failure);
-      s.err(fmt::format("[SYS/TEMP] Internal error in {}: {}; the server log has the details "
-                        "under session {}",
-                        spec->verb, failure, s.id));
+      s.err(
+          fmt::format("[SYS/TEMP] Internal error in {}: {}; the server log has the details "
+                      "under session {}",
+                      spec->verb, failure, s.id));
       break;
     }
   }

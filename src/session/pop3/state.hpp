@@ -17,8 +17,14 @@ namespace postern::session::pop3 {
 
 enum class phase : uint8_t { authorization = 1, transaction = 2 };
 
+// What POP3 keeps per message for the whole session: 40 bytes, no strings,
+// so a logged-in session with thousands of messages still costs kilobytes.
 struct maildrop_entry {
-  store::message_meta meta;
+  uint64_t size = 0;
+  uint64_t blob_id = 0;
+  uint64_t header_size = 0;
+  uint32_t uid = 0;
+  uint32_t dot_lines = 0;
   bool deleted = false;
 };
 

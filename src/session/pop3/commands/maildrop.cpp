@@ -16,7 +16,7 @@ std::pair<size_t, uint64_t> live_totals(const session& s) {
   for (auto& m : s.maildrop)
     if (!m.deleted) {
       ++count;
-      octets += m.meta.size;
+      octets += m.size;
     }
   return {count, octets};
 }
@@ -49,15 +49,14 @@ net::awaitable<void> cmd_stat(session& s, std::string_view) {
 
 net::awaitable<void> cmd_list(session& s, std::string_view args) {
   listing(s, args, [&](const maildrop_entry& m) {
-    return fmt::format("{} {}", &m - s.maildrop.data() + 1, m.meta.size);
+    return fmt::format("{} {}", &m - s.maildrop.data() + 1, m.size);
   });
   co_return;
 }
 
 net::awaitable<void> cmd_uidl(session& s, std::string_view args) {
   listing(s, args, [&](const maildrop_entry& m) {
-    return fmt::format("{} {}", &m - s.maildrop.data() + 1,
-                       store::pop3_uidl(s.uidvalidity, m.meta.uid));
+    return fmt::format("{} {}", &m - s.maildrop.data() + 1, store::pop3_uidl(s.uidvalidity, m.uid));
   });
   co_return;
 }

@@ -17,7 +17,7 @@ net::awaitable<void> cmd_quit(session& s, std::string_view) {
   }
   std::vector<uint32_t> uids;
   for (auto& m : s.maildrop)
-    if (m.deleted) uids.push_back(m.meta.uid);
+    if (m.deleted) uids.push_back(m.uid);
   if (uids.empty()) {
     s.ok("Logging out; no messages deleted");
     co_return;

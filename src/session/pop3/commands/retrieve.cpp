@@ -26,7 +26,7 @@ struct fd_guard {
 };
 
 // Bytes of the message to send: all of it, or the header plus `lines` body lines.
-uint64_t top_length(int fd, const store::message_meta& m, uint64_t lines) {
+uint64_t top_length(int fd, const maildrop_entry& m, uint64_t lines) {
   if (m.header_size >= m.size) return m.size;
   uint64_t pos = m.header_size;
   if (lines == 0) return pos;
@@ -49,8 +49,7 @@ void terminate(std::string& out, char last) {
 }
 
 // Streams bytes [0, length) of the blob as a multi-line response body.
-net::awaitable<void> stream_body(session& s, int fd, const store::message_meta& m,
-                                 uint64_t length) {
+net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, uint64_t length) {
   char last = '\n';
   if (length > 0 && ::pread(fd, &last, 1, static_cast<off_t>(length - 1)) != 1) last = 0;
   if (m.dot_lines == 0 && !s.conn->tls_active()) {
@@ -101,7 +100,7 @@ net::awaitable<void> stream_body(session& s, int fd, const store::message_meta& 
 
 net::awaitable<void> send_message(session& s, maildrop_entry& m, std::optional<uint64_t> lines) {
   auto number = &m - s.maildrop.data() + 1;
-  auto fd = s.mailbox->open_blob(m.meta);
+  auto fd = s.mailbox->open_blob(m.blob_id, m.uid);
   if (!fd) {
     if (fd.err().code == base::errc::not_found) {
       s.err(
@@ -116,12 +115,12 @@ net::awaitable<void> send_message(session& s, maildrop_entry& m, std::optional<u
     co_return;
   }
   fd_guard guard{*fd};
-  uint64_t length = lines ? top_length(*fd, m.meta, *lines) : m.meta.size;
+  uint64_t length = lines ? top_length(*fd, m, *lines) : m.size;
   if (lines)
     s.ok(fmt::format("Top of message {} follows", number));
   else
-    s.ok(fmt::format("{} octets", m.meta.size));
-  co_await stream_body(s, *fd, m.meta, length);
+    s.ok(fmt::format("{} octets", m.size));
+  co_await stream_body(s, *fd, m, length);
 }
 
 }  // namespace

@@ -40,6 +40,8 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
     if (!s.conn->has_buffered_line()) {
       bool sent = co_await s.flush();
       if (!sent) break;
+      // About to wait for the client: a RETR's large buffer is not kept idle.
+      if (s.out.capacity() > 16 * 1024) std::string().swap(s.out);
     }
     auto st = co_await conn->read_line(line, s.settings->max_command_size);
     if (st == net::read_status::too_long) {

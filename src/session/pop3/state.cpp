@@ -20,8 +20,6 @@ net::awaitable<bool> session::flush(bool more) {
   if (out.empty()) co_return true;
   bool ok = co_await conn->write(out, more);
   out.clear();
-  // Large responses should not leave a large buffer behind for an idle session.
-  if (out.capacity() > 64 * 1024) out.shrink_to_fit();
   co_return ok;
 }
 

@@ -218,7 +218,7 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
                           uid.err().message, s.id));
     }
   }
-  observe::log(observe::level::info, "lmtp", s.id, "message from <{}> of {} bytes to {} recipients",
+  observe::log(observe::level::info, "lmtp", s.id, "message from <{}> of {} bytes to {} recipient(s)",
                *s.sender, decoder.total(), s.recipients.size());
   s.reset();
 }

@@ -4,7 +4,7 @@ ASAN_DIR ?= build-asan
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test run asan bench-smoke bench clean format
+.PHONY: all deps build test run asan fuzz bench-smoke bench clean format
 
 all: build
 
@@ -30,6 +30,22 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
 
+# libFuzzer on every parser, FUZZ_SECONDS each (clang build in build-fuzz/).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-14
+	cmake --build build-fuzz -j $(JOBS)
+	@for f in pop3 smtp mime canonical settings; do \
+	  mkdir -p build-fuzz/corpus/$$f; \
+	  echo "fuzz_$$f: $(FUZZ_SECONDS)s"; \
+	  if ! build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -artifact_prefix=build-fuzz/ build-fuzz/corpus/$$f > build-fuzz/fuzz_$$f.log 2>&1; then \
+	    grep -E 'ERROR|SUMMARY|runtime error' build-fuzz/fuzz_$$f.log; \
+	    echo "fuzz_$$f found a failure: build-fuzz/fuzz_$$f.log, input in build-fuzz/"; exit 1; \
+	  fi; \
+	  grep -E '^Done' build-fuzz/fuzz_$$f.log; \
+	done
+
 bench-smoke: build
 	bench/compare --quick --postern $(BUILD_DIR)/postern
 
@@ -40,4 +56,4 @@ format:
 	find src tools -name '*.[ch]pp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-fuzz

@@ -114,7 +114,9 @@ std::optional<int64_t> parse_duration(std::string_view v) {
   size_t digits = 0;
   while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
   auto n = base::parse_u64(v.substr(0, digits));
-  if (!n) return std::nullopt;
+  // Far beyond any allowed range; refusing here keeps the multiplication below
+  // from overflowing (found by fuzz/fuzz_settings).
+  if (!n || *n > 1'000'000'000) return std::nullopt;
   auto unit = base::to_lower(v.substr(digits));
   if (unit.empty() || unit == "s" || unit == "sec") return static_cast<int64_t>(*n);
   if (unit == "m" || unit == "min") return static_cast<int64_t>(*n) * 60;

@@ -30,6 +30,8 @@ TEST(Settings, ValidateNormalisesAndNamesTheProblem) {
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.err().message.find("max_connections_per_user"), std::string::npos);
   EXPECT_FALSE(validate_setting("pop3", "banner", "two\r\nlines"));
+  EXPECT_FALSE(validate_setting("pop3", "authenticated_timeout", "9999999999999999999h"));
+  EXPECT_FALSE(validate_setting("pop3", "authenticated_timeout", "5000000000m"));
   EXPECT_FALSE(validate_setting("pop3", "secure_networks", "10.0.0.0/8, bogus"));
   EXPECT_EQ(*validate_setting("pop3", "secure_networks", "127.0.0.0/8 ::1"), "127.0.0.0/8, ::1");
 }

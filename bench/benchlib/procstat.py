@@ -84,6 +84,22 @@ def pss_bytes(root, tree=None):
     return total
 
 
+def page_table_bytes(tree):
+    """Page tables (`VmPTE:` of /proc/PID/status) summed over the tree: kernel
+    memory per process that PSS does not include."""
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmPTE:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            pass
+    return total
+
+
 class Sampler:
     """Samples a tree's PSS and process count every 50 ms while a run goes on."""
 

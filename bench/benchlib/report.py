@@ -5,6 +5,8 @@ repetition), memory the peak over all repetitions."""
 
 import statistics
 
+from . import connmem
+
 
 def median(values):
     return statistics.median(values) if values else 0.0
@@ -78,9 +80,38 @@ def summarise(runs):
         p, d = stat(scenario, "Postern", "loadgen_cpu_s"), stat(scenario, "Dovecot", "loadgen_cpu_s")
         add(f"{label}: loadgen CPU s per run", p, d, fmt="{:.2f}")
 
+    _connection_memory(runs, add)
+
     errors = {s: sum(r["errors"] for r in runs if r.get("server_name") == s) for s in ("Postern", "Dovecot")}
     add("errors (all runs)", errors["Postern"], errors["Dovecot"], fmt="{}")
     return rows, numbers, errors
+
+
+def _connection_memory(runs, add):
+    """Memory per idle connection (bench/benchlib/connmem.py): how many were
+    open, what the others got, and KiB of PSS each."""
+    for scenario, label, total, count, noun, key in (
+            ("conn-idle", "POP3 idle before login", "connections", "open", "connection", "kib_per_connection"),
+            ("session-idle", "POP3 idle logged in", "sessions", "logged_in", "session", "kib_per_session")):
+        p, d = (_pick(runs, scenario, s) for s in ("Postern", "Dovecot"))
+        if not p or not d:
+            continue
+        p, d = p[0], d[0]
+        notes = []
+        for r in (p, d):
+            if r[count] < r[total]:
+                why = (connmem.describe_refusals(r) if scenario == "conn-idle"
+                       else "; ".join(f"{v} {k}" for k, v in r["login_failures"].items()))
+                notes.append(f"{r['server_name']}: {why}")
+        note = " | ".join(notes) or f"Dovecot: {d['processes_open']} processes"
+        add(f"{label}: {total} {count.replace('_', ' ')} (of {p[total]})", p[count], d[count], goal=note,
+            fmt="{}", raw={"note": note})
+        pk, dk = p[key], d[key]
+        ratio = pk / dk if pk is not None and dk else None
+        add(f"{label}: KiB of PSS per {noun}", "n/a" if pk is None else pk, "n/a" if dk is None else dk,
+            "" if ratio is None else f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x",
+            _goal("leaner", ratio is not None and ratio < 1),
+            fmt="{:.1f}", raw={"ratio": ratio, "goal": "leaner"})
 
 
 def format_table(rows):

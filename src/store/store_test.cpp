@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "db/sqlite.hpp"
 #include "store/canonical.hpp"
 
 namespace postern::store {
@@ -139,6 +140,25 @@ TEST(SqliteStore, MailboxInUseStaysSharedWhenEvictedFromTheWarmSet) {
   for (int64_t id = 2; id < 100; ++id) ASSERT_TRUE(st->open(id));
   // User 1 fell out of the warm set, but the session's object is still the one.
   EXPECT_EQ(st->open(1)->get(), held.get());
+}
+
+}  // namespace postern::store
+
+namespace postern::store {
+
+TEST(SqliteStore, IndexOfAnotherFormatIsRefusedWithTheFileNamed) {
+  auto dir = temp_dir();
+  ASSERT_TRUE(make_sqlite_store(dir)->open(9));
+  {
+    auto db = db::database::open(dir + "/mail/9/index.sqlite", false);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("PRAGMA user_version = 99"));
+  }
+  auto again = make_sqlite_store(dir)->open(9);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.err().code, base::errc::corrupt);
+  EXPECT_NE(again.err().message.find("mail/9/index.sqlite has index format 99"), std::string::npos)
+      << again.err().message;
 }
 
 }  // namespace postern::store

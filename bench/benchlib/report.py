@@ -100,9 +100,7 @@ def _connection_memory(runs, add):
         notes = []
         for r in (p, d):
             if r[count] < r[total]:
-                why = (connmem.describe_refusals(r) if scenario == "conn-idle"
-                       else "; ".join(f"{v} {k}" for k, v in r["login_failures"].items()))
-                notes.append(f"{r['server_name']}: {why}")
+                notes.append(f"{r['server_name']}: {connmem.describe_refusals(r)}")
         note = " | ".join(notes) or f"Dovecot: {d['processes_open']} processes"
         add(f"{label}: {total} {count.replace('_', ' ')} (of {p[total]})", p[count], d[count], goal=note,
             fmt="{}", raw={"note": note})

@@ -59,7 +59,8 @@ int serve(const node_config& cfg) {
 
   directory::live_settings settings(**dir);
   policy::connection_registry registry;
-  session::services svc{**dir, *mail, settings, registry, cfg.hostname, 0};
+  directory::credential_cache credentials;
+  session::services svc{**dir, *mail, settings, credentials, registry, cfg.hostname, 0};
   for (auto& l : cfg.listeners)
     if (l.protocol == "pop3" && l.tls == net::tls_mode::implicit && !svc.pop3s_port)
       svc.pop3s_port = l.port;

@@ -165,9 +165,12 @@ awaitable<bool> connection::write(std::string_view data, bool more) {
 
 awaitable<bool> connection::send_file(int fd, uint64_t offset, uint64_t length) {
   auto& sock = socket_;
-  error_code ec;
-  sock.native_non_blocking(true, ec);
-  if (ec) co_return false;
+  if (!native_non_blocking_) {
+    error_code ec;
+    sock.native_non_blocking(true, ec);
+    if (ec) co_return false;
+    native_non_blocking_ = true;
+  }
   off_t off = static_cast<off_t>(offset);
   uint64_t left = length;
   while (left > 0) {

@@ -77,6 +77,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool tls_active_ = false;
   bool timed_out_ = false;
   bool closed_ = false;
+  bool native_non_blocking_ = false;  // set once, on the first send_file
 };
 
 }  // namespace postern::net

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "directory/credential_cache.hpp"
 #include "directory/directory.hpp"
 #include "directory/live_settings.hpp"
 #include "policy/connection_registry.hpp"
@@ -16,6 +17,7 @@ struct services {
   directory::directory& dir;
   store::store& mail;
   directory::live_settings& settings;
+  directory::credential_cache& credentials;
   policy::connection_registry& registry;
   std::string hostname;
   uint16_t pop3s_port = 0;  // implicit-TLS POP3 port, named in login_type=secure refusals

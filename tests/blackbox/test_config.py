@@ -110,7 +110,16 @@ class UserCommands(unittest.TestCase):
             node.start()
             import poplib
             from harness import client_tls_context
+            c = poplib.POP3_SSL("127.0.0.1", node.pop3s, context=client_tls_context())
+            c.user("joe@example.com")
+            c.pass_("one")  # a success the node now remembers
+            c.quit()
             node.cli("user", "passwd", "joe@example.com", "--password-stdin", stdin=b"three\n")
+            c = poplib.POP3_SSL("127.0.0.1", node.pop3s, context=client_tls_context())
+            c.user("joe@example.com")
+            with self.assertRaises(poplib.error_proto):
+                c.pass_("one")  # the remembered old password no longer opens the mailbox
+            c.quit()
             c = poplib.POP3_SSL("127.0.0.1", node.pop3s, context=client_tls_context())
             c.user("joe@example.com")
             c.pass_("three")

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "base/strings.hpp"
-#include "directory/password.hpp"
+#include "directory/authenticate.hpp"
 #include "net/blocking.hpp"
 #include "observe/log.hpp"
 
@@ -30,13 +30,9 @@ uint64_t total_size(const std::vector<maildrop_entry>& drop) {
 net::awaitable<void> log_in(session& s, std::string user, std::string password) {
   auto address = base::normalize_address(user);
   auto& dir = s.svc.dir;
-  auto verify = [&dir, address,
-                 password = std::move(password)]() -> base::result<directory::user_record> {
-    auto u = dir.find_user(address);
-    if (!u) return u;
-    if (!directory::verify_password(password, u->password_hash))
-      return base::error{base::errc::invalid_argument, "wrong password", ""};
-    return u;
+  auto& cache = s.svc.credentials;
+  auto verify = [&dir, &cache, address, password = std::move(password)] {
+    return directory::authenticate(dir, cache, address, password);
   };
   auto verified = co_await net::run_blocking(std::move(verify));
   if (!verified) {

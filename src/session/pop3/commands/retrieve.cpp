@@ -50,8 +50,10 @@ void terminate(std::string& out, char last) {
 
 // Streams bytes [0, length) of the blob as a multi-line response body.
 net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, uint64_t length) {
+  // Blobs are canonical (end in CRLF) and TOP stops after an LF, so the range
+  // ends a line; only a blob shorter than its index entry breaks that, and
+  // then `last` is reset below.
   char last = '\n';
-  if (length > 0 && ::pread(fd, &last, 1, static_cast<off_t>(length - 1)) != 1) last = 0;
   if (m.dot_lines == 0 && !s.conn->tls_active()) {
     bool sent = co_await s.flush(true);
     if (sent) sent = co_await s.conn->send_file(fd, 0, length);

@@ -1,0 +1,144 @@
+#include "session/testing/session_harness.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "directory/password.hpp"
+
+namespace postern::session::testing {
+
+script_client::~script_client() { close(); }
+
+void script_client::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void script_client::send(std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) return;  // the server closed: the script's next read says so
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+bool script_client::fill() {
+  char tmp[65536];
+  auto n = ::recv(fd_, tmp, sizeof tmp, 0);
+  if (n <= 0) return false;
+  buf_.append(tmp, static_cast<size_t>(n));
+  return true;
+}
+
+std::string script_client::line() {
+  for (;;) {
+    auto pos = buf_.find("\r\n");
+    if (pos != std::string::npos) {
+      auto l = buf_.substr(0, pos);
+      buf_.erase(0, pos + 2);
+      return l;
+    }
+    if (!fill()) return "";
+  }
+}
+
+std::string script_client::multiline() {
+  std::string out;
+  for (;;) {
+    auto l = line();
+    if (l == ".") return out;
+    if (l.starts_with("..")) l.erase(0, 1);
+    out += l + "\r\n";
+  }
+}
+
+std::string script_client::read_exactly(size_t n) {
+  while (buf_.size() < n)
+    if (!fill()) break;
+  auto out = buf_.substr(0, n);
+  buf_.erase(0, out.size());
+  return out;
+}
+
+bool script_client::at_eof() {
+  while (fill()) {
+  }
+  return true;
+}
+
+session_harness::session_harness(std::string protocol) : protocol_(std::move(protocol)) {
+  static std::atomic<int> counter{0};
+  data_dir_ = (std::filesystem::temp_directory_path() /
+               ("postern-session-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
+                  .string();
+  std::filesystem::remove_all(data_dir_);
+  auto d = directory::open_sqlite_directory(data_dir_, true);
+  if (!d) throw std::runtime_error(d.err().message);
+  dir_ = std::move(*d);
+  store_ = store::make_sqlite_store(data_dir_);
+  settings_ = std::make_unique<directory::live_settings>(*dir_);
+  services_.reset(
+      new services{*dir_, *store_, *settings_, credentials_, registry_, "mail.test", 0});
+}
+
+session_harness::~session_harness() {
+  services_.reset();
+  settings_.reset();
+  store_.reset();
+  dir_.reset();
+  std::filesystem::remove_all(data_dir_);
+}
+
+void session_harness::add_user(const std::string& address, const std::string& password) {
+  auto h = directory::hash_password(password);
+  if (!h || !dir_->add_user(address, *h)) throw std::runtime_error("cannot add " + address);
+}
+
+void session_harness::set(const std::string& key, const std::string& value) {
+  if (!dir_->set_setting(protocol_, key, value)) throw std::runtime_error("bad setting " + key);
+}
+
+void session_harness::run(const session_fn& session,
+                          const std::function<void(script_client&)>& client_script) {
+  net::asio::io_context io(1);
+  net::tcp::acceptor acceptor(io, net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), 0));
+  auto port = acceptor.local_endpoint().port();
+
+  std::thread client([&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      return;
+    }
+    script_client c(fd);
+    client_script(c);
+  });
+
+  net::tcp::socket socket(io);
+  acceptor.accept(socket);
+  net::listener_spec spec{protocol_, "127.0.0.1", port, net::tls_mode::none, "test"};
+  auto conn = std::make_shared<net::connection>(std::move(socket), nullptr, 4096);
+  net::asio::co_spawn(
+      io,
+      [&, conn]() -> net::awaitable<void> {
+        conn->start();
+        co_await session(*services_, conn, spec);
+        conn->close();
+      },
+      net::asio::detached);
+  io.run();
+  client.join();
+}
+
+}  // namespace postern::session::testing

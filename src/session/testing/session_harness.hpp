@@ -1,0 +1,68 @@
+// Runs a real session coroutine against a scripted client over a loopback TCP
+// connection inside one test process: a temporary data folder, a directory, a
+// store, the node's services — no `postern serve`, no sleeps. The client side
+// is blocking POSIX I/O on its own thread so a script reads top to bottom; a
+// script may stop reading or close at any point (fault injection).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "directory/credential_cache.hpp"
+#include "directory/directory.hpp"
+#include "directory/live_settings.hpp"
+#include "net/server.hpp"
+#include "policy/connection_registry.hpp"
+#include "session/services.hpp"
+#include "store/store.hpp"
+
+namespace postern::session::testing {
+
+// A blocking client end of the loopback connection.
+class script_client {
+ public:
+  explicit script_client(int fd) : fd_(fd) {}
+  ~script_client();
+  void send(std::string_view bytes);
+  std::string line();       // one line without CRLF; "" at EOF
+  std::string multiline();  // a multi-line body, unstuffed, CRLF kept
+  std::string read_exactly(size_t n);
+  bool at_eof();  // waits for the server to close
+  void close();
+
+ private:
+  bool fill();
+  int fd_;
+  std::string buf_;
+};
+
+class session_harness {
+ public:
+  using session_fn = std::function<net::awaitable<void>(services&, std::shared_ptr<net::connection>,
+                                                        const net::listener_spec&)>;
+
+  explicit session_harness(std::string protocol);
+  ~session_harness();
+
+  directory::directory& dir() { return *dir_; }
+  store::store& mail() { return *store_; }
+  void add_user(const std::string& address, const std::string& password);
+  void set(const std::string& key, const std::string& value);
+
+  // Runs `session` for one connection while `client_script` drives it, until
+  // both are done.
+  void run(const session_fn& session, const std::function<void(script_client&)>& client_script);
+
+ private:
+  std::string protocol_;
+  std::string data_dir_;
+  std::unique_ptr<directory::directory> dir_;
+  std::unique_ptr<store::store> store_;
+  std::unique_ptr<directory::live_settings> settings_;
+  directory::credential_cache credentials_;
+  policy::connection_registry registry_;
+  std::unique_ptr<services> services_;
+};
+
+}  // namespace postern::session::testing

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "net/asio.hpp"
@@ -17,9 +18,12 @@ struct command_spec {
   std::string_view verb;
   uint8_t phases;  // bit set of phase values
   handler run;
+  std::string_view capability = {};  // its CAPA line (RFC 2449 §6), if any
 };
 
 const command_spec* find_command(std::string_view verb);
+// The CAPA lines the command table contributes for this session's state.
+std::string command_capabilities(const session& s);
 
 // Handlers, one group of verbs per file under commands/.
 net::awaitable<void> cmd_capa(session&, std::string_view);

@@ -108,3 +108,29 @@ TEST_F(Pop3Session, GarbageThenPipelinedBatchInOneWrite) {
 }
 
 }  // namespace postern::session::pop3
+
+namespace postern::session::pop3 {
+
+TEST_F(Pop3Session, CapaComesFromTheCommandTableAndDropsLoginCommandsAfterLogin) {
+  run([&](script_client& c) {
+    ASSERT_TRUE(c.line().starts_with("+OK"));
+    c.send("CAPA\r\n");
+    ASSERT_TRUE(c.line().starts_with("+OK"));
+    auto before = c.multiline();
+    for (auto cap : {"USER\r\n", "SASL PLAIN LOGIN\r\n", "UTF8 USER\r\n", "TOP\r\n", "UIDL\r\n",
+                     "RESP-CODES\r\n", "AUTH-RESP-CODE\r\n", "PIPELINING\r\n"})
+      EXPECT_NE(before.find(cap), std::string::npos) << cap;
+    EXPECT_EQ(before.find("STLS"), std::string::npos) << "no TLS on this listener";
+    c.send("USER joe@example.com\r\nPASS pw\r\nCAPA\r\nQUIT\r\n");
+    c.line();
+    ASSERT_TRUE(c.line().starts_with("+OK Logged in"));
+    ASSERT_TRUE(c.line().starts_with("+OK"));
+    auto after = c.multiline();
+    EXPECT_NE(after.find("TOP\r\n"), std::string::npos);
+    EXPECT_NE(after.find("UIDL\r\n"), std::string::npos);
+    EXPECT_EQ(after.find("USER\r\n"), std::string::npos);
+    EXPECT_EQ(after.find("SASL"), std::string::npos);
+  });
+}
+
+}  // namespace postern::session::pop3

@@ -12,12 +12,9 @@ namespace postern::session::pop3 {
 
 net::awaitable<void> cmd_capa(session& s, std::string_view) {
   s.ok("Capability list follows");
-  s.out += "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
-  if (s.state == phase::authorization) {
-    s.out += "USER\r\nSASL PLAIN LOGIN\r\nUTF8 USER\r\n";
-    if (s.conn->tls_available() && !s.conn->tls_active()) s.out += "STLS\r\n";
-  }
-  s.out += "IMPLEMENTATION Postern\r\n.\r\n";
+  s.out += command_capabilities(s);
+  // Properties of the session as a whole rather than of one command.
+  s.out += "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nIMPLEMENTATION Postern\r\n.\r\n";
   co_return;
 }
 

@@ -27,16 +27,9 @@ class Pop3Session : public ::testing::Test {
     return *mb->append("INBOX", store::new_message{bytes, 0, 0});
   }
 
-  size_t stored_count() {
-    auto mb = *h_.mail().open(h_.dir().find_user("joe@example.com")->id);
-    return mb->list("INBOX")->size();
-  }
+  size_t stored_count() { return h_.stored_count("joe@example.com"); }
 
-  void run(const std::function<void(script_client&)>& script) {
-    h_.run([](services& svc, std::shared_ptr<net::connection> c,
-              const net::listener_spec& l) { return run_session(svc, std::move(c), l); },
-           script);
-  }
+  void run(const std::function<void(script_client&)>& script) { h_.run(run_session, script); }
 
   session_harness h_;
 };

@@ -105,6 +105,14 @@ void session_harness::set(const std::string& key, const std::string& value) {
   if (!dir_->set_setting(protocol_, key, value)) throw std::runtime_error("bad setting " + key);
 }
 
+size_t session_harness::stored_count(const std::string& address) {
+  auto user = dir_->find_user(address);
+  if (!user) throw std::runtime_error(user.err().message);
+  auto mb = store_->open(user->id);
+  if (!mb) throw std::runtime_error(mb.err().message);
+  return (*mb)->list("INBOX")->size();
+}
+
 void session_harness::run(const session_fn& session,
                           const std::function<void(script_client&)>& client_script) {
   net::asio::io_context io(1);

@@ -49,6 +49,8 @@ class session_harness {
   store::store& mail() { return *store_; }
   void add_user(const std::string& address, const std::string& password);
   void set(const std::string& key, const std::string& value);
+  // Messages in the user's INBOX, read straight from the store.
+  size_t stored_count(const std::string& address);
 
   // Runs `session` for one connection while `client_script` drives it, until
   // both are done.

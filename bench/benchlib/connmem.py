@@ -267,16 +267,23 @@ def idle_connections(server, n):
     r = {"connections": n, "attempted": idle.attempted, "greeted": idle.greeted, "open": still_open,
          "not_greeted": dict(idle.not_greeted), "closed_after_greeting": dict(idle.closed),
          "limits_logged": _limits_logged(server.log_file, offset), "open_s": round(seconds, 2),
-         "pss_before_mib": _mib(pss0), "pss_open_mib": _mib(pss1),
-         "pss_after_close_mib": _mib(procstat.pss_bytes(root)),
-         "kib_per_connection": _per_connection(pss0, pss1, still_open),
-         "page_tables_kib_per_connection": _per_connection(pte0, pte1, still_open),
-         "processes_before": procs0, "processes_open": procs1}
+         **_footprint_fields(root, (pss0, pte0, procs0), (pss1, pte1, procs1), still_open, "connection")}
     why = describe_refusals(r)
     log(f"  conn-idle    {server.name:8}: {still_open} open of {n} ({r['attempted']} tried, {r['greeted']} greeted, "
         f"{seconds:.1f}s){': ' + why if why else ''}; PSS {r['pss_before_mib']:.1f} -> {r['pss_open_mib']:.1f} MiB, "
         f"{r['kib_per_connection']} KiB each, {procs1} processes")
     return r
+
+
+def _footprint_fields(root, before, during, count, unit):
+    """The memory figures both phases report: PSS before, while open and after
+    closing, and KiB of PSS and of page tables per open connection or session."""
+    (pss0, pte0, procs0), (pss1, pte1, procs1) = before, during
+    return {"pss_before_mib": _mib(pss0), "pss_open_mib": _mib(pss1),
+            "pss_after_close_mib": _mib(procstat.pss_bytes(root)),
+            f"kib_per_{unit}": _per_connection(pss0, pss1, count),
+            f"page_tables_kib_per_{unit}": _per_connection(pte0, pte1, count),
+            "processes_before": procs0, "processes_open": procs1}
 
 
 def idle_sessions(server, m, users):
@@ -312,11 +319,8 @@ def idle_sessions(server, m, users):
     logged_in, still_open, seconds, (pss0, pte0, procs0), (pss1, pte1, procs1) = asyncio.run(phase())
     _settled(root, procs0)
     r = {"sessions": m, "logged_in": logged_in, "open_at_quit": still_open, "login_failures": dict(failures),
-         "open_s": round(seconds, 2), "pss_before_mib": _mib(pss0), "pss_open_mib": _mib(pss1),
-         "pss_after_close_mib": _mib(procstat.pss_bytes(root)),
-         "kib_per_session": _per_connection(pss0, pss1, logged_in),
-         "page_tables_kib_per_session": _per_connection(pte0, pte1, logged_in),
-         "processes_before": procs0, "processes_open": procs1}
+         "open_s": round(seconds, 2),
+         **_footprint_fields(root, (pss0, pte0, procs0), (pss1, pte1, procs1), logged_in, "session")}
     why = describe_refusals(r)
     log(f"  session-idle {server.name:8}: {logged_in} of {m} logged in ({seconds:.1f}s){', ' + why if why else ''}; "
         f"PSS {r['pss_before_mib']:.1f} -> {r['pss_open_mib']:.1f} MiB, {r['kib_per_session']} KiB each, "

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "admin/commands.hpp"
+#include "admin/protocols.hpp"
 
 namespace postern::admin {
 
@@ -48,8 +49,9 @@ int run_cli(int argc, char** argv) {
 
   std::string key;
   std::vector<std::string> assignments;
-  std::vector<CLI::App*> protocols, getters, setters;
-  for (const char* proto : {"pop3", "lmtp"}) {
+  std::vector<CLI::App*> protocol_cmds, getters, setters;
+  for (auto& kind : protocols()) {
+    std::string proto(kind.name);
     auto* p = app.add_subcommand(
         proto, fmt::format("show or change {} settings (live, no restart)", proto));
     p->require_subcommand(0, 1);  // alone, it shows the settings like `get`
@@ -60,7 +62,7 @@ int run_cli(int argc, char** argv) {
     auto* set = p->add_subcommand("set", "change settings: KEY=VALUE ...");
     set->add_option("assignments", assignments, "KEY=VALUE")->required();
     set->fallthrough();
-    protocols.push_back(p);
+    protocol_cmds.push_back(p);
     getters.push_back(get);
     setters.push_back(set);
   }
@@ -82,11 +84,11 @@ int run_cli(int argc, char** argv) {
   if (*passwd) return user_passwd(*cfg, address, password_stdin);
   if (*remove) return user_remove(*cfg, address);
   if (*deliver_cmd) return deliver(*cfg, address, sender);
-  const char* protos[] = {"pop3", "lmtp"};
   for (size_t i = 0; i < getters.size(); ++i) {
-    if (*getters[i]) return settings_get(*cfg, protos[i], key);
-    if (*setters[i]) return settings_set(*cfg, protos[i], assignments);
-    if (*protocols[i]) return settings_get(*cfg, protos[i], "");
+    std::string proto(protocols()[i].name);
+    if (*getters[i]) return settings_get(*cfg, proto, key);
+    if (*setters[i]) return settings_set(*cfg, proto, assignments);
+    if (*protocol_cmds[i]) return settings_get(*cfg, proto, "");
   }
   return ex_usage;
 }

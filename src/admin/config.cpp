@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <set>
 
+#include "admin/protocols.hpp"
+#include "directory/settings_schema.hpp"
+
 namespace postern::admin {
 
 namespace {
@@ -42,7 +45,7 @@ std::optional<base::error> check_keys(const node_config& c, const toml::table& t
 
 }  // namespace
 
-bool protocol_supported(const std::string& p) { return p == "pop3" || p == "lmtp"; }
+bool protocol_supported(const std::string& p) { return find_protocol(p) != nullptr; }
 
 base::result<node_config> load_config(const std::string& path) {
   node_config c;
@@ -66,8 +69,10 @@ base::result<node_config> load_config(const std::string& path) {
   auto base_dir = std::filesystem::path(path).parent_path().string();
   if (base_dir.empty()) base_dir = ".";
 
-  if (auto e = check_keys(c, root, {"data_dir", "role", "hostname", "threads", "tls", "listener"},
-                          "the top level"))
+  if (auto e = check_keys(
+          c, root,
+          {"data_dir", "role", "hostname", "threads", "shutdown_timeout", "tls", "listener"},
+          "the top level"))
     return *e;
 
   auto data_dir = root["data_dir"];
@@ -100,10 +105,30 @@ base::result<node_config> load_config(const std::string& path) {
     c.threads = static_cast<unsigned>(*v);
   }
 
+  if (auto t = root["shutdown_timeout"]) {
+    auto text = t.value<std::string>();
+    auto seconds = text ? directory::parse_duration(*text) : std::nullopt;
+    if (!seconds || *seconds < 0 || *seconds > 3600)
+      return config_error(c, &t.node()->source(),
+                          "shutdown_timeout must be a duration from 0s to 1h, e.g. \"10s\"");
+    c.shutdown_timeout = std::chrono::seconds(*seconds);
+  }
+
   if (auto tls = root["tls"]) {
     auto* t = tls.as_table();
     if (!t) return config_error(c, &tls.node()->source(), "[tls] must be a table");
-    if (auto e = check_keys(c, *t, {"certificate", "key"}, "[tls]")) return *e;
+    if (auto e = check_keys(c, *t, {"certificate", "key", "profile"}, "[tls]")) return *e;
+    if (auto p = (*t)["profile"]) {
+      auto v = p.value<std::string>();
+      if (v && *v == "intermediate")
+        c.tls_profile = net::tls_profile::intermediate;
+      else if (v && *v == "modern")
+        c.tls_profile = net::tls_profile::modern;
+      else
+        return config_error(c, &p.node()->source(),
+                            "[tls] profile must be \"intermediate\" (TLS 1.3, and TLS 1.2 with "
+                            "ECDHE and AEAD suites) or \"modern\" (TLS 1.3 only)");
+    }
     for (auto [key, dest] :
          {std::pair{"certificate", &c.tls_certificate}, std::pair{"key", &c.tls_key}}) {
       auto v = (*t)[key];
@@ -132,12 +157,11 @@ base::result<node_config> load_config(const std::string& path) {
       auto proto = t["protocol"].value<std::string>();
       if (!proto)
         return config_error(c, &t.source(),
-                            fmt::format("{}: protocol is missing (pop3 or lmtp)", name));
+                            fmt::format("{}: protocol is missing ({})", name, protocol_names()));
       if (!protocol_supported(*proto))
-        return config_error(
-            c, &t["protocol"].node()->source(),
-            fmt::format("{}: protocol '{}' is not served by this version (pop3, lmtp)", name,
-                        *proto));
+        return config_error(c, &t["protocol"].node()->source(),
+                            fmt::format("{}: protocol '{}' is not served by this version ({})",
+                                        name, *proto, protocol_names()));
       l.protocol = *proto;
       if (auto a = t["address"]) {
         if (!a.is_string())

@@ -2,12 +2,14 @@
 // TLS files. Protocol policy is not here; it lives in the directory.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
 #include "net/server.hpp"
+#include "net/tls.hpp"
 
 namespace postern::admin {
 
@@ -24,8 +26,10 @@ struct node_config {
   std::string data_dir;  // absolute, or relative to the config file's folder
   std::string role = "standalone";
   std::string hostname;
-  unsigned threads = 0;  // 0: one per core
+  unsigned threads = 0;                               // 0: one per core
+  std::chrono::milliseconds shutdown_timeout{10000};  // graceful shutdown's second stage
   std::string tls_certificate, tls_key;
+  net::tls_profile tls_profile = net::tls_profile::intermediate;
   std::vector<listener_config> listeners;
 };
 

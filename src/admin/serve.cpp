@@ -5,18 +5,22 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
 #include "admin/commands.hpp"
+#include "admin/protocols.hpp"
+#include "base/clock.hpp"
 #include "base/files.hpp"
+#include "directory/authenticate.hpp"
 #include "directory/live_settings.hpp"
 #include "net/tls.hpp"
 #include "observe/log.hpp"
 #include "policy/connection_registry.hpp"
-#include "session/lmtp/session.hpp"
-#include "session/pop3/session.hpp"
+#include "policy/login_defence.hpp"
 
 namespace postern::admin {
 
@@ -52,7 +56,7 @@ int serve(const node_config& cfg) {
   bool needs_tls = false;
   for (auto& l : cfg.listeners) needs_tls = needs_tls || l.tls != net::tls_mode::none;
   if (needs_tls) {
-    auto ctx = net::make_server_tls(cfg.tls_certificate, cfg.tls_key);
+    auto ctx = net::make_server_tls(cfg.tls_certificate, cfg.tls_key, cfg.tls_profile);
     if (!ctx) return refuse(fmt::format("{}: {}", cfg.path, ctx.err().message));
     tls = *ctx;
   }
@@ -60,7 +64,9 @@ int serve(const node_config& cfg) {
   directory::live_settings settings(**dir);
   policy::connection_registry registry;
   directory::credential_cache credentials;
-  session::services svc{**dir, *mail, settings, credentials, registry, cfg.hostname, 0};
+  policy::login_defence defence(base::system_clock());
+  directory::warm_up_authentication();
+  session::services svc{**dir, *mail, settings, credentials, registry, defence, cfg.hostname, 0};
   for (auto& l : cfg.listeners)
     if (l.protocol == "pop3" && l.tls == net::tls_mode::implicit && !svc.pop3s_port)
       svc.pop3s_port = l.port;
@@ -69,19 +75,16 @@ int serve(const node_config& cfg) {
   net::server server(threads);
   for (auto& l : cfg.listeners) {
     net::listener_spec spec{l.protocol, l.address, l.port, l.tls, l.origin};
-    net::session_handler handler;
-    size_t buffer = 4096;
-    if (l.protocol == "pop3") {
-      handler = [&svc](std::shared_ptr<net::connection> c, const net::listener_spec& s) {
-        return session::pop3::run_session(svc, std::move(c), s);
-      };
-    } else {
-      buffer = 64 * 1024;
-      handler = [&svc](std::shared_ptr<net::connection> c, const net::listener_spec& s) {
-        return session::lmtp::run_session(svc, std::move(c), s);
-      };
-    }
-    auto port = server.listen(spec, tls, buffer, std::move(handler));
+    auto* kind = find_protocol(l.protocol);
+    if (!kind || !kind->run)
+      return refuse(fmt::format("{}: {}: protocol \"{}\" cannot serve connections", cfg.path,
+                                l.origin, l.protocol));
+    auto run = kind->run;
+    net::session_handler handler = [&svc, run](std::shared_ptr<net::connection> c,
+                                               const net::listener_spec& s) {
+      return run(svc, std::move(c), s);
+    };
+    auto port = server.listen(spec, tls, std::move(handler));
     if (!port) return refuse(port.err().message);
     const char* mode = l.tls == net::tls_mode::implicit   ? "implicit TLS"
                        : l.tls == net::tls_mode::starttls ? "STARTTLS"
@@ -89,9 +92,20 @@ int serve(const node_config& cfg) {
     observe::log(observe::level::info, "node", "", "listening: {} on {}:{} ({})", l.protocol,
                  l.address, *port, mode);
   }
+  // `postern deliver` runs in another process: watch the open mailboxes'
+  // indexes so their sessions (IMAP IDLE) hear of its deliveries.
+  std::atomic<bool> watching{true};
+  std::thread watcher([&] {
+    while (watching) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      mail->poll_external_changes();
+    }
+  });
   observe::log(observe::level::info, "node", "", "serving from {} with {} I/O threads",
                cfg.data_dir, threads);
-  server.run();
+  server.run(cfg.shutdown_timeout);
+  watching = false;
+  watcher.join();
   observe::log(observe::level::info, "node", "", "stopped");
   return ex_ok;
 }

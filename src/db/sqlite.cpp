@@ -20,20 +20,28 @@ base::result<database> database::open(const std::string& path, bool create) {
   sqlite3_busy_timeout(d.db_, 10000);
   // WAL lets readers proceed during a delivery; synchronous=FULL makes every
   // COMMIT durable before it returns, which is what an acknowledgement needs.
-  if (auto s = d.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
-      !s)
-    return s.err();
+  // Switching to WAL writes the file header, so it happens only when the
+  // database is not in WAL mode yet: opening an existing one only reads.
+  bool wal = false;
+  {
+    auto mode = d.prepare("PRAGMA journal_mode");
+    if (!mode) return mode.err();
+    wal = mode->step() == step_result::row && mode->text(0) == "wal";
+  }
+  if (!wal)
+    if (auto s = d.exec("PRAGMA journal_mode=WAL"); !s) return s.err();
+  if (auto s = d.exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"); !s) return s.err();
   return d;
 }
 
 base::error database::error_of(std::string_view what) const {
   std::string msg = db_ ? sqlite3_errmsg(db_) : "no database";
   int code = db_ ? sqlite3_errcode(db_) : SQLITE_ERROR;
-  auto kind =
-      (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL || code == SQLITE_IOERR)
-          ? base::errc::temporary
-          : (code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? base::errc::corrupt
-                                                             : base::errc::io_error);
+  auto kind = code == SQLITE_FULL ? base::errc::disk_full
+              : (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR)
+                  ? base::errc::temporary
+                  : (code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? base::errc::corrupt
+                                                                     : base::errc::io_error);
   return base::error{kind, fmt::format("{} failed in {}: {}", what, path_, msg), msg};
 }
 

@@ -14,7 +14,13 @@
 
 namespace postern::directory {
 
+// An unknown address is checked against a dummy hash of the same cost
+// (no timing oracle for which addresses exist).
 base::result<user_record> authenticate(directory& dir, credential_cache& cache,
                                        std::string_view address, std::string_view password);
+
+// Computes the dummy hash now (once per process), so the first unknown-user
+// login does not pay for it and stand out.
+void warm_up_authentication();
 
 }  // namespace postern::directory

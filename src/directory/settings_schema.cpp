@@ -69,6 +69,36 @@ constexpr setting_spec pop3_specs[] = {
      "longest command line in bytes, CRLF included"},
     {"message_sort_order", setting_kind::choice, "ascending", 0, 0, sort_orders,
      "order of the maildrop: ascending (oldest first) or descending (newest first)"},
+    {"login_failure_delay",
+     setting_kind::duration,
+     "2s",
+     0,
+     60,
+     {},
+     "pause before answering the first failed login from an address or for an account; it "
+     "doubles with each further failure (0s: no pause)"},
+    {"login_failure_delay_max",
+     setting_kind::duration,
+     "15s",
+     0,
+     300,
+     {},
+     "longest pause after a failed login"},
+    {"login_block_threshold",
+     setting_kind::integer,
+     "10",
+     0,
+     unlimited,
+     {},
+     "failed logins from one address within login_block_window after which that address is "
+     "refused until they age out (0: never)"},
+    {"login_block_window",
+     setting_kind::duration,
+     "10min",
+     10,
+     86400,
+     {},
+     "how long a failed login counts toward login_block_threshold"},
     {"banner",
      setting_kind::text,
      "Postern POP3 service ready",
@@ -106,23 +136,15 @@ constexpr setting_spec lmtp_specs[] = {
      10,
      3600,
      {},
-     "idle time allowed between commands and during DATA"},
+     "idle time allowed between commands, and the time one command line may take"},
+    {"min_data_rate",
+     setting_kind::integer,
+     "1024",
+     1,
+     1073741824,
+     {},
+     "bytes per second DATA must average: a message may take timeout + size / min_data_rate"},
 };
-
-std::optional<int64_t> parse_duration(std::string_view v) {
-  v = base::trim(v);
-  size_t digits = 0;
-  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
-  auto n = base::parse_u64(v.substr(0, digits));
-  // Far beyond any allowed range; refusing here keeps the multiplication below
-  // from overflowing (found by fuzz/fuzz_settings).
-  if (!n || *n > 1'000'000'000) return std::nullopt;
-  auto unit = base::to_lower(v.substr(digits));
-  if (unit.empty() || unit == "s" || unit == "sec") return static_cast<int64_t>(*n);
-  if (unit == "m" || unit == "min") return static_cast<int64_t>(*n) * 60;
-  if (unit == "h") return static_cast<int64_t>(*n) * 3600;
-  return std::nullopt;
-}
 
 std::string format_duration(int64_t s) {
   if (s % 3600 == 0) return fmt::format("{}h", s / 3600);
@@ -144,6 +166,21 @@ std::chrono::seconds duration_of(const setting_map& m, std::string_view p, std::
 }
 
 }  // namespace
+
+std::optional<int64_t> parse_duration(std::string_view v) {
+  v = base::trim(v);
+  size_t digits = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+  auto n = base::parse_u64(v.substr(0, digits));
+  // Far beyond any allowed range; refusing here keeps the multiplication below
+  // from overflowing (found by fuzz/fuzz_settings).
+  if (!n || *n > 1'000'000'000) return std::nullopt;
+  auto unit = base::to_lower(v.substr(digits));
+  if (unit.empty() || unit == "s" || unit == "sec") return static_cast<int64_t>(*n);
+  if (unit == "m" || unit == "min") return static_cast<int64_t>(*n) * 60;
+  if (unit == "h") return static_cast<int64_t>(*n) * 3600;
+  return std::nullopt;
+}
 
 std::span<const setting_spec> settings_for(std::string_view protocol) {
   if (protocol == "pop3") return pop3_specs;
@@ -234,6 +271,10 @@ pop3_settings make_pop3_settings(const setting_map& m) {
   s.message_sort_order = value_of(m, p, "message_sort_order") == "descending"
                              ? sort_order::descending
                              : sort_order::ascending;
+  s.login_failure_delay = duration_of(m, p, "login_failure_delay");
+  s.login_failure_delay_max = duration_of(m, p, "login_failure_delay_max");
+  s.login_block_threshold = static_cast<uint32_t>(integer_of(m, p, "login_block_threshold"));
+  s.login_block_window = duration_of(m, p, "login_block_window");
   s.banner = value_of(m, p, "banner");
   return s;
 }
@@ -245,6 +286,7 @@ lmtp_settings make_lmtp_settings(const setting_map& m) {
   s.max_recipients = static_cast<uint32_t>(integer_of(m, p, "max_recipients"));
   s.max_connections = static_cast<uint32_t>(integer_of(m, p, "max_connections"));
   s.timeout = duration_of(m, p, "timeout");
+  s.min_data_rate = static_cast<uint64_t>(integer_of(m, p, "min_data_rate"));
   return s;
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ const setting_spec* find_setting(std::string_view protocol, std::string_view key
 base::result<std::string> validate_setting(std::string_view protocol, std::string_view key,
                                            std::string_view value);
 
+// "90s", "30min", "1h", "10" (seconds) -> seconds; nullopt when malformed.
+std::optional<int64_t> parse_duration(std::string_view text);
+
 using setting_map = std::map<std::string, std::string, std::less<>>;
 
 enum class login_type { secure, plaintext };
@@ -52,6 +56,11 @@ struct pop3_settings {
   std::chrono::seconds authenticated_timeout{0};
   uint32_t max_command_size = 0;
   sort_order message_sort_order = sort_order::ascending;
+  // Failed-login defence (policy/login_defence.hpp).
+  std::chrono::seconds login_failure_delay{2};
+  std::chrono::seconds login_failure_delay_max{15};
+  uint32_t login_block_threshold = 10;
+  std::chrono::seconds login_block_window{600};
   std::string banner;
 };
 
@@ -60,6 +69,7 @@ struct lmtp_settings {
   uint32_t max_recipients = 0;
   uint32_t max_connections = 0;
   std::chrono::seconds timeout{0};
+  uint64_t min_data_rate = 1024;  // bytes/s that DATA must average
 };
 
 // Stored values override defaults; values are assumed validated.

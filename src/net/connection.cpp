@@ -1,19 +1,27 @@
 #include "net/connection.hpp"
 
+#include <fmt/format.h>
+#include <openssl/ssl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace postern::net {
 
-connection::connection(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
-                       size_t buffer_size)
-    : socket_(std::move(socket)),
-      tls_ctx_(std::move(tls)),
-      timer_(socket_.get_executor()),
-      in_(buffer_size) {
+namespace {
+// An idle connection holds this much input buffer: a few command lines.
+constexpr size_t idle_buffer = 1024;
+// Raw chunks (LMTP DATA) are read this many bytes at a time.
+constexpr size_t chunk_buffer = 64 * 1024;
+// Output to a slow reader must make progress by this much per timeout.
+constexpr uint64_t send_progress = 256 * 1024;
+}  // namespace
+
+connection::connection(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls)
+    : socket_(std::move(socket)), tls_ctx_(std::move(tls)), timer_(socket_.get_executor()) {
   error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   if (!ec) {
@@ -30,7 +38,6 @@ connection::connection(tcp::socket socket, std::shared_ptr<asio::ssl::context> t
 connection::~connection() = default;
 
 void connection::start() {
-  arm();
   asio::co_spawn(
       socket_.get_executor(), [self = shared_from_this()] { return self->watchdog(); },
       asio::detached);
@@ -38,10 +45,11 @@ void connection::start() {
 
 awaitable<void> connection::watchdog() {
   while (!closed_) {
+    timer_expiry_ = deadline_;
     timer_.expires_at(deadline_);
     co_await timer_.async_wait(use_nothrow);
     if (closed_) break;
-    if (std::chrono::steady_clock::now() >= deadline_) {
+    if (clock::now() >= deadline_) {
       timed_out_ = true;
       close();
       break;
@@ -49,11 +57,10 @@ awaitable<void> connection::watchdog() {
   }
 }
 
-void connection::set_timeout(std::chrono::steady_clock::duration d) {
-  timeout_ = d;
-  arm();
-  // Wake the watchdog so it waits for the new deadline, which may be sooner.
-  timer_.cancel();
+void connection::arm(clock::time_point deadline) {
+  deadline_ = std::min(deadline, phase_deadline_);
+  // Wake the watchdog only when the new deadline is sooner than its timer.
+  if (deadline_ < timer_expiry_) timer_.cancel();
 }
 
 void connection::close() {
@@ -65,55 +72,111 @@ void connection::close() {
   timer_.cancel();
 }
 
+void connection::interrupt() {
+  interrupted_ = true;
+  // Only a read waiting for a new command is cut short; anything else
+  // finishes and the session says goodbye after it.
+  if (idle_ && reading_ && !closed_) {
+    error_code ec;
+    socket_.cancel(ec);
+  }
+}
+
+std::string connection::tls_description() const {
+  if (!tls_active_) return {};
+  auto* ssl = const_cast<asio::ssl::stream<tcp::socket&>&>(*tls_).native_handle();
+  return fmt::format("{} {}", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+}
+
 awaitable<bool> connection::start_tls() {
   in_begin_ = in_end_ = 0;
   if (!tls_ctx_) co_return false;
-  arm();
   tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_ctx_);
+  arm_for_operation();
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, use_nothrow);
-  if (ec) co_return false;
+  disarm();
+  if (ec || closed_) {
+    tls_failure_ = timed_out_ ? "no handshake within the timeout" : ec.message();
+    co_return false;
+  }
   tls_active_ = true;
   co_return true;
 }
 
-awaitable<read_status> connection::fill() {
+void connection::grow(size_t capacity) {
+  if (capacity <= in_cap_) return;
+  auto bigger = std::make_unique<char[]>(capacity);
+  if (in_end_ > in_begin_) std::memcpy(bigger.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+  in_end_ -= in_begin_;
+  in_begin_ = 0;
+  in_ = std::move(bigger);
+  in_cap_ = capacity;
+}
+
+void connection::compact() {
+  if (in_begin_ == 0) return;
+  if (in_end_ > in_begin_) std::memmove(in_.get(), in_.get() + in_begin_, in_end_ - in_begin_);
+  in_end_ -= in_begin_;
+  in_begin_ = 0;
+}
+
+void connection::release_buffer() {
+  size_t held = in_end_ - in_begin_;
+  if (in_cap_ <= idle_buffer || held > idle_buffer) return;
+  auto small = std::make_unique<char[]>(idle_buffer);
+  if (held) std::memcpy(small.get(), in_.get() + in_begin_, held);
+  in_ = std::move(small);
+  in_cap_ = idle_buffer;
+  in_begin_ = 0;
+  in_end_ = held;
+}
+
+awaitable<read_status> connection::fill(size_t want_capacity) {
   if (closed_) co_return timed_out_ ? read_status::timed_out : read_status::closed;
-  if (in_begin_ > 0) {
-    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
-    in_end_ -= in_begin_;
-    in_begin_ = 0;
-  }
-  arm();
-  auto buf = asio::buffer(in_.data() + in_end_, in_.size() - in_end_);
+  compact();
+  // Grows only when a command needs more than the buffer holds (callers cap
+  // the size: read_line discards, read_frame reports too_long).
+  size_t target = std::max({in_cap_, idle_buffer, want_capacity});
+  if (in_end_ == target) target *= 2;
+  grow(target);
+  auto buf = asio::buffer(in_.get() + in_end_, in_cap_ - in_end_);
   error_code ec;
   size_t n = 0;
+  reading_ = true;
   if (tls_active_) {
     std::tie(ec, n) = co_await tls_->async_read_some(buf, use_nothrow);
   } else {
     std::tie(ec, n) = co_await socket_.async_read_some(buf, use_nothrow);
   }
+  reading_ = false;
   if (timed_out_) co_return read_status::timed_out;
   if (ec) {
+    if (ec == asio::error::operation_aborted && interrupted_ && !closed_)
+      co_return read_status::interrupted;
     if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
       co_return read_status::closed;
     co_return read_status::error;
   }
   in_end_ += n;
+  bytes_in_ += n;
   co_return read_status::ok;
 }
 
 bool connection::has_buffered_line() const {
-  return std::memchr(in_.data() + in_begin_, '\n', in_end_ - in_begin_) != nullptr;
+  return in_end_ > in_begin_ &&
+         std::memchr(in_.get() + in_begin_, '\n', in_end_ - in_begin_) != nullptr;
 }
 
 awaitable<read_status> connection::read_line(std::string& line, size_t max_size) {
   bool discarding = false;
+  bool armed = false;
   for (;;) {
-    const char* start = in_.data() + in_begin_;
+    const char* start = in_.get() + in_begin_;
     size_t avail = in_end_ - in_begin_;
-    auto* nl = static_cast<const char*>(std::memchr(start, '\n', avail));
+    auto* nl = avail ? static_cast<const char*>(std::memchr(start, '\n', avail)) : nullptr;
     if (nl) {
+      if (armed) disarm();
       size_t len = static_cast<size_t>(nl - start) + 1;
       in_begin_ += len;
       if (discarding || len > max_size) co_return read_status::too_long;
@@ -122,32 +185,84 @@ awaitable<read_status> connection::read_line(std::string& line, size_t max_size)
       line.assign(start, body);
       co_return read_status::ok;
     }
-    if (avail >= max_size || avail == in_.size()) {
+    if (avail >= max_size) {
       // No terminator within the limit: drop what we have and keep dropping
       // until the line ends, so memory stays bounded.
       discarding = true;
       in_begin_ = in_end_ = 0;
     }
-    auto st = co_await fill();
-    if (st != read_status::ok) co_return st;
+    if (!armed) {
+      // The whole line must arrive within one timeout, however it trickles.
+      if (phase_deadline_ != clock::time_point::max() && clock::now() >= phase_deadline_) {
+        timed_out_ = true;
+        close();
+        co_return read_status::timed_out;
+      }
+      if (idle_ && interrupted_ && in_begin_ == in_end_) co_return read_status::interrupted;
+      arm_for_operation();
+      armed = true;
+    }
+    auto st = co_await fill(idle_buffer);
+    if (st != read_status::ok) {
+      disarm();
+      co_return st;
+    }
   }
 }
 
-awaitable<read_status> connection::read_some(std::string_view& chunk) {
+awaitable<read_status> connection::read_some(std::string_view& chunk, clock::time_point deadline) {
   if (in_begin_ == in_end_) {
     in_begin_ = in_end_ = 0;
-    auto st = co_await fill();
+    arm(deadline);
+    auto st = co_await fill(chunk_buffer);
+    disarm();
     if (st != read_status::ok) co_return st;
   }
-  chunk = std::string_view(in_.data() + in_begin_, in_end_ - in_begin_);
+  chunk = std::string_view(in_.get() + in_begin_, in_end_ - in_begin_);
   in_begin_ = in_end_;
   co_return read_status::ok;
 }
 
+awaitable<read_status> connection::read_frame(
+    const std::function<frame_step(std::string_view)>& scan,
+    const std::function<awaitable<bool>()>& on_continuation, std::string& out, size_t max_size) {
+  bool armed = false;
+  for (;;) {
+    std::string_view buffered(in_.get() + in_begin_, in_end_ - in_begin_);
+    auto step = scan(buffered);
+    if (step.what == frame_step::kind::complete) {
+      if (armed) disarm();
+      out.assign(buffered.data(), step.length);
+      in_begin_ += step.length;
+      co_return read_status::ok;
+    }
+    if (step.what == frame_step::kind::too_long || buffered.size() >= max_size) {
+      if (armed) disarm();
+      co_return read_status::too_long;
+    }
+    if (step.what == frame_step::kind::continuation) {
+      bool sent = co_await on_continuation();
+      if (!sent) co_return read_status::closed;
+    }
+    if (!armed) {
+      if (idle_ && interrupted_ && buffered.empty()) co_return read_status::interrupted;
+      arm_for_operation();
+      armed = true;
+    }
+    // The frame stays whole in the buffer, so the buffer grows toward the cap.
+    auto st = co_await fill(idle_buffer);
+    if (st != read_status::ok) {
+      disarm();
+      co_return st;
+    }
+  }
+}
+
 awaitable<bool> connection::write(std::string_view data, bool more) {
   if (closed_) co_return false;
-  arm();
+  arm_for_operation();
   error_code ec;
+  size_t total = data.size();
   if (tls_active_) {
     std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), use_nothrow);
   } else if (more) {
@@ -160,6 +275,8 @@ awaitable<bool> connection::write(std::string_view data, bool more) {
     std::tie(ec, std::ignore) =
         co_await asio::async_write(socket_, asio::buffer(data), use_nothrow);
   }
+  disarm();
+  if (!ec) bytes_out_ += total;
   co_return !ec && !closed_;
 }
 
@@ -173,21 +290,30 @@ awaitable<bool> connection::send_file(int fd, uint64_t offset, uint64_t length) 
   }
   off_t off = static_cast<off_t>(offset);
   uint64_t left = length;
+  uint64_t since_arm = 0;
+  arm_for_operation();
   while (left > 0) {
     if (closed_) co_return false;
-    arm();
     auto n = ::sendfile(sock.native_handle(), fd, &off, left);
     if (n > 0) {
       left -= static_cast<uint64_t>(n);
+      bytes_out_ += static_cast<uint64_t>(n);
+      since_arm += static_cast<uint64_t>(n);
+      // A slow reader must keep up a minimum pace, not merely stay connected.
+      if (since_arm >= send_progress) {
+        arm_for_operation();
+        since_arm = 0;
+      }
       continue;
     }
-    if (n == 0) co_return false;  // the file is shorter than the index says
+    if (n == 0) break;  // the file is shorter than the index says
     if (errno == EINTR) continue;
-    if (errno != EAGAIN) co_return false;
+    if (errno != EAGAIN) break;
     auto [wec] = co_await sock.async_wait(tcp::socket::wait_write, use_nothrow);
-    if (wec) co_return false;
+    if (wec) break;
   }
-  co_return true;
+  disarm();
+  co_return left == 0 && !closed_;
 }
 
 }  // namespace postern::net

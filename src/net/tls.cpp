@@ -17,11 +17,24 @@ std::string openssl_reason() {
 }
 }  // namespace
 
+// TLS 1.2 suites of the intermediate profile: forward secrecy and AEAD only,
+// so no CBC (LUCKY13) and no static RSA key exchange.
+constexpr const char* intermediate_tls12_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 base::result<std::shared_ptr<asio::ssl::context>> make_server_tls(const std::string& certificate,
-                                                                  const std::string& key) {
+                                                                  const std::string& key,
+                                                                  tls_profile profile) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_min_proto_version(native,
+                                profile == tls_profile::modern ? TLS1_3_VERSION : TLS1_2_VERSION);
+  if (SSL_CTX_set_cipher_list(native, intermediate_tls12_ciphers) != 1)
+    return base::error{
+        base::errc::invalid_argument,
+        fmt::format("[tls] profile: OpenSSL refused the cipher list: {}", openssl_reason()), ""};
   SSL_CTX_set_options(
       native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Sessions are short; a cache lets reconnecting clients resume cheaply.

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 
 namespace postern::observe {
 
@@ -27,9 +29,53 @@ const char* name_of(level l) {
   }
   return "?";
 }
+
+// The last line of defence against forged log lines: whatever a call site
+// passed, no control byte reaches the log raw (CR, LF, ESC, NUL, DEL...).
+std::string escape_controls(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+bool has_controls(std::string_view text) {
+  for (unsigned char c : text)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
 }  // namespace
 
 void set_min_level(level l) { min_level = static_cast<int>(l); }
+
+bool may_log(std::string_view key, uint64_t& suppressed) {
+  struct window {
+    std::chrono::steady_clock::time_point last{};
+    uint64_t held = 0;
+  };
+  static std::mutex mu;
+  static std::unordered_map<std::string, window> windows;
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu);
+  if (windows.size() > 10000) windows.clear();  // keys are listeners and reasons: few
+  auto& w = windows[std::string(key)];
+  if (w.last != std::chrono::steady_clock::time_point{} &&
+      now - w.last < std::chrono::seconds(10)) {
+    ++w.held;
+    return false;
+  }
+  suppressed = w.held;
+  w.held = 0;
+  w.last = now;
+  return true;
+}
 
 void write_line(level l, std::string_view component, std::string_view session,
                 std::string_view text) {
@@ -40,10 +86,10 @@ void write_line(level l, std::string_view component, std::string_view session,
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
-  auto line =
-      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {} {} {}{}{}\n", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms, name_of(l),
-                  component, session, session.empty() ? "" : " ", text);
+  auto line = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {} {} {}{}{}\n",
+                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec, ms, name_of(l), component, session, session.empty() ? "" : " ",
+                          has_controls(text) ? escape_controls(text) : std::string(text));
   std::lock_guard lock(out_mu);
   ::write(STDERR_FILENO, line.data(), line.size());
 }

@@ -29,3 +29,22 @@ void log(level l, std::string_view component, std::string_view session,
 std::string new_session_id();
 
 }  // namespace postern::observe
+
+namespace postern::observe {
+
+// True when a line under `key` may be written now: at most one every 10 s per
+// key, so a flood (descriptor exhaustion, a handshake storm) cannot flood the
+// log. `suppressed` says how many were held back since the last one.
+bool may_log(std::string_view key, uint64_t& suppressed);
+
+template <class... Args>
+void log_limited(std::string_view key, level l, std::string_view component,
+                 std::string_view session, fmt::format_string<Args...> f, Args&&... args) {
+  uint64_t suppressed = 0;
+  if (!may_log(key, suppressed)) return;
+  auto text = fmt::format(f, std::forward<Args>(args)...);
+  if (suppressed) text += fmt::format(" ({} more like this in the last 10 s)", suppressed);
+  write_line(l, component, session, text);
+}
+
+}  // namespace postern::observe

@@ -1,5 +1,6 @@
 // What a session needs from the node: directory, store, live settings, the
-// connection registry and facts about the node's listeners.
+// connection registry, the failed-login defence and facts about the node's
+// listeners.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include "directory/directory.hpp"
 #include "directory/live_settings.hpp"
 #include "policy/connection_registry.hpp"
+#include "policy/login_defence.hpp"
 #include "store/store.hpp"
 
 namespace postern::session {
@@ -19,6 +21,7 @@ struct services {
   directory::live_settings& settings;
   directory::credential_cache& credentials;
   policy::connection_registry& registry;
+  policy::login_defence& defence;
   std::string hostname;
   uint16_t pop3s_port = 0;  // implicit-TLS POP3 port, named in login_type=secure refusals
 };

@@ -15,8 +15,9 @@ namespace postern::store {
 
 namespace {
 base::error io_error(std::string what, const std::string& path, int err) {
-  auto kind =
-      (err == ENOSPC || err == EDQUOT || err == EIO) ? base::errc::temporary : base::errc::io_error;
+  auto kind = (err == ENOSPC || err == EDQUOT) ? base::errc::disk_full
+              : err == EIO                     ? base::errc::temporary
+                                               : base::errc::io_error;
   return base::error{kind, fmt::format("{} {}: {}", what, path, std::strerror(err)),
                      std::strerror(err)};
 }
@@ -72,6 +73,41 @@ base::result<uint64_t> create_blob(int dir_fd, const std::string& dir, std::stri
   }
   ::close(fd);
   return id;
+}
+
+base::result<uint64_t> link_blob(int dir_fd, const std::string& dir, int source_fd,
+                                 const std::string& source) {
+  if (::fdatasync(source_fd) != 0) return io_error("cannot sync spool file", source, errno);
+  for (int attempt = 0;; ++attempt) {
+    uint64_t id = next_blob_id();
+    auto name = blob_name(id);
+    if (::linkat(AT_FDCWD, source.c_str(), dir_fd, name.c_str(), 0) == 0) return id;
+    if (errno == EEXIST && attempt < 100) continue;
+    if (errno != EXDEV) return io_error("cannot link message file", dir + "/" + name, errno);
+    // Another file system: copy in the kernel, then sync the copy.
+    int out = ::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) return io_error("cannot create message file", dir + "/" + name, errno);
+    off_t in_off = 0;
+    for (;;) {
+      auto n = ::copy_file_range(source_fd, &in_off, out, nullptr, 1 << 30, 0);
+      if (n == 0) break;
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        ::close(out);
+        ::unlinkat(dir_fd, name.c_str(), 0);
+        return io_error("cannot copy message file", dir + "/" + name, err);
+      }
+    }
+    if (::fdatasync(out) != 0) {
+      int err = errno;
+      ::close(out);
+      ::unlinkat(dir_fd, name.c_str(), 0);
+      return io_error("cannot sync message file", dir + "/" + name, err);
+    }
+    ::close(out);
+    return id;
+  }
 }
 
 base::status sync_directory(int dir_fd, const std::string& dir) {

@@ -61,4 +61,47 @@ uint32_t count_dot_lines(std::string_view b) {
   return n;
 }
 
+void canonical_stream::feed(std::string_view in, std::string& out) {
+  const char* p = in.data();
+  const char* end = p + in.size();
+  if (p < end) wrote_ = true;
+  while (p < end) {
+    char c = *p;
+    if (pending_cr_) {
+      pending_cr_ = false;
+      line_break(out);
+      if (c == '\n') {
+        ++p;
+        continue;
+      }
+    }
+    if (c == '\r') {
+      pending_cr_ = true;
+      ++p;
+      continue;
+    }
+    if (c == '\n') {
+      line_break(out);
+      ++p;
+      continue;
+    }
+    if (at_line_start_ && c == '.') ++dot_lines_;
+    at_line_start_ = false;
+    // The rest of the line up to the next CR or LF goes out in one piece.
+    const char* run = p + 1;
+    while (run < end && *run != '\r' && *run != '\n') ++run;
+    out.append(p, static_cast<size_t>(run - p));
+    p = run;
+  }
+}
+
+void canonical_stream::finish(std::string& out) {
+  if (pending_cr_) {
+    pending_cr_ = false;
+    line_break(out);
+  }
+  if (!at_line_start_ || !wrote_) line_break(out);
+  wrote_ = true;
+}
+
 }  // namespace postern::store

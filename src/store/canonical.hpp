@@ -16,4 +16,25 @@ std::optional<std::string> canonicalize(std::string_view bytes);
 // Number of lines that start with '.' (POP3 byte-stuffs them, RFC 1939 §3).
 uint32_t count_dot_lines(std::string_view canonical);
 
+// The same conversion for a message that arrives in pieces (LMTP DATA is
+// streamed to a spool file): feed() appends the canonical form of each piece,
+// finish() the pending line break; the result equals canonicalize() of the
+// whole (or the input itself when that was canonical already).
+class canonical_stream {
+ public:
+  void feed(std::string_view in, std::string& out);
+  void finish(std::string& out);
+  uint32_t dot_lines() const { return dot_lines_; }
+
+ private:
+  void line_break(std::string& out) {
+    out += "\r\n";
+    at_line_start_ = true;
+  }
+  bool pending_cr_ = false;
+  bool at_line_start_ = true;
+  bool wrote_ = false;
+  uint32_t dot_lines_ = 0;
+};
+
 }  // namespace postern::store

@@ -21,6 +21,11 @@ void notifier::unsubscribe(uint64_t id) {
   subscribers_.erase(id);
 }
 
+bool notifier::has_subscribers() const {
+  std::lock_guard lock(mu_);
+  return !subscribers_.empty();
+}
+
 void notifier::notify() {
   std::vector<callback> to_call;
   uint64_t v;

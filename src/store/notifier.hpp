@@ -23,6 +23,7 @@ class notifier {
   uint64_t subscribe(callback cb);
   void unsubscribe(uint64_t id);
   void notify();
+  bool has_subscribers() const;
 
  private:
   mutable std::mutex mu_;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,7 +18,8 @@ namespace postern::store {
 
 namespace {
 // PRAGMA user_version of an index this code writes; bump on any schema change.
-constexpr int64_t schema_version = 1;
+// 2: counters (the last UIDVALIDITY handed out, so it is never reused).
+constexpr int64_t schema_version = 2;
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS folders(
@@ -45,12 +47,16 @@ CREATE TABLE IF NOT EXISTS messages(
 CREATE TABLE IF NOT EXISTS expunged(
   folder_id INTEGER NOT NULL, uid INTEGER NOT NULL, modseq INTEGER NOT NULL,
   PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
+
+// RFC 9051 §2.3.1.1: UIDs are 32-bit and must never wrap.
+constexpr int64_t max_uid = 0xFFFFFFFFll;
 }  // namespace
 
 struct sqlite_mailbox::pending_append {
   std::string folder;
-  std::string_view bytes;  // canonical message
+  uint64_t size = 0;  // of the canonical message
   uint64_t blob = 0;
   int64_t internal_date;
   uint32_t flags;
@@ -92,20 +98,56 @@ base::status sqlite_mailbox::create_schema() {
   std::lock_guard lock(db_mu_);
   // Many mailboxes stay open at once: keep each one's page cache small.
   if (auto s = db_.exec("PRAGMA cache_size=-512"); !s) return s;
-  auto version = db_.prepare("PRAGMA user_version");
-  if (!version) return version.err();
-  int64_t v = version->step() == db::step_result::row ? version->int64(0) : -1;
-  auto tables = db_.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
-  if (!tables) return tables.err();
-  int64_t n = tables->step() == db::step_result::row ? tables->int64(0) : -1;
-  if (v == schema_version || (v == 0 && n == 0)) {
-    if (auto s = db_.exec(schema_sql); !s) return s;
-    return db_.exec(fmt::format("PRAGMA user_version = {}", schema_version));
+  // Opening an existing mailbox only reads: concurrent `postern deliver`
+  // processes and the node must never contend for a write lock just to open
+  // it. Each statement is finished before the next, so no read lock is held
+  // into a write (which SQLite answers with SQLITE_BUSY at once).
+  auto read_state = [&](int64_t& version, int64_t& tables) -> base::status {
+    auto v = db_.prepare("PRAGMA user_version");
+    if (!v) return v.err();
+    version = v->step() == db::step_result::row ? v->int64(0) : -1;
+    auto t = db_.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+    if (!t) return t.err();
+    tables = t->step() == db::step_result::row ? t->int64(0) : -1;
+    return base::ok_status();
+  };
+  int64_t v = -1, n = -1;
+  if (auto s = read_state(v, n); !s) return s;
+  if (v == schema_version) return base::ok_status();
+  if (v == 0 && n == 0 || v == 1) {
+    // New (or format 1, which lacks only `counters`): create under a write
+    // lock, then look again, since another process may have won the race.
+    db::transaction txn(db_);
+    if (auto s = txn.begin(); !s) return s;
+    if (auto s = read_state(v, n); !s) return s;
+    if (v == schema_version) return base::ok_status();
+    if (v == 0 && n == 0 || v == 1) {
+      if (auto s = db_.exec(schema_sql); !s) return s;
+      if (auto s = db_.exec(fmt::format("PRAGMA user_version = {}", schema_version)); !s) return s;
+      return txn.commit();
+    }
   }
   return base::error{base::errc::corrupt,
                      fmt::format("{} has index format {}; this Postern reads format {}", db_.path(),
                                  v, schema_version),
                      ""};
+}
+
+base::result<uint32_t> sqlite_mailbox::next_uidvalidity() {
+  // Unique per mailbox forever: at least the clock, and always above every
+  // value handed out before, so a folder deleted and re-created in the same
+  // second gets a new one (RFC 9051 §2.3.1.1).
+  auto last = db_.prepare("SELECT value FROM counters WHERE name = 'uidvalidity'");
+  if (!last) return last.err();
+  int64_t prev = last->step() == db::step_result::row ? last->int64(0) : 0;
+  int64_t now = static_cast<int64_t>(static_cast<uint32_t>(::time(nullptr)));
+  int64_t next = std::max(now, prev + 1);
+  if (next > max_uid) next = prev + 1 > max_uid ? 1 : prev + 1;
+  auto put = db_.prepare("INSERT OR REPLACE INTO counters(name, value) VALUES('uidvalidity', ?)");
+  if (!put) return put.err();
+  put->bind(1, next);
+  if (put->step() != db::step_result::done) return db_.error_of("recording UIDVALIDITY");
+  return static_cast<uint32_t>(next);
 }
 
 base::result<folder_info> sqlite_mailbox::find_folder(std::string_view name, bool create_inbox) {
@@ -121,7 +163,7 @@ base::result<folder_info> sqlite_mailbox::find_folder(std::string_view name, boo
     f.id = st->int64(0);
     f.name = std::string(name);
     f.uidvalidity = static_cast<uint32_t>(st->int64(1));
-    f.uidnext = static_cast<uint32_t>(st->int64(2));
+    f.uidnext = static_cast<uint64_t>(st->int64(2));
     f.highestmodseq = static_cast<uint64_t>(st->int64(3));
     f.messages = static_cast<uint32_t>(st->int64(4));
     return f;
@@ -129,10 +171,12 @@ base::result<folder_info> sqlite_mailbox::find_folder(std::string_view name, boo
   if (r == db::step_result::error) return db_.error_of("reading folder");
   if (!create_inbox || name != "INBOX")
     return base::error{base::errc::not_found, fmt::format("folder {} does not exist", name), ""};
+  auto validity = next_uidvalidity();
+  if (!validity) return validity.err();
   auto ins = db_.prepare(
       "INSERT INTO folders(name, uidvalidity, uidnext, highestmodseq) VALUES(?, ?, 1, 1)");
   if (!ins) return ins.err();
-  ins->bind(1, name).bind(2, static_cast<int64_t>(static_cast<uint32_t>(::time(nullptr))));
+  ins->bind(1, name).bind(2, static_cast<int64_t>(*validity));
   if (ins->step() != db::step_result::done) return db_.error_of("creating folder");
   return find_folder(name, false);
 }
@@ -145,7 +189,7 @@ base::result<uint32_t> sqlite_mailbox::append(std::string_view folder, const new
 
   pending_append p;
   p.folder = std::string(folder);
-  p.bytes = bytes;
+  p.size = bytes.size();
   p.internal_date = msg.internal_date ? msg.internal_date : static_cast<int64_t>(::time(nullptr));
   p.flags = msg.flags;
   p.dot_lines = count_dot_lines(bytes);
@@ -153,7 +197,53 @@ base::result<uint32_t> sqlite_mailbox::append(std::string_view folder, const new
   auto blob = create_blob(blobs_fd_, blobs_dir_, bytes);
   if (!blob) return blob.err();
   p.blob = *blob;
+  return commit(p);
+}
 
+namespace {
+// A read-only mapping of a spool file, for the one MIME pass.
+struct mapping {
+  void* data = MAP_FAILED;
+  size_t size = 0;
+  ~mapping() {
+    if (data != MAP_FAILED) {
+      // Drop the pages now rather than leave them counted against the node.
+      ::madvise(data, size, MADV_DONTNEED);
+      ::munmap(data, size);
+    }
+  }
+};
+}  // namespace
+
+base::result<uint32_t> sqlite_mailbox::append_file(std::string_view folder,
+                                                   const spooled_message& msg) {
+  pending_append p;
+  p.folder = std::string(folder);
+  p.size = msg.size;
+  p.internal_date = msg.internal_date ? msg.internal_date : static_cast<int64_t>(::time(nullptr));
+  p.flags = msg.flags;
+  p.dot_lines = msg.dot_lines;
+  if (msg.size > 0) {
+    mapping m;
+    m.size = static_cast<size_t>(msg.size);
+    m.data = ::mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, msg.file->fd, 0);
+    if (m.data == MAP_FAILED)
+      return base::error{
+          base::errc::io_error,
+          fmt::format("cannot map spool file {}: {}", msg.file->path, std::strerror(errno)),
+          std::strerror(errno)};
+    ::madvise(m.data, m.size, MADV_SEQUENTIAL);
+    p.structure = mime::parse(std::string_view(static_cast<const char*>(m.data), m.size));
+  } else {
+    p.structure = mime::parse({});
+  }
+  auto blob = link_blob(blobs_fd_, blobs_dir_, msg.file->fd, msg.file->path);
+  if (!blob) return blob.err();
+  p.blob = *blob;
+  return commit(p);
+}
+
+base::result<uint32_t> sqlite_mailbox::commit(pending_append& p) {
   {
     std::unique_lock lock(queue_mu_);
     queue_.push_back(&p);
@@ -181,6 +271,21 @@ base::result<uint32_t> sqlite_mailbox::append(std::string_view folder, const new
   return std::move(*p.outcome);
 }
 
+void sqlite_mailbox::poll_external_changes() {
+  if (!notifier_.has_subscribers()) return;
+  uint64_t v = 0;
+  {
+    std::lock_guard lock(db_mu_);
+    // data_version changes only when another connection (another process)
+    // committed; this node's own commits notify directly.
+    auto st = db_.prepare("PRAGMA data_version");
+    if (!st || st->step() != db::step_result::row) return;
+    v = static_cast<uint64_t>(st->int64(0));
+  }
+  if (data_version_ != 0 && v != data_version_) notifier_.notify();
+  data_version_ = v;
+}
+
 void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
   auto fail_all = [&](const base::error& e) {
     for (auto* p : batch) p->outcome = e;
@@ -198,19 +303,29 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
   auto upd = db_.prepare("UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?");
   if (!ins) return fail_all(ins.err());
   if (!upd) return fail_all(upd.err());
-  std::vector<uint32_t> uids;
-  for (auto* p : batch) {
+  std::vector<std::optional<base::result<uint32_t>>> outcomes(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto* p = batch[i];
     // Read inside the transaction: another process may have appended since.
     auto f = find_folder(p->folder, true);
     if (!f) return fail_all(f.err());
-    uint32_t uid = f->uidnext;
+    if (f->uidnext > static_cast<uint64_t>(max_uid)) {
+      outcomes[i] = base::error{
+          base::errc::limit_exceeded,
+          fmt::format("folder {} has used every UID up to 4294967295 (RFC 9051 §2.3.1.1); it "
+                      "must be re-created with a new UIDVALIDITY before it can take more mail",
+                      p->folder),
+          ""};
+      continue;
+    }
+    uint32_t uid = static_cast<uint32_t>(f->uidnext);
     uint64_t modseq = f->highestmodseq + 1;
     const auto& s = p->structure;
     ins->reset();
     ins->bind(1, f->id)
         .bind(2, static_cast<int64_t>(uid))
         .bind(3, static_cast<int64_t>(p->blob))
-        .bind(4, static_cast<int64_t>(p->bytes.size()))
+        .bind(4, static_cast<int64_t>(p->size))
         .bind(5, p->internal_date)
         .bind(6, static_cast<int64_t>(p->flags))
         .bind(7, static_cast<int64_t>(modseq))
@@ -229,10 +344,10 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
         .bind(2, static_cast<int64_t>(modseq))
         .bind(3, f->id);
     if (upd->step() != db::step_result::done) return fail_all(db_.error_of("advancing UIDNEXT"));
-    uids.push_back(uid);
+    outcomes[i] = uid;
   }
   if (auto s = txn.commit(); !s) return fail_all(s.err());
-  for (size_t i = 0; i < batch.size(); ++i) batch[i]->outcome = uids[i];
+  for (size_t i = 0; i < batch.size(); ++i) batch[i]->outcome = std::move(outcomes[i]);
 }
 
 base::result<folder_info> sqlite_mailbox::folder(std::string_view name) {

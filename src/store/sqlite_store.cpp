@@ -1,11 +1,18 @@
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
 
+#include "base/files.hpp"
 #include "store/sqlite_mailbox.hpp"
 
 namespace postern::store {
@@ -14,7 +21,36 @@ namespace {
 
 class sqlite_store final : public store {
  public:
-  explicit sqlite_store(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  explicit sqlite_store(std::string data_dir)
+      : data_dir_(std::move(data_dir)), spool_dir_(data_dir_ + "/spool") {}
+
+  base::result<spool_file> create_spool() override {
+    if (!spool_ready_.load()) {
+      if (auto s = base::make_directories(spool_dir_); !s) return s.err();
+      spool_ready_ = true;
+    }
+    for (int attempt = 0;; ++attempt) {
+      auto path = fmt::format("{}/{:016x}.{}.tmp", spool_dir_, ++spool_seq_, ::getpid());
+      int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd >= 0) return spool_file(fd, std::move(path));
+      if (errno == EEXIST && attempt < 100) continue;
+      int err = errno;
+      return base::error{
+          err == ENOSPC || err == EDQUOT ? base::errc::disk_full : base::errc::io_error,
+          fmt::format("cannot create spool file {}: {}", path, std::strerror(err)),
+          std::strerror(err)};
+    }
+  }
+
+  void poll_external_changes() override {
+    std::vector<std::shared_ptr<sqlite_mailbox>> open;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, weak] : open_)
+        if (auto mb = weak.lock()) open.push_back(std::move(mb));
+    }
+    for (auto& mb : open) mb->poll_external_changes();
+  }
 
   base::result<std::shared_ptr<mailbox>> open(int64_t user_id) override {
     std::lock_guard lock(mu_);
@@ -69,6 +105,9 @@ class sqlite_store final : public store {
 
   static constexpr size_t max_warm = 64;
   std::string data_dir_;
+  std::string spool_dir_;
+  std::atomic<bool> spool_ready_{false};
+  std::atomic<uint64_t> spool_seq_{static_cast<uint64_t>(::time(nullptr)) << 20};
   std::mutex mu_;
   std::map<int64_t, std::weak_ptr<sqlite_mailbox>> open_;
   std::deque<std::shared_ptr<sqlite_mailbox>> warm_;
@@ -78,6 +117,23 @@ class sqlite_store final : public store {
 
 std::unique_ptr<store> make_sqlite_store(std::string data_dir) {
   return std::make_unique<sqlite_store>(std::move(data_dir));
+}
+
+spool_file& spool_file::operator=(spool_file&& o) noexcept {
+  if (this != &o) {
+    discard();
+    fd = o.fd;
+    path = std::move(o.path);
+    o.fd = -1;
+  }
+  return *this;
+}
+
+void spool_file::discard() {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+  if (!path.empty()) ::unlink(path.c_str());
+  path.clear();
 }
 
 std::string pop3_uidl(uint32_t uidvalidity, uint32_t uid) {

@@ -33,7 +33,7 @@ struct folder_info {
   int64_t id = 0;
   std::string name;
   uint32_t uidvalidity = 0;
-  uint32_t uidnext = 1;
+  uint64_t uidnext = 1;  // 2^32 once every UID is used: appends are refused then
   uint64_t highestmodseq = 0;
   uint32_t messages = 0;
 };
@@ -55,6 +55,31 @@ struct new_message {
   uint32_t flags = 0;
 };
 
+// A message being received into a file (LMTP DATA, later IMAP APPEND), in the
+// store's spool folder on the same file system as the mailboxes, so that
+// append_file() can link it instead of copying. The owner removes it with
+// discard() once every recipient's copy is committed (or on failure).
+struct spool_file {
+  int fd = -1;
+  std::string path;
+  spool_file() = default;
+  spool_file(int f, std::string p) : fd(f), path(std::move(p)) {}
+  spool_file(spool_file&& o) noexcept : fd(o.fd), path(std::move(o.path)) { o.fd = -1; }
+  spool_file& operator=(spool_file&& o) noexcept;
+  spool_file(const spool_file&) = delete;
+  ~spool_file() { discard(); }
+  // Closes and unlinks; blobs linked from it stay.
+  void discard();
+};
+
+struct spooled_message {
+  const spool_file* file = nullptr;  // complete and canonical (canonical_stream)
+  uint64_t size = 0;
+  uint32_t dot_lines = 0;
+  int64_t internal_date = 0;  // 0 means now
+  uint32_t flags = 0;
+};
+
 // One user's mailbox. Sessions of every protocol share one object per user
 // within a process, so its notifier reaches all of them.
 class mailbox {
@@ -62,7 +87,13 @@ class mailbox {
   virtual ~mailbox() = default;
 
   // Stores a message; returns its UID. Creates the folder if it is INBOX.
+  // Refused with limit_exceeded, never wrapped, once UIDs would pass 2^32-1.
   virtual base::result<uint32_t> append(std::string_view folder, const new_message& msg) = 0;
+  // The same for a message in a spool file: it is synced and linked as the
+  // blob (no copy, no message in memory; the MIME structure is parsed from a
+  // read-only mapping). The spool file stays the caller's to discard.
+  virtual base::result<uint32_t> append_file(std::string_view folder,
+                                             const spooled_message& msg) = 0;
   virtual base::result<folder_info> folder(std::string_view name) = 0;
   // Messages of a folder in UID order.
   virtual base::result<std::vector<message_meta>> list(std::string_view folder) = 0;
@@ -83,6 +114,12 @@ class store {
   virtual base::result<std::shared_ptr<mailbox>> open(int64_t user_id) = 0;
   // Deletes a user's whole mailbox from disk.
   virtual base::status destroy(int64_t user_id) = 0;
+  // A new empty file in the spool folder (data_dir/spool).
+  virtual base::result<spool_file> create_spool() = 0;
+  // Wakes the sessions of every open mailbox that another process (postern
+  // deliver) changed since the last call. The node calls it a few times a
+  // second; it only reads.
+  virtual void poll_external_changes() = 0;
 };
 
 // The SQLite implementation: data_dir/mail/<user-id>/{index.sqlite,blobs/}.

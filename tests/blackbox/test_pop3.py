@@ -43,12 +43,17 @@ class Pop3Basics(unittest.TestCase):
         c = poplib.POP3("127.0.0.1", self.node.pop3, timeout=10)
         self.assertTrue(c.getwelcome().startswith(b"+OK Postern POP3 service ready"))
         caps = c.capa()
-        for cap in ["TOP", "UIDL", "USER", "SASL", "RESP-CODES", "AUTH-RESP-CODE",
+        for cap in ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE",
                     "PIPELINING", "STLS", "UTF8", "IMPLEMENTATION"]:
             self.assertIn(cap, caps)
-        self.assertEqual(caps["SASL"], ["PLAIN", "LOGIN"])
+        # login_type = secure: no plaintext login is offered before TLS (RFC 2595 §4).
+        self.assertNotIn("USER", caps)
+        self.assertNotIn("SASL", caps)
         c.stls(client_tls_context())
-        self.assertNotIn("STLS", c.capa())
+        caps = c.capa()
+        self.assertNotIn("STLS", caps)
+        self.assertIn("USER", caps)
+        self.assertEqual(caps["SASL"], ["PLAIN", "LOGIN"])
         c.quit()
 
     def test_secure_login_type_refuses_plaintext_and_says_what_to_do(self):

@@ -9,6 +9,10 @@ void dot_decoder::emit(const char* p, size_t n, std::string& out) {
   total_ += n;
 }
 
+// RFC 5321 §4.1.1.4 and §4.5.2: a line is what ends in CRLF, and only the
+// line holding a single "." — that is, CRLF "." CRLF — ends the data. A bare
+// LF is data, so "\n.\n", "\n.\r\n" and "\r\n.\n" end nothing: no second
+// message can be smuggled inside one.
 size_t dot_decoder::feed(std::string_view in, std::string& out) {
   const char* p = in.data();
   const char* end = p + in.size();
@@ -26,9 +30,6 @@ size_t dot_decoder::feed(std::string_view in, std::string& out) {
         if (*p == '\r') {
           state_ = state::dot_cr;
           ++p;
-        } else if (*p == '\n') {  // tolerate a bare-LF terminator
-          state_ = state::done;
-          ++p;
         } else {
           state_ = state::in_line;  // the transparency dot is dropped
         }
@@ -43,13 +44,22 @@ size_t dot_decoder::feed(std::string_view in, std::string& out) {
         }
         break;
       case state::in_line: {
-        auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-        const char* stop = nl ? nl + 1 : end;
+        auto* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<size_t>(end - p)));
+        const char* stop = cr ? cr + 1 : end;
         emit(p, static_cast<size_t>(stop - p), out);
-        if (nl) state_ = state::line_start;
+        if (cr) state_ = state::cr;
         p = stop;
         break;
       }
+      case state::cr:
+        if (*p == '\n') {
+          emit("\n", 1, out);
+          state_ = state::line_start;
+          ++p;
+        } else {
+          state_ = state::in_line;  // a bare CR is data
+        }
+        break;
       case state::done:
         break;
     }

@@ -1,6 +1,7 @@
 // The end of SMTP/LMTP DATA (RFC 5321 §4.5.2): removes the transparency dot
 // from lines that start with '.', and stops at the line holding only '.'.
-// Incremental: input may be split at any byte.
+// Only <CRLF>.<CRLF> ends the data; lines end in CRLF, and a bare LF or CR
+// is data. Incremental: input may be split at any byte.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +25,7 @@ class dot_decoder {
   uint64_t total() const { return total_; }
 
  private:
-  enum class state { line_start, dot, dot_cr, in_line, done };
+  enum class state { line_start, dot, dot_cr, in_line, cr, done };
   void emit(const char* p, size_t n, std::string& out);
 
   state state_ = state::line_start;

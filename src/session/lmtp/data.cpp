@@ -1,81 +1,136 @@
-// DATA (RFC 2033 §4.2): the message is dot-decoded into a buffer that already
-// starts with the first recipient's trace headers, then stored once per
-// recipient; each recipient's reply is sent only after its copy is durable.
+// DATA (RFC 2033 §4.2): the message is streamed to a spool file that already
+// starts with the first recipient's trace headers, then committed for each
+// recipient without being held in memory (the first recipient's blob is the
+// spool file itself, linked; the others get a kernel-side copy with their own
+// Delivered-To). Each recipient's reply is sent only after its copy is
+// durable, and only if the recipient still exists when it is committed.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include "net/blocking.hpp"
 #include "observe/log.hpp"
-#include "proto/smtp/dot_decoder.hpp"
 #include "session/lmtp/commands.hpp"
+#include "session/smtp/data_receiver.hpp"
 
 namespace postern::session::lmtp {
 
 namespace {
-std::string trace_headers(const state& s, const recipient& r) {
-  return fmt::format("Return-Path: <{}>\r\nDelivered-To: {}\r\n", *s.sender, r.address);
+
+std::string trace_headers(const state& s, const smtp::recipient& r) {
+  return fmt::format("Return-Path: <{}>\r\nDelivered-To: {}\r\n", *s.env.sender, r.address);
+}
+
+base::error copy_error(const std::string& path, int err) {
+  return base::error{err == ENOSPC || err == EDQUOT ? base::errc::disk_full : base::errc::io_error,
+                     fmt::format("cannot copy the message into {}: {}", path, std::strerror(err)),
+                     std::strerror(err)};
+}
+
+// The spool file of recipient i > 0: its own trace headers, then the message
+// body of the first spool file, copied in the kernel.
+base::result<store::spool_file> copy_for(store::store& mail, const store::spool_file& first,
+                                         uint64_t first_prefix, uint64_t first_size,
+                                         const std::string& prefix) {
+  auto copy = mail.create_spool();
+  if (!copy) return copy.err();
+  auto& f = *copy;
+  std::string_view p = prefix;
+  while (!p.empty()) {
+    auto n = ::write(f.fd, p.data(), p.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return copy_error(f.path, errno);
+    p.remove_prefix(static_cast<size_t>(n));
+  }
+  off_t in = static_cast<off_t>(first_prefix);
+  uint64_t left = first_size - first_prefix;
+  while (left > 0) {
+    auto n = ::copy_file_range(first.fd, &in, f.fd, nullptr, left, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return copy_error(f.path, n < 0 ? errno : EIO);
+    left -= static_cast<uint64_t>(n);
+  }
+  return std::move(*copy);
 }
 
 }  // namespace
 
 net::awaitable<void> cmd_data(state& s, std::string_view) {
-  if (!s.sender) {
-    s.reply("503 5.5.1 Send MAIL FROM first");
-    co_return;
-  }
-  if (s.recipients.empty()) {
-    s.reply("503 5.5.1 No valid recipients: send RCPT TO first");
-    co_return;
-  }
   s.reply("354 Send the message; end with <CRLF>.<CRLF>");
-  auto ok = co_await s.conn->write(s.out);
-  s.out.clear();
-  if (!ok) {
+  bool sent = co_await s.flush();
+  if (!sent) {
     s.quit = true;
     co_return;
   }
-  // The first recipient's trace headers lead the buffer so the common
-  // single-recipient case stores the buffer as it is.
-  std::string message = trace_headers(s, s.recipients[0]);
-  size_t body_start = message.size();
-  proto::smtp::dot_decoder decoder(s.settings->max_message_size);
-  while (!decoder.done()) {
-    std::string_view chunk;
-    auto st = co_await s.conn->read_some(chunk);
-    if (st != net::read_status::ok) {
+  auto first_prefix = trace_headers(s, s.env.recipients[0]);
+  smtp::data_limits limits{s.settings->max_message_size, s.settings->timeout,
+                           s.settings->min_data_rate};
+  auto msg = co_await smtp::receive_data(s, s.svc.mail, first_prefix, limits);
+  using kind = smtp::received_message::kind;
+  switch (msg.what) {
+    case kind::complete:
+      break;
+    case kind::lost:
       observe::log(observe::level::info, "lmtp", s.id,
-                   "connection ended during DATA after {} bytes; nothing delivered",
-                   decoder.total());
+                   "connection from {} ended during DATA after {} bytes; nothing delivered",
+                   s.conn->remote_ip(), msg.message_bytes);
       s.quit = true;
       co_return;
-    }
-    auto used = decoder.feed(chunk, message);
-    if (used < chunk.size()) s.conn->unread(chunk.size() - used);
+    case kind::too_slow:
+      observe::log(observe::level::warning, "lmtp", s.id,
+                   "DATA from {} too slow: {} bytes, below {} bytes/s after timeout {}s "
+                   "(min_data_rate); connection closed, nothing delivered",
+                   s.conn->remote_ip(), msg.message_bytes, s.settings->min_data_rate,
+                   s.settings->timeout.count());
+      s.quit = true;
+      co_return;
+    case kind::too_big:
+      for (auto& r : s.env.recipients)
+        s.reply(
+            fmt::format("552 5.3.4 <{}> Message too big: {} bytes exceeds the limit of {} bytes "
+                        "(max_message_size)",
+                        r.address, msg.message_bytes, s.settings->max_message_size));
+      s.reset();
+      co_return;
+    case kind::failed:
+      observe::log(observe::level::error, "lmtp", s.id, "spooling a message failed: {} ({})",
+                   msg.error.message, msg.error.detail);
+      for (auto& r : s.env.recipients) s.reply(error_reply(s, r.address, msg.error));
+      s.reset();
+      co_return;
   }
-  if (decoder.over_limit()) {
-    for (auto& r : s.recipients)
-      s.reply(
-          fmt::format("552 5.3.4 <{}> Message too big: {} bytes exceeds the limit of {} bytes "
-                      "(max_message_size)",
-                      r.address, decoder.total(), s.settings->max_message_size));
-    s.reset();
-    co_return;
-  }
+
   auto now = static_cast<int64_t>(::time(nullptr));
-  for (size_t i = 0; i < s.recipients.size(); ++i) {
-    auto& r = s.recipients[i];
-    std::string copy;
-    if (i > 0) {
-      copy = trace_headers(s, r);
-      copy.append(message, body_start);
-    }
-    std::string_view bytes = i == 0 ? std::string_view(message) : std::string_view(copy);
-    auto& mail = s.svc.mail;
-    auto store_one = [&mail, &r, bytes, now]() -> base::result<uint32_t> {
+  auto& mail = s.svc.mail;
+  auto& dir = s.svc.dir;
+  for (size_t i = 0; i < s.env.recipients.size(); ++i) {
+    auto r = s.env.recipients[i];
+    std::string prefix = i == 0 ? first_prefix : trace_headers(s, r);
+    const store::spool_file& first = msg.spool;
+    uint64_t first_size = msg.size;
+    uint32_t dot_lines = msg.dot_lines;
+    uint64_t first_prefix_size = first_prefix.size();
+    auto store_one = [&mail, &dir, &first, r, prefix, i, first_size, first_prefix_size, dot_lines,
+                      now]() -> base::result<uint32_t> {
+      // The account may have been removed since RCPT: then nobody could read
+      // the message, and no mailbox may be created for it.
+      auto user = dir.find_user(r.address);
+      if (!user || user->id != r.user_id)
+        return base::error{base::errc::not_found,
+                           "no such user here: the account was removed during delivery", ""};
       auto mb = mail.open(r.user_id);
       if (!mb) return mb.err();
-      return (*mb)->append("INBOX", store::new_message{bytes, now, 0});
+      if (i == 0)
+        return (*mb)->append_file("INBOX",
+                                  store::spooled_message{&first, first_size, dot_lines, now, 0});
+      auto copy = copy_for(mail, first, first_prefix_size, first_size, prefix);
+      if (!copy) return copy.err();
+      uint64_t size = prefix.size() + (first_size - first_prefix_size);
+      return (*mb)->append_file("INBOX", store::spooled_message{&*copy, size, dot_lines, now, 0});
     };
     auto uid = co_await net::run_blocking(std::move(store_one));
     if (uid) {
@@ -83,13 +138,12 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
     } else {
       observe::log(observe::level::error, "lmtp", s.id, "delivery to {} failed: {} ({})", r.address,
                    uid.err().message, uid.err().detail);
-      s.reply(fmt::format("451 4.3.0 <{}> Temporary failure: {} (session {})", r.address,
-                          uid.err().message, s.id));
+      s.reply(error_reply(s, r.address, uid.err()));
     }
   }
   observe::log(observe::level::info, "lmtp", s.id,
-               "message from <{}> of {} bytes to {} recipient(s)", *s.sender, decoder.total(),
-               s.recipients.size());
+               "message from <{}> of {} bytes to {} recipient(s)",
+               base::printable(*s.env.sender, 200), msg.message_bytes, s.env.recipients.size());
   s.reset();
 }
 

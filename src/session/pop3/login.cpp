@@ -4,10 +4,9 @@
 
 #include <algorithm>
 
-#include "base/strings.hpp"
-#include "directory/authenticate.hpp"
 #include "net/blocking.hpp"
 #include "observe/log.hpp"
+#include "session/core/login.hpp"
 
 namespace postern::session::pop3 {
 
@@ -25,44 +24,40 @@ uint64_t total_size(const std::vector<maildrop_entry>& drop) {
   return n;
 }
 
+core::login_limits limits_of(const directory::pop3_settings& p) {
+  core::login_limits l;
+  l.max_connections_per_user = p.max_connections_per_user;
+  l.defence.first_delay = p.login_failure_delay;
+  l.defence.max_delay = p.login_failure_delay_max;
+  l.defence.block_threshold = p.login_block_threshold;
+  l.defence.window = p.login_block_window;
+  return l;
+}
+
 }  // namespace
 
 net::awaitable<void> log_in(session& s, std::string user, std::string password) {
-  auto address = base::normalize_address(user);
-  auto& dir = s.svc.dir;
-  auto& cache = s.svc.credentials;
-  auto verify = [&dir, &cache, address, password = std::move(password)] {
-    return directory::authenticate(dir, cache, address, password);
-  };
-  auto verified = co_await net::run_blocking(std::move(verify));
-  if (!verified) {
-    auto& e = verified.err();
-    if (e.code == base::errc::not_found || e.code == base::errc::invalid_argument) {
-      observe::log(observe::level::info, "pop3", s.id, "login failed for {} from {}: {}",
-                   base::printable(address, 80), s.conn->remote_ip(), e.message);
-      // A short pause makes password guessing slow without holding a thread.
-      net::asio::steady_timer t(co_await net::asio::this_coro::executor,
-                                std::chrono::milliseconds(500));
-      co_await t.async_wait(net::use_nothrow);
+  auto limits = limits_of(*s.settings);
+  auto outcome = co_await core::log_in(s, user, std::move(password), limits);
+  switch (outcome.what) {
+    case core::login_outcome::kind::ok:
+      break;
+    case core::login_outcome::kind::failed:
       s.err("[AUTH] Authentication failed: unknown user name or wrong password");
-    } else {
-      observe::log(observe::level::error, "pop3", s.id, "directory error during login: {}",
-                   e.message);
-      s.err(error_reply(s, e));
-    }
-    co_return;
-  }
-
-  auto lease =
-      s.svc.registry.admit_user("pop3", verified->address, s.settings->max_connections_per_user);
-  if (!lease) {
-    observe::log(observe::level::warning, "pop3", s.id, "login refused: {}", lease.err().message);
-    s.err(fmt::format("[IN-USE] {}", lease.err().message));
-    co_return;
+      co_return;
+    case core::login_outcome::kind::blocked:
+      s.err(fmt::format("[AUTH] {}", outcome.message));
+      co_return;
+    case core::login_outcome::kind::user_limit:
+      s.err(fmt::format("[IN-USE] {}", outcome.message));
+      co_return;
+    case core::login_outcome::kind::unavailable:
+      s.err(error_reply(s, outcome.error));
+      co_return;
   }
 
   auto& mail = s.svc.mail;
-  auto user_id = verified->id;
+  auto user_id = outcome.user.id;
   auto open_maildrop = [&mail, user_id]() -> base::result<opened> {
     auto mb = mail.open(user_id);
     if (!mb) return mb.err();
@@ -75,13 +70,13 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
   auto drop = co_await net::run_blocking(std::move(open_maildrop));
   if (!drop) {
     observe::log(observe::level::error, "pop3", s.id, "cannot open mailbox of {}: {} ({})",
-                 verified->address, drop.err().message, drop.err().detail);
+                 outcome.user.address, drop.err().message, drop.err().detail);
     s.err(error_reply(s, drop.err()));
     co_return;
   }
 
-  s.user = verified->address;
-  s.user_lease = std::move(*lease);
+  s.user = outcome.user.address;
+  s.user_lease = std::move(outcome.lease);
   s.mailbox = drop->mailbox;
   s.uidvalidity = drop->uidvalidity;
   s.maildrop.clear();
@@ -92,6 +87,7 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
   if (s.settings->message_sort_order == directory::sort_order::descending)
     std::reverse(s.maildrop.begin(), s.maildrop.end());
   s.state = phase::transaction;
+  s.conn->clear_phase_deadline();
   s.conn->set_timeout(s.settings->authenticated_timeout);
   observe::log(observe::level::info, "pop3", s.id, "login {} from {} ({} messages)", s.user,
                s.conn->remote_ip(), s.maildrop.size());

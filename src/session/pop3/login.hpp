@@ -1,5 +1,6 @@
-// The end of every POP3 login path (USER/PASS, AUTH PLAIN, AUTH LOGIN):
-// verify, apply the per-user limit, open the maildrop.
+// The end of every POP3 login path (USER/PASS, AUTH PLAIN, AUTH LOGIN): the
+// shared pre-login engine verifies and applies the defence and the per-user
+// limit; then the maildrop is opened off the I/O thread.
 #pragma once
 
 #include <string>

@@ -2,29 +2,17 @@
 
 #include <fmt/format.h>
 
-#include "base/strings.hpp"
-#include "proto/pop3/command.hpp"
-
 namespace postern::session::pop3 {
 
-maildrop_entry* find_message(session& s, std::string_view arg) {
-  if (arg.empty()) {
-    s.err("A message number is required");
+maildrop_entry* find_message(session& s, uint32_t number) {
+  if (number == 0 || number > s.maildrop.size()) {
+    s.err(
+        fmt::format("No such message {}: the maildrop has {} messages", number, s.maildrop.size()));
     return nullptr;
   }
-  auto n = proto::pop3::parse_message_number(arg);
-  if (!n) {
-    s.err(fmt::format("Invalid message number '{}': expected a number from 1 to {}",
-                      base::printable(arg, 20), s.maildrop.size()));
-    return nullptr;
-  }
-  if (*n > s.maildrop.size()) {
-    s.err(fmt::format("No such message {}: the maildrop has {} messages", *n, s.maildrop.size()));
-    return nullptr;
-  }
-  auto& m = s.maildrop[*n - 1];
+  auto& m = s.maildrop[number - 1];
   if (m.deleted) {
-    s.err(fmt::format("Message {} is already marked for deletion (RSET undoes that)", *n));
+    s.err(fmt::format("Message {} is already marked for deletion (RSET undoes that)", number));
     return nullptr;
   }
   return &m;

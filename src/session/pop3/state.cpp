@@ -2,32 +2,26 @@
 
 #include <fmt/format.h>
 
+#include "session/core/login.hpp"
+
 namespace postern::session::pop3 {
 
 void session::ok(std::string_view text) {
+  note_status("+OK");
   out += "+OK ";
   out += text;
   out += "\r\n";
 }
 
 void session::err(std::string_view text) {
+  note_status("-ERR");
   out += "-ERR ";
   out += text;
   out += "\r\n";
 }
 
-net::awaitable<bool> session::flush(bool more) {
-  if (out.empty()) co_return true;
-  bool ok = co_await conn->write(out, more);
-  out.clear();
-  co_return ok;
-}
-
 bool session::plaintext_login_allowed() const {
-  if (conn->tls_active() || settings->login == directory::login_type::plaintext) return true;
-  for (auto& n : settings->secure_networks)
-    if (n.contains(conn->remote_ip())) return true;
-  return false;
+  return core::plaintext_login_allowed(*conn, settings->login, settings->secure_networks);
 }
 
 std::string session::plaintext_refusal() const {
@@ -42,26 +36,6 @@ std::string session::plaintext_refusal() const {
       "[AUTH] Plaintext login is not allowed on an unencrypted connection (login_type = secure): "
       "{}",
       how);
-}
-
-std::string error_reply(const session& s, const base::error& e) {
-  // RFC 2449 §8 / RFC 3206: SYS/TEMP when retrying may help, SYS/PERM when not.
-  const char* code = "[SYS/PERM]";
-  switch (e.code) {
-    case base::errc::temporary:
-    case base::errc::io_error:
-      code = "[SYS/TEMP]";
-      break;
-    case base::errc::limit_exceeded:
-      code = "[IN-USE]";
-      break;
-    case base::errc::corrupt:
-      code = "[SYS/PERM]";
-      break;
-    default:
-      break;
-  }
-  return fmt::format("{} {} (session {})", code, e.message, s.id);
 }
 
 }  // namespace postern::session::pop3

@@ -8,9 +8,8 @@
 
 #include "base/error.hpp"
 #include "directory/settings_schema.hpp"
-#include "net/server.hpp"
 #include "policy/connection_registry.hpp"
-#include "session/services.hpp"
+#include "session/core/session_base.hpp"
 #include "store/store.hpp"
 
 namespace postern::session::pop3 {
@@ -28,35 +27,33 @@ struct maildrop_entry {
   bool deleted = false;
 };
 
-struct session {
-  services& svc;
-  std::shared_ptr<net::connection> conn;
-  const net::listener_spec& listener;
-  std::shared_ptr<const directory::pop3_settings> settings;
-  std::string id;
+struct session : core::session_base {
+  session(services& svc, std::shared_ptr<net::connection> conn, const net::listener_spec& listener,
+          std::string id, std::shared_ptr<const directory::pop3_settings> settings_)
+      : core::session_base(svc, std::move(conn), listener, std::move(id), "pop3"),
+        settings(std::move(settings_)) {}
 
+  std::shared_ptr<const directory::pop3_settings> settings;
   phase state = phase::authorization;
-  bool quit = false;
   bool utf8 = false;
   std::string pending_user{};  // from USER, waiting for PASS
 
-  std::string user{};  // address after login
   policy::lease user_lease{};
   std::shared_ptr<store::mailbox> mailbox{};
   uint32_t uidvalidity = 0;
   std::vector<maildrop_entry> maildrop{};
 
-  std::string out{};  // responses not yet written (flushed before blocking on input)
-
+  uint8_t state_bit() const { return static_cast<uint8_t>(state); }
   void ok(std::string_view text);
   void err(std::string_view text);
-  // Writes pending output now; `more` when a file is sent right after.
-  net::awaitable<bool> flush(bool more = false);
+  void syntax_error(std::string_view words) { err(words); }
+  // RFC 2595 §4 / login_type: may USER, PASS and AUTH run on this connection now?
   bool plaintext_login_allowed() const;
   std::string plaintext_refusal() const;
 };
 
-// Maps a store or directory error to "-ERR [CODE] words (session ID)" in one place.
+// Maps a store or directory error to "[CODE] words (session ID)" in one place
+// (error_map.cpp). The words never hold a path or an exception's text.
 std::string error_reply(const session& s, const base::error& e);
 
 }  // namespace postern::session::pop3

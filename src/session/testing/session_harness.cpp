@@ -85,7 +85,7 @@ session_harness::session_harness(std::string protocol) : protocol_(std::move(pro
   store_ = store::make_sqlite_store(data_dir_);
   settings_ = std::make_unique<directory::live_settings>(*dir_);
   services_.reset(
-      new services{*dir_, *store_, *settings_, credentials_, registry_, "mail.test", 0});
+      new services{*dir_, *store_, *settings_, credentials_, registry_, defence_, "mail.test", 0});
 }
 
 session_harness::~session_harness() {
@@ -136,7 +136,7 @@ void session_harness::run(const session_fn& session,
   net::tcp::socket socket(io);
   acceptor.accept(socket);
   net::listener_spec spec{protocol_, "127.0.0.1", port, net::tls_mode::none, "test"};
-  auto conn = std::make_shared<net::connection>(std::move(socket), nullptr, 4096);
+  auto conn = std::make_shared<net::connection>(std::move(socket), nullptr);
   net::asio::co_spawn(
       io,
       [&, conn]() -> net::awaitable<void> {

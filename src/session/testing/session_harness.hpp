@@ -9,11 +9,13 @@
 #include <memory>
 #include <string>
 
+#include "base/clock.hpp"
 #include "directory/credential_cache.hpp"
 #include "directory/directory.hpp"
 #include "directory/live_settings.hpp"
 #include "net/server.hpp"
 #include "policy/connection_registry.hpp"
+#include "policy/login_defence.hpp"
 #include "session/services.hpp"
 #include "store/store.hpp"
 
@@ -64,6 +66,7 @@ class session_harness {
   std::unique_ptr<directory::live_settings> settings_;
   directory::credential_cache credentials_;
   policy::connection_registry registry_;
+  policy::login_defence defence_{base::system_clock()};
   std::unique_ptr<services> services_;
 };
 

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include "base/strings.hpp"
-#include "observe/log.hpp"
-#include "proto/sasl/plain.hpp"
+#include "session/core/handshake.hpp"
+#include "session/core/sasl.hpp"
 #include "session/pop3/commands.hpp"
 #include "session/pop3/login.hpp"
 
@@ -31,13 +31,8 @@ net::awaitable<void> cmd_stls(session& s, std::string_view) {
   bool sent = co_await s.flush();
   if (!sent) co_return;
   // RFC 2595 §4: anything pipelined after STLS is discarded by start_tls().
-  bool secured = co_await s.conn->start_tls();
-  if (!secured) {
-    observe::log(observe::level::info, "pop3", s.id, "TLS handshake failed from {}",
-                 s.conn->remote_ip());
-    s.quit = true;
-    s.conn->close();
-  }
+  bool secured = co_await core::start_tls(s);
+  if (!secured) co_return;
   s.pending_user.clear();
 }
 
@@ -76,45 +71,17 @@ net::awaitable<void> cmd_pass(session& s, std::string_view args) {
   co_await log_in(s, std::move(user), std::move(password));
 }
 
-namespace {
-
-// Reads one SASL continuation line; nullopt when the client cancelled ("*")
-// or the connection ended (the session is then marked to quit).
-net::awaitable<std::optional<std::string>> read_sasl_line(session& s, std::string_view prompt) {
-  s.out += "+ ";
-  s.out += prompt;
-  s.out += "\r\n";
-  bool sent = co_await s.flush();
-  if (!sent) {
-    s.quit = true;
-    co_return std::nullopt;
-  }
-  std::string line;
-  auto st = co_await s.conn->read_line(line, 4096);
-  if (st == net::read_status::too_long) {
-    s.err("[AUTH] SASL response too long (over 4096 bytes)");
-    co_return std::nullopt;
-  }
-  if (st != net::read_status::ok) {
-    s.quit = true;
-    co_return std::nullopt;
-  }
-  if (line == "*") {
-    s.err("Authentication cancelled by the client");
-    co_return std::nullopt;
-  }
-  co_return line;
-}
-
-}  // namespace
-
 net::awaitable<void> cmd_auth(session& s, std::string_view args) {
   auto a = base::trim(args);
   if (a.empty()) {
     // Listing mechanisms with a bare AUTH predates RFC 5034; Outlook and
     // Thunderbird still probe with it.
     s.ok("Supported SASL mechanisms follow");
-    s.out += "PLAIN\r\nLOGIN\r\n.\r\n";
+    for (auto m : proto::sasl::supported_mechanisms()) {
+      s.out += m;
+      s.out += "\r\n";
+    }
+    s.out += ".\r\n";
     co_return;
   }
   if (!s.plaintext_login_allowed()) {
@@ -122,50 +89,34 @@ net::awaitable<void> cmd_auth(session& s, std::string_view args) {
     co_return;
   }
   auto sp = a.find(' ');
-  auto mech = base::to_upper(a.substr(0, sp));
-  std::optional<std::string> initial;
-  if (sp != std::string_view::npos) initial = std::string(base::trim(a.substr(sp + 1)));
+  auto mech = a.substr(0, sp);
+  std::optional<std::string_view> initial;
+  if (sp != std::string_view::npos) initial = base::trim(a.substr(sp + 1));
   // RFC 5034 §4: "=" is an empty initial response.
-  if (initial && *initial == "=") initial = std::string();
-
-  if (mech == "PLAIN") {
-    if (!initial) {
-      initial = co_await read_sasl_line(s, "");
-      if (!initial) co_return;
-    }
-    auto creds = proto::sasl::decode_plain(*initial);
-    if (!creds) {
-      s.err(
-          "[AUTH] Malformed SASL PLAIN response (RFC 4616: base64 of authzid NUL user NUL "
-          "password)");
+  if (initial && *initial == "=") initial = std::string_view();
+  auto outcome = co_await core::run_sasl(s, mech, initial, "+ ");
+  switch (outcome.what) {
+    case core::sasl_outcome::kind::password:
+      break;
+    case core::sasl_outcome::kind::cancelled:
+      s.err("Authentication cancelled by the client");
       co_return;
-    }
-    if (!creds->authzid.empty() && creds->authzid != creds->authcid) {
-      s.err("[AUTH] Logging in as another user (SASL authorization identity) is not permitted");
+    case core::sasl_outcome::kind::malformed:
+      s.err(fmt::format("[AUTH] {}", outcome.words));
       co_return;
-    }
-    co_await log_in(s, creds->authcid, creds->password);
+    case core::sasl_outcome::kind::unsupported:
+      s.err(outcome.words);
+      co_return;
+    case core::sasl_outcome::kind::lost:
+      s.quit = true;
+      co_return;
+  }
+  auto& c = outcome.creds;
+  if (!c.authzid.empty() && c.authzid != c.authcid) {
+    s.err("[AUTH] Logging in as another user (SASL authorization identity) is not permitted");
     co_return;
   }
-  if (mech == "LOGIN") {
-    std::optional<std::string> user64 = initial;
-    if (!user64 || user64->empty()) {
-      user64 = co_await read_sasl_line(s, "VXNlcm5hbWU6");  // "Username:"
-      if (!user64) co_return;
-    }
-    auto pass64 = co_await read_sasl_line(s, "UGFzc3dvcmQ6");  // "Password:"
-    if (!pass64) co_return;
-    auto user = base::base64_decode(*user64);
-    auto pass = base::base64_decode(*pass64);
-    if (!user || !pass || user->empty()) {
-      s.err("[AUTH] Malformed SASL LOGIN response: expected base64 user name and password");
-      co_return;
-    }
-    co_await log_in(s, *user, *pass);
-    co_return;
-  }
-  s.err(fmt::format("Unsupported SASL mechanism {} (supported: PLAIN LOGIN)",
-                    base::printable(mech, 20)));
+  co_await log_in(s, std::move(c.authcid), std::move(c.password));
 }
 
 }  // namespace postern::session::pop3

@@ -2,14 +2,13 @@
 // RSET, NOOP (RFC 1939 §5).
 #include <fmt/format.h>
 
-#include "base/strings.hpp"
-#include "proto/pop3/command.hpp"
 #include "session/pop3/commands.hpp"
 #include "session/pop3/message_number.hpp"
 
 namespace postern::session::pop3 {
 
 namespace {
+
 std::pair<size_t, uint64_t> live_totals(const session& s) {
   size_t count = 0;
   uint64_t octets = 0;
@@ -21,24 +20,31 @@ std::pair<size_t, uint64_t> live_totals(const session& s) {
   return {count, octets};
 }
 
-// LIST and UIDL share their shape: one message or a multi-line listing.
+// LIST and UIDL share their shape: one message or a multi-line listing. A
+// long listing is written out whenever the output budget fills, so 100,000
+// messages never sit in memory as one response.
 template <class Line>
-void listing(session& s, std::string_view args, Line line) {
-  auto a = base::trim(args);
-  if (!a.empty()) {
-    auto* m = find_message(s, a);
+net::awaitable<void> listing(session& s, const proto::pop3::optional_message_arg& a, Line line) {
+  if (a.number) {
+    auto* m = find_message(s, *a.number);
     if (m) s.ok(line(*m));
-    return;
+    co_return;
   }
   auto [count, octets] = live_totals(s);
   s.ok(fmt::format("{} messages ({} octets)", count, octets));
-  for (size_t i = 0; i < s.maildrop.size(); ++i)
-    if (!s.maildrop[i].deleted) {
-      s.out += line(s.maildrop[i]);
-      s.out += "\r\n";
+  for (size_t i = 0; i < s.maildrop.size(); ++i) {
+    if (s.maildrop[i].deleted) continue;
+    s.out += line(s.maildrop[i]);
+    s.out += "\r\n";
+    bool sent = co_await s.flush_if_full();
+    if (!sent) {
+      s.quit = true;
+      co_return;
     }
+  }
   s.out += ".\r\n";
 }
+
 }  // namespace
 
 net::awaitable<void> cmd_stat(session& s, std::string_view) {
@@ -47,25 +53,25 @@ net::awaitable<void> cmd_stat(session& s, std::string_view) {
   co_return;
 }
 
-net::awaitable<void> cmd_list(session& s, std::string_view args) {
-  listing(s, args, [&](const maildrop_entry& m) {
+net::awaitable<void> cmd_list(session& s, const proto::pop3::optional_message_arg& a) {
+  auto line = [&](const maildrop_entry& m) {
     return fmt::format("{} {}", &m - s.maildrop.data() + 1, m.size);
-  });
-  co_return;
+  };
+  co_await listing(s, a, line);
 }
 
-net::awaitable<void> cmd_uidl(session& s, std::string_view args) {
-  listing(s, args, [&](const maildrop_entry& m) {
+net::awaitable<void> cmd_uidl(session& s, const proto::pop3::optional_message_arg& a) {
+  auto line = [&](const maildrop_entry& m) {
     return fmt::format("{} {}", &m - s.maildrop.data() + 1, store::pop3_uidl(s.uidvalidity, m.uid));
-  });
-  co_return;
+  };
+  co_await listing(s, a, line);
 }
 
-net::awaitable<void> cmd_dele(session& s, std::string_view args) {
-  auto* m = find_message(s, base::trim(args));
+net::awaitable<void> cmd_dele(session& s, const proto::pop3::message_arg& a) {
+  auto* m = find_message(s, a.number);
   if (!m) co_return;
   m->deleted = true;
-  s.ok(fmt::format("Message {} marked for deletion when you QUIT", m - s.maildrop.data() + 1));
+  s.ok(fmt::format("Message {} marked for deletion when you QUIT", a.number));
 }
 
 net::awaitable<void> cmd_rset(session& s, std::string_view) {

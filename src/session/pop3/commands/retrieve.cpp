@@ -1,14 +1,16 @@
 // RETR and TOP (RFC 1939 §7): the message streamed from its blob in chunks,
 // byte-stuffed only when it has lines starting with '.', and sent with
 // sendfile(2) when neither stuffing nor TLS needs the bytes in user space.
+// Opening and reading the blob happen on the blocking pool, never on the I/O
+// thread; the output budget bounds what waits for a slow reader.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <optional>
 
-#include "base/strings.hpp"
+#include "net/blocking.hpp"
 #include "observe/log.hpp"
-#include "proto/pop3/command.hpp"
 #include "proto/pop3/dot_stuff.hpp"
 #include "session/pop3/commands.hpp"
 #include "session/pop3/message_number.hpp"
@@ -17,12 +19,13 @@ namespace postern::session::pop3 {
 
 namespace {
 
-constexpr size_t chunk_size = 64 * 1024;
-constexpr size_t flush_at = 128 * 1024;
+constexpr size_t chunk_size = 128 * 1024;
 
 struct fd_guard {
-  int fd;
-  ~fd_guard() { ::close(fd); }
+  int fd = -1;
+  ~fd_guard() {
+    if (fd >= 0) ::close(fd);
+  }
 };
 
 // Bytes of the message to send: all of it, or the header plus `lines` body lines.
@@ -30,7 +33,7 @@ uint64_t top_length(int fd, const maildrop_entry& m, uint64_t lines) {
   if (m.header_size >= m.size) return m.size;
   uint64_t pos = m.header_size;
   if (lines == 0) return pos;
-  std::string buf(chunk_size, '\0');
+  std::string buf(64 * 1024, '\0');
   while (pos < m.size) {
     auto n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(pos));
     if (n <= 0) return pos;
@@ -47,6 +50,11 @@ void terminate(std::string& out, char last) {
   if (last != '\n') out += "\r\n";
   out += ".\r\n";
 }
+
+struct opened_blob {
+  int fd = -1;
+  uint64_t length = 0;
+};
 
 // Streams bytes [0, length) of the blob as a multi-line response body.
 net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, uint64_t length) {
@@ -69,16 +77,25 @@ net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, ui
   uint64_t pos = 0;
   while (pos < length) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(chunk_size, length - pos));
-    ssize_t n;
+    ssize_t n = 0;
     if (m.dot_lines == 0) {
-      // Nothing to stuff: read straight into the output buffer.
+      // Nothing to stuff: read straight into the output buffer (the session
+      // is suspended while the pool writes there).
       auto old = s.out.size();
       s.out.resize(old + want);
-      n = ::pread(fd, s.out.data() + old, want, static_cast<off_t>(pos));
+      char* into = s.out.data() + old;
+      auto read = [fd, into, want, pos] {
+        return ::pread(fd, into, want, static_cast<off_t>(pos));
+      };
+      n = co_await net::run_blocking(std::move(read));
       s.out.resize(old + static_cast<size_t>(std::max<ssize_t>(n, 0)));
     } else {
       chunk.resize(want);
-      n = ::pread(fd, chunk.data(), want, static_cast<off_t>(pos));
+      char* into = chunk.data();
+      auto read = [fd, into, want, pos] {
+        return ::pread(fd, into, want, static_cast<off_t>(pos));
+      };
+      n = co_await net::run_blocking(std::move(read));
       if (n > 0) stuffer.feed(std::string_view(chunk.data(), static_cast<size_t>(n)), s.out);
     }
     if (n <= 0) {
@@ -89,12 +106,10 @@ net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, ui
       break;
     }
     pos += static_cast<uint64_t>(n);
-    if (s.out.size() >= flush_at) {
-      bool sent = co_await s.flush();
-      if (!sent) {
-        s.quit = true;
-        co_return;
-      }
+    bool sent = co_await s.flush_if_full();
+    if (!sent) {
+      s.quit = true;
+      co_return;
     }
   }
   terminate(s.out, last);
@@ -102,52 +117,51 @@ net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, ui
 
 net::awaitable<void> send_message(session& s, maildrop_entry& m, std::optional<uint64_t> lines) {
   auto number = &m - s.maildrop.data() + 1;
-  auto fd = s.mailbox->open_blob(m.blob_id, m.uid);
-  if (!fd) {
-    if (fd.err().code == base::errc::not_found) {
+  auto mailbox = s.mailbox;
+  auto entry = m;
+  auto open = [mailbox, entry, lines]() -> base::result<opened_blob> {
+    auto fd = mailbox->open_blob(entry.blob_id, entry.uid);
+    if (!fd) return fd.err();
+    // Start reading ahead now, so sendfile() finds the pages in memory.
+    ::posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    ::posix_fadvise(*fd, 0, static_cast<off_t>(entry.size), POSIX_FADV_WILLNEED);
+    uint64_t length = lines ? top_length(*fd, entry, *lines) : entry.size;
+    return opened_blob{*fd, length};
+  };
+  auto blob = co_await net::run_blocking(std::move(open));
+  if (!blob) {
+    if (blob.err().code == base::errc::not_found) {
       s.err(
           fmt::format("Message {} was deleted by another session of {} and can no longer be "
                       "retrieved",
                       number, s.user));
     } else {
-      observe::log(observe::level::error, "pop3", s.id, "{} ({})", fd.err().message,
-                   fd.err().detail);
-      s.err(error_reply(s, fd.err()));
+      observe::log(observe::level::error, "pop3", s.id, "{} ({})", blob.err().message,
+                   blob.err().detail);
+      s.err(error_reply(s, blob.err()));
     }
     co_return;
   }
-  fd_guard guard{*fd};
-  uint64_t length = lines ? top_length(*fd, m, *lines) : m.size;
+  fd_guard guard{blob->fd};
   if (lines)
     s.ok(fmt::format("Top of message {} follows", number));
   else
     s.ok(fmt::format("{} octets", m.size));
-  co_await stream_body(s, *fd, m, length);
+  co_await stream_body(s, blob->fd, m, blob->length);
 }
 
 }  // namespace
 
-net::awaitable<void> cmd_retr(session& s, std::string_view args) {
-  auto* m = find_message(s, base::trim(args));
+net::awaitable<void> cmd_retr(session& s, const proto::pop3::message_arg& a) {
+  auto* m = find_message(s, a.number);
   if (!m) co_return;
   co_await send_message(s, *m, std::nullopt);
 }
 
-net::awaitable<void> cmd_top(session& s, std::string_view args) {
-  auto two = proto::pop3::split_two(base::trim(args));
-  if (!two) {
-    s.err("TOP needs a message number and a line count: TOP 1 10");
-    co_return;
-  }
-  auto lines = base::parse_u64(two->second);
-  if (!lines) {
-    s.err(fmt::format("Invalid line count '{}': expected a number of lines, 0 or more",
-                      base::printable(two->second, 20)));
-    co_return;
-  }
-  auto* m = find_message(s, two->first);
+net::awaitable<void> cmd_top(session& s, const proto::pop3::top_args& a) {
+  auto* m = find_message(s, a.number);
   if (!m) co_return;
-  co_await send_message(s, *m, *lines);
+  co_await send_message(s, *m, a.lines);
 }
 
 }  // namespace postern::session::pop3

@@ -1,0 +1,80 @@
+#include "session/core/login.hpp"
+
+#include <fmt/format.h>
+
+#include "base/strings.hpp"
+#include "directory/authenticate.hpp"
+#include "net/blocking.hpp"
+#include "observe/log.hpp"
+
+namespace postern::session::core {
+
+bool plaintext_login_allowed(const net::connection& conn, directory::login_type login,
+                             const std::vector<base::ip_network>& secure_networks) {
+  if (conn.tls_active() || login == directory::login_type::plaintext) return true;
+  for (auto& n : secure_networks)
+    if (n.contains(conn.remote_ip())) return true;
+  return false;
+}
+
+net::awaitable<login_outcome> log_in(session_base& s, std::string_view name, std::string password,
+                                     const login_limits& limits) {
+  login_outcome out;
+  auto address = base::normalize_address(name);
+  const auto& ip = s.conn->remote_ip();
+  auto& defence = s.svc.defence;
+
+  if (auto refusal = defence.check(ip, limits.defence)) {
+    observe::log_limited(fmt::format("{} blocked {}", s.protocol, ip), observe::level::warning,
+                         s.protocol, s.id, "login for {} refused: {} (login_block_threshold)",
+                         base::printable(address, 100), refusal->message);
+    out.what = login_outcome::kind::blocked;
+    out.message = refusal->message;
+    co_return out;
+  }
+
+  auto& dir = s.svc.dir;
+  auto& cache = s.svc.credentials;
+  // The hash is memory-hard CPU work: its own pool, so logins never delay fsyncs.
+  auto verify = [&dir, &cache, address, password = std::move(password)] {
+    return directory::authenticate(dir, cache, address, password);
+  };
+  auto verified = co_await net::run_cpu(std::move(verify));
+  if (!verified) {
+    auto& e = verified.err();
+    if (e.code != base::errc::not_found && e.code != base::errc::invalid_argument) {
+      observe::log(observe::level::error, s.protocol, s.id, "directory error during login: {} ({})",
+                   e.message, e.detail);
+      out.what = login_outcome::kind::unavailable;
+      out.error = e;
+      co_return out;
+    }
+    auto pause = defence.record_failure(ip, address, limits.defence);
+    observe::log(observe::level::info, s.protocol, s.id,
+                 "login failed for {} from {}: {}; answering after {} ms",
+                 base::printable(address, 100), ip, e.message, pause.count());
+    if (pause.count() > 0) {
+      net::asio::steady_timer t(co_await net::asio::this_coro::executor, pause);
+      co_await t.async_wait(net::use_nothrow);
+    }
+    out.what = login_outcome::kind::failed;
+    co_return out;
+  }
+  defence.record_success(ip, verified->address);
+
+  auto lease =
+      s.svc.registry.admit_user(s.protocol, verified->address, limits.max_connections_per_user);
+  if (!lease) {
+    observe::log(observe::level::warning, s.protocol, s.id, "login of {} from {} refused: {}",
+                 verified->address, ip, lease.err().message);
+    out.what = login_outcome::kind::user_limit;
+    out.message = lease.err().message;
+    co_return out;
+  }
+  out.what = login_outcome::kind::ok;
+  out.user = std::move(*verified);
+  out.lease = std::move(*lease);
+  co_return out;
+}
+
+}  // namespace postern::session::core

@@ -1,0 +1,113 @@
+#include "session/smtp/data_receiver.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "net/blocking.hpp"
+#include "proto/smtp/dot_decoder.hpp"
+#include "store/canonical.hpp"
+
+namespace postern::session::smtp {
+
+namespace {
+
+// Canonical bytes are written out in pieces of this size.
+constexpr size_t write_at = 256 * 1024;
+
+base::status write_all(int fd, const std::string& path, std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      return base::error{
+          err == ENOSPC || err == EDQUOT ? base::errc::disk_full : base::errc::io_error,
+          fmt::format("cannot write spool file {}: {}", path, std::strerror(err)),
+          std::strerror(err)};
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return base::ok_status();
+}
+
+}  // namespace
+
+net::awaitable<received_message> receive_data(core::session_base& s, store::store& mail,
+                                              std::string_view prefix, const data_limits& limits) {
+  received_message r;
+  auto make_spool = [&mail] { return mail.create_spool(); };
+  auto spool = co_await net::run_blocking(std::move(make_spool));
+  bool write_failed = !spool;
+  if (spool) {
+    r.spool = std::move(*spool);
+  } else {
+    r.error = spool.err();
+  }
+
+  proto::smtp::dot_decoder decoder(limits.max_size);
+  store::canonical_stream canonical;
+  std::string decoded, out;
+  decoded.reserve(64 * 1024);
+  out.reserve(write_at + 64 * 1024);
+  canonical.feed(prefix, out);
+  auto flush_out = [&]() -> net::awaitable<void> {
+    if (!write_failed && !out.empty()) {
+      int fd = r.spool.fd;
+      const std::string& path = r.spool.path;
+      std::string_view bytes = out;
+      auto write = [fd, &path, bytes] { return write_all(fd, path, bytes); };
+      auto written = co_await net::run_blocking(std::move(write));
+      if (written) {
+        r.size += out.size();
+      } else {
+        write_failed = true;
+        r.error = written.err();
+      }
+    }
+    out.clear();
+  };
+
+  auto started = net::connection::clock::now();
+  while (!decoder.done()) {
+    // The deadline grows with what arrived: timeout + bytes / min_data_rate.
+    auto allowance = std::chrono::seconds(decoder.total() / std::max<uint64_t>(limits.min_rate, 1));
+    auto deadline = started + limits.timeout + allowance;
+    std::string_view chunk;
+    auto st = co_await s.conn->read_some(chunk, deadline);
+    if (st != net::read_status::ok) {
+      r.message_bytes = decoder.total();
+      r.what = st == net::read_status::timed_out ? received_message::kind::too_slow
+                                                 : received_message::kind::lost;
+      r.spool.discard();
+      co_return r;
+    }
+    auto used = decoder.feed(chunk, decoded);
+    if (used < chunk.size()) s.conn->unread(chunk.size() - used);
+    if (!decoded.empty()) {
+      canonical.feed(decoded, out);
+      decoded.clear();
+    }
+    if (out.size() >= write_at) co_await flush_out();
+  }
+  r.message_bytes = decoder.total();
+  if (decoder.over_limit()) {
+    r.what = received_message::kind::too_big;
+    r.spool.discard();
+    co_return r;
+  }
+  canonical.finish(out);
+  co_await flush_out();
+  if (write_failed) {
+    r.what = received_message::kind::failed;
+    r.spool.discard();
+    co_return r;
+  }
+  r.dot_lines = canonical.dot_lines();
+  r.what = received_message::kind::complete;
+  co_return r;
+}
+
+}  // namespace postern::session::smtp

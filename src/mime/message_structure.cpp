@@ -234,9 +234,13 @@ struct hit {
   bool has_lf = false;     // the delimiter line ends with a line break
 };
 
+// Progress reports come every this many bytes of a forward scan.
+constexpr size_t progress_step = 1 << 20;
+
 class walker {
  public:
-  walker(std::string_view msg, message_structure& out) : msg_(msg), out_(out) {}
+  walker(std::string_view msg, message_structure& out, const progress_fn& progress)
+      : msg_(msg), out_(out), progress_(progress) {}
 
   void run() {
     start next{0, 0, std::string(), false, false};
@@ -322,6 +326,10 @@ class walker {
     const char* data = msg_.data();
     const size_t size = msg_.size();
     while (pos < size) {
+      if (progress_ && pos >= next_report_) {
+        progress_(pos);
+        next_report_ = pos + progress_step;
+      }
       if (size - pos >= 2 && data[pos] == '-' && data[pos + 1] == '-') {
         const line l = line_at(pos);
         if (auto h = match_line(l, floor)) return *h;
@@ -518,6 +526,8 @@ class walker {
 
   std::string_view msg_;
   message_structure& out_;
+  const progress_fn& progress_;
+  mutable size_t next_report_ = progress_step;
   std::vector<frame> stack_;
   size_t active_ = 0;  // frames whose delimiter is still looked for
 };
@@ -544,7 +554,7 @@ uint64_t count_lf(const char* begin, const char* end) {
 
 // Lines per body in one pass over the message: LFs are counted once between
 // consecutive body edges, so nested bodies cost no rescans.
-void count_body_lines(std::string_view msg, std::vector<part>& parts) {
+void count_body_lines(std::string_view msg, std::vector<part>& parts, const progress_fn& progress) {
   std::vector<uint64_t> edges;
   edges.reserve(parts.size() * 2);
   for (const part& p : parts) {
@@ -557,6 +567,11 @@ void count_body_lines(std::string_view msg, std::vector<part>& parts) {
   uint64_t pos = 0;
   uint64_t count = 0;
   for (size_t i = 0; i < edges.size(); ++i) {
+    while (progress && edges[i] - pos > progress_step) {
+      count += count_lf(msg.data() + pos, msg.data() + pos + progress_step);
+      pos += progress_step;
+      progress(pos);
+    }
     count += count_lf(msg.data() + pos, msg.data() + edges[i]);
     pos = edges[i];
     lf_before[i] = count;
@@ -575,11 +590,15 @@ void count_body_lines(std::string_view msg, std::vector<part>& parts) {
 
 }  // namespace
 
-message_structure parse(std::string_view message) {
+message_structure parse(std::string_view message) { return parse(message, progress_fn()); }
+
+message_structure parse(std::string_view message, const progress_fn& progress) {
   init_gmime();
   message_structure s;
-  walker(message, s).run();
-  count_body_lines(message, s.parts);
+  walker(message, s, progress).run();
+  // The line count is a second forward pass: it starts again from the top.
+  if (progress) progress(0);
+  count_body_lines(message, s.parts, progress);
   s.header_size = s.parts[0].body_offset;
   s.body_lines = s.parts[0].body_lines;
   return s;

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,14 @@ struct message_structure {
 };
 
 message_structure parse(std::string_view message);
+
+// The same, reporting its progress through a large message: `progress(pos)`
+// is called now and then during each of its two forward passes, with a
+// position before which that pass reads nothing more (0 when a pass starts
+// over). A caller parsing a memory-mapped file drops the pages behind it, so
+// a 50 MB message never has to be resident at once.
+using progress_fn = std::function<void(size_t pos)>;
+message_structure parse(std::string_view message, const progress_fn& progress);
 
 // A compact text form kept in the index; deserialize(serialize(s)) == s.
 std::string serialize(const message_structure& s);

@@ -32,7 +32,10 @@ auto post_to(asio::thread_pool& pool, F f) {
                               void(std::exception_ptr, std::optional<R>)>(
       [&pool](auto handler, F fn) {
         auto ex = asio::get_associated_executor(handler);
-        asio::post(pool, [ex, handler = std::move(handler), fn = std::move(fn)]() mutable {
+        // The session's io_context must not run out of work while the pool has it.
+        auto work = asio::make_work_guard(ex);
+        asio::post(pool, [ex, work = std::move(work), handler = std::move(handler),
+                          fn = std::move(fn)]() mutable {
           std::exception_ptr failure;
           std::optional<R> r;
           try {

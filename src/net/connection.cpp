@@ -133,6 +133,7 @@ void connection::release_buffer() {
 
 awaitable<read_status> connection::fill(size_t want_capacity) {
   if (closed_) co_return timed_out_ ? read_status::timed_out : read_status::closed;
+  if (injected_failure(fail_read_at_, reads_)) co_return read_status::error;
   compact();
   // Grows only when a command needs more than the buffer holds (callers cap
   // the size: read_line discards, read_frame reports too_long).
@@ -259,7 +260,7 @@ awaitable<read_status> connection::read_frame(
 }
 
 awaitable<bool> connection::write(std::string_view data, bool more) {
-  if (closed_) co_return false;
+  if (closed_ || injected_failure(fail_write_at_, writes_)) co_return false;
   arm_for_operation();
   error_code ec;
   size_t total = data.size();
@@ -281,6 +282,7 @@ awaitable<bool> connection::write(std::string_view data, bool more) {
 }
 
 awaitable<bool> connection::send_file(int fd, uint64_t offset, uint64_t length) {
+  if (closed_ || injected_failure(fail_write_at_, writes_)) co_return false;
   auto& sock = socket_;
   if (!native_non_blocking_) {
     error_code ec;

@@ -114,6 +114,14 @@ class connection : public std::enable_shared_from_this<connection> {
   void close();
   bool is_closed() const { return closed_; }
 
+  // Fault injection for tests: the Nth read (fill from the socket) or write
+  // (write or send_file call) from now fails as if the peer had reset the
+  // connection; 0 = never. Costs one compare per operation when unused.
+  void inject_faults(uint32_t fail_read_at, uint32_t fail_write_at) {
+    fail_read_at_ = fail_read_at;
+    fail_write_at_ = fail_write_at;
+  }
+
   // Bytes received and sent so far (the per-command observer takes differences).
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
@@ -140,6 +148,12 @@ class connection : public std::enable_shared_from_this<connection> {
   size_t in_cap_ = 0;
   size_t in_begin_ = 0, in_end_ = 0;
   uint64_t bytes_in_ = 0, bytes_out_ = 0;
+  uint32_t fail_read_at_ = 0, fail_write_at_ = 0, reads_ = 0, writes_ = 0;
+  bool injected_failure(uint32_t at, uint32_t& count) {
+    if (at == 0 || ++count != at) return false;
+    close();
+    return true;
+  }
   std::string remote_ip_;
   std::string tls_failure_;
   uint16_t local_port_ = 0;

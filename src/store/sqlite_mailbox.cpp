@@ -233,7 +233,20 @@ base::result<uint32_t> sqlite_mailbox::append_file(std::string_view folder,
           fmt::format("cannot map spool file {}: {}", msg.file->path, std::strerror(errno)),
           std::strerror(errno)};
     ::madvise(m.data, m.size, MADV_SEQUENTIAL);
-    p.structure = mime::parse(std::string_view(static_cast<const char*>(m.data), m.size));
+    // Pages the parser has passed are dropped from this process (they stay in
+    // the page cache), so resident memory stays a window, not the message.
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    size_t dropped = 0;
+    auto release = [&](size_t pos) {
+      constexpr size_t keep_behind = 64 * 1024;
+      if (pos == 0) dropped = 0;
+      if (pos < keep_behind) return;
+      size_t upto = (pos - keep_behind) / page * page;
+      if (upto <= dropped) return;
+      ::madvise(static_cast<char*>(m.data) + dropped, upto - dropped, MADV_DONTNEED);
+      dropped = upto;
+    };
+    p.structure = mime::parse(std::string_view(static_cast<const char*>(m.data), m.size), release);
   } else {
     p.structure = mime::parse({});
   }

@@ -31,8 +31,12 @@ void script_client::send(std::string_view bytes) {
 
 bool script_client::fill() {
   char tmp[65536];
+  if (eof_) return false;
   auto n = ::recv(fd_, tmp, sizeof tmp, 0);
-  if (n <= 0) return false;
+  if (n <= 0) {
+    eof_ = true;
+    return false;
+  }
   buf_.append(tmp, static_cast<size_t>(n));
   return true;
 }
@@ -53,7 +57,7 @@ std::string script_client::multiline() {
   std::string out;
   for (;;) {
     auto l = line();
-    if (l == ".") return out;
+    if (l == "." || (l.empty() && eof_)) return out;
     if (l.starts_with("..")) l.erase(0, 1);
     out += l + "\r\n";
   }
@@ -113,6 +117,17 @@ size_t session_harness::stored_count(const std::string& address) {
   return (*mb)->list("INBOX")->size();
 }
 
+void session_harness::inject_store_faults(uint32_t fail_at, store::testing::fault_kind kind) {
+  faulty_ = std::make_unique<store::testing::faulty_store>(*store_, fail_at, kind);
+  services_.reset(
+      new services{*dir_, *faulty_, *settings_, credentials_, registry_, defence_, "mail.test", 0});
+}
+
+void session_harness::inject_connection_faults(uint32_t fail_read_at, uint32_t fail_write_at) {
+  fail_read_at_ = fail_read_at;
+  fail_write_at_ = fail_write_at;
+}
+
 void session_harness::run(const session_fn& session,
                           const std::function<void(script_client&)>& client_script) {
   net::asio::io_context io(1);
@@ -137,11 +152,17 @@ void session_harness::run(const session_fn& session,
   acceptor.accept(socket);
   net::listener_spec spec{protocol_, "127.0.0.1", port, net::tls_mode::none, "test"};
   auto conn = std::make_shared<net::connection>(std::move(socket), nullptr);
+  conn->inject_faults(fail_read_at_, fail_write_at_);
+  escaped_.clear();
   net::asio::co_spawn(
       io,
       [&, conn]() -> net::awaitable<void> {
         conn->start();
-        co_await session(*services_, conn, spec);
+        try {
+          co_await session(*services_, conn, spec);
+        } catch (const std::exception& e) {
+          escaped_ = e.what();  // what net::server would log; the test decides
+        }
         conn->close();
       },
       net::asio::detached);

@@ -18,6 +18,7 @@
 #include "policy/login_defence.hpp"
 #include "session/services.hpp"
 #include "store/store.hpp"
+#include "store/testing/faulty_store.hpp"
 
 namespace postern::session::testing {
 
@@ -28,7 +29,7 @@ class script_client {
   ~script_client();
   void send(std::string_view bytes);
   std::string line();       // one line without CRLF; "" at EOF
-  std::string multiline();  // a multi-line body, unstuffed, CRLF kept
+  std::string multiline();  // a multi-line body, unstuffed, CRLF kept; what came before EOF
   std::string read_exactly(size_t n);
   bool at_eof();  // waits for the server to close
   void close();
@@ -36,6 +37,7 @@ class script_client {
  private:
   bool fill();
   int fd_;
+  bool eof_ = false;
   std::string buf_;
 };
 
@@ -54,6 +56,15 @@ class session_harness {
   // Messages in the user's INBOX, read straight from the store.
   size_t stored_count(const std::string& address);
 
+  // Fault injection for the next run(): the store fails its Nth operation
+  // (0 = never), the connection its Nth read or write.
+  void inject_store_faults(uint32_t fail_at, store::testing::fault_kind kind);
+  void inject_connection_faults(uint32_t fail_read_at, uint32_t fail_write_at);
+  // Whether the injected store fault happened in the last run.
+  bool store_fault_fired() const { return faulty_ && faulty_->failed(); }
+  // An exception that escaped the session coroutine in the last run ("" if none).
+  const std::string& escaped_exception() const { return escaped_; }
+
   // Runs `session` for one connection while `client_script` drives it, until
   // both are done.
   void run(const session_fn& session, const std::function<void(script_client&)>& client_script);
@@ -68,6 +79,9 @@ class session_harness {
   policy::connection_registry registry_;
   policy::login_defence defence_{base::system_clock()};
   std::unique_ptr<services> services_;
+  std::unique_ptr<store::testing::faulty_store> faulty_;
+  uint32_t fail_read_at_ = 0, fail_write_at_ = 0;
+  std::string escaped_;
 };
 
 }  // namespace postern::session::testing

@@ -1,0 +1,72 @@
+#include "store/testing/faulty_store.hpp"
+
+#include <new>
+
+namespace postern::store::testing {
+
+namespace {
+
+base::error injected() {
+  return base::error{base::errc::io_error, "injected fault: write failed in /data/mail/1/index",
+                     "injected by faulty_store"};
+}
+
+class faulty_mailbox final : public mailbox {
+ public:
+  faulty_mailbox(std::shared_ptr<mailbox> inner, faulty_store& owner)
+      : inner_(std::move(inner)), owner_(owner) {}
+
+  base::result<uint32_t> append(std::string_view folder, const new_message& msg) override {
+    if (owner_.fail_now()) return injected();
+    return inner_->append(folder, msg);
+  }
+  base::result<uint32_t> append_file(std::string_view folder, const spooled_message& msg) override {
+    if (owner_.fail_now()) return injected();
+    return inner_->append_file(folder, msg);
+  }
+  base::result<folder_info> folder(std::string_view name) override {
+    if (owner_.fail_now()) return injected();
+    return inner_->folder(name);
+  }
+  base::result<std::vector<message_meta>> list(std::string_view folder) override {
+    if (owner_.fail_now()) return injected();
+    return inner_->list(folder);
+  }
+  base::result<size_t> expunge(std::string_view folder, std::span<const uint32_t> uids) override {
+    if (owner_.fail_now()) return injected();
+    return inner_->expunge(folder, uids);
+  }
+  base::result<int> open_blob(uint64_t blob_id, uint32_t uid) override {
+    if (owner_.fail_now()) return injected();
+    return inner_->open_blob(blob_id, uid);
+  }
+  notifier& changes() override { return inner_->changes(); }
+  int64_t user_id() const override { return inner_->user_id(); }
+
+ private:
+  std::shared_ptr<mailbox> inner_;
+  faulty_store& owner_;
+};
+
+}  // namespace
+
+bool faulty_store::fail_now() {
+  if (count_.fetch_add(1) + 1 != fail_at_) return false;
+  fired_ = true;
+  if (kind_ == fault_kind::exception) throw std::bad_alloc();
+  return true;
+}
+
+base::result<std::shared_ptr<mailbox>> faulty_store::open(int64_t user_id) {
+  if (fail_now()) return injected();
+  auto mb = inner_.open(user_id);
+  if (!mb) return mb.err();
+  return std::shared_ptr<mailbox>(std::make_shared<faulty_mailbox>(std::move(*mb), *this));
+}
+
+base::result<spool_file> faulty_store::create_spool() {
+  if (fail_now()) return injected();
+  return inner_.create_spool();
+}
+
+}  // namespace postern::store::testing

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "admin/commands.hpp"
@@ -51,6 +52,17 @@ int serve(const node_config& cfg) {
     return refuse(
         fmt::format("{}: data_dir = \"{}\": {}", cfg.path, cfg.data_dir, dir.err().message));
   auto mail = store::make_sqlite_store(cfg.data_dir);
+  // Messages a killed node was still receiving were never acknowledged:
+  // their spool files are garbage now (only a running node writes there).
+  {
+    std::error_code ec;
+    size_t stale = 0;
+    for (auto& e : std::filesystem::directory_iterator(cfg.data_dir + "/spool", ec))
+      if (e.path().extension() == ".tmp" && std::filesystem::remove(e.path(), ec)) ++stale;
+    if (stale)
+      observe::log(observe::level::info, "node", "",
+                   "removed {} unacknowledged partial messages from {}/spool", stale, cfg.data_dir);
+  }
 
   std::shared_ptr<net::asio::ssl::context> tls;
   bool needs_tls = false;

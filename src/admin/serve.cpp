@@ -78,7 +78,9 @@ int serve(const node_config& cfg) {
   directory::credential_cache credentials;
   policy::login_defence defence(base::system_clock());
   directory::warm_up_authentication();
-  session::services svc{**dir, *mail, settings, credentials, registry, defence, cfg.hostname, 0};
+  directory::user_cache users;
+  session::services svc{**dir, *mail,        settings, credentials, registry, defence,
+                        users, cfg.hostname, 0};
   for (auto& l : cfg.listeners)
     if (l.protocol == "pop3" && l.tls == net::tls_mode::implicit && !svc.pop3s_port)
       svc.pop3s_port = l.port;
@@ -107,10 +109,13 @@ int serve(const node_config& cfg) {
   // `postern deliver` runs in another process: watch the open mailboxes'
   // indexes so their sessions (IMAP IDLE) hear of its deliveries.
   std::atomic<bool> watching{true};
+  // The same thread keeps the RCPT hints honest: any directory change drops them.
+  auto& directory = **dir;
   std::thread watcher([&] {
     while (watching) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       mail->poll_external_changes();
+      users.invalidate_if_changed(directory.version());
     }
   });
   observe::log(observe::level::info, "node", "", "serving from {} with {} I/O threads",

@@ -45,11 +45,18 @@ void connection::start() {
 
 awaitable<void> connection::watchdog() {
   while (!closed_) {
-    timer_expiry_ = deadline_;
-    timer_.expires_at(deadline_);
+    // With no operation running the watchdog still wakes once per timeout,
+    // so that arming the next operation (whose deadline is then never sooner
+    // than this wake-up) costs a comparison, not a timer cancellation.
+    auto now = clock::now();
+    timer_expiry_ = deadline_ != clock::time_point::max()
+                        ? deadline_
+                        : std::min(now + timeout_, phase_deadline_);
+    timer_.expires_at(timer_expiry_);
     co_await timer_.async_wait(use_nothrow);
     if (closed_) break;
-    if (clock::now() >= deadline_) {
+    now = clock::now();
+    if (now >= deadline_ || now >= phase_deadline_) {
       timed_out_ = true;
       close();
       break;
@@ -59,7 +66,8 @@ awaitable<void> connection::watchdog() {
 
 void connection::arm(clock::time_point deadline) {
   deadline_ = std::min(deadline, phase_deadline_);
-  // Wake the watchdog only when the new deadline is sooner than its timer.
+  // Wake the watchdog only when the new deadline is sooner than its timer
+  // (a shorter timeout or the phase deadline): rare.
   if (deadline_ < timer_expiry_) timer_.cancel();
 }
 

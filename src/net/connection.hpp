@@ -61,11 +61,17 @@ class connection : public std::enable_shared_from_this<connection> {
   uint16_t local_port() const { return local_port_; }
 
   // Each later operation must finish within `d` of its start.
-  void set_timeout(clock::duration d) { timeout_ = d; }
+  void set_timeout(clock::duration d) {
+    timeout_ = d;
+    wake_if_sooner(clock::now() + d);
+  }
   clock::duration timeout() const { return timeout_; }
   // No operation may outlive `t` (the pre-login phase); clear_phase_deadline()
   // lifts it after login.
-  void set_phase_deadline(clock::time_point t) { phase_deadline_ = t; }
+  void set_phase_deadline(clock::time_point t) {
+    phase_deadline_ = t;
+    wake_if_sooner(t);
+  }
   void clear_phase_deadline() { phase_deadline_ = clock::time_point::max(); }
   bool timed_out() const { return timed_out_; }
 
@@ -130,6 +136,10 @@ class connection : public std::enable_shared_from_this<connection> {
   awaitable<void> watchdog();
   awaitable<read_status> fill(size_t want_capacity);
   void arm(clock::time_point deadline);
+  // The watchdog's timer must fire no later than `t`.
+  void wake_if_sooner(clock::time_point t) {
+    if (t < timer_expiry_) timer_.cancel();
+  }
   void arm_for_operation() { arm(clock::now() + timeout_); }
   void disarm() { deadline_ = clock::time_point::max(); }
   void compact();

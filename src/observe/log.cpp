@@ -55,6 +55,8 @@ bool has_controls(std::string_view text) {
 
 void set_min_level(level l) { min_level = static_cast<int>(l); }
 
+bool enabled(level l) { return static_cast<int>(l) >= min_level.load(std::memory_order_relaxed); }
+
 bool may_log(std::string_view key, uint64_t& suppressed) {
   struct window {
     std::chrono::steady_clock::time_point last{};

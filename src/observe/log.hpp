@@ -15,12 +15,15 @@ namespace postern::observe {
 enum class level { debug, info, warning, error };
 
 void set_min_level(level l);
+// Whether lines of this level are written at all: checked before formatting.
+bool enabled(level l);
 void write_line(level l, std::string_view component, std::string_view session,
                 std::string_view text);
 
 template <class... Args>
 void log(level l, std::string_view component, std::string_view session,
          fmt::format_string<Args...> f, Args&&... args) {
+  if (!enabled(l)) return;
   write_line(l, component, session, fmt::format(f, std::forward<Args>(args)...));
 }
 

@@ -9,6 +9,7 @@
 #include "directory/credential_cache.hpp"
 #include "directory/directory.hpp"
 #include "directory/live_settings.hpp"
+#include "directory/user_cache.hpp"
 #include "policy/connection_registry.hpp"
 #include "policy/login_defence.hpp"
 #include "store/store.hpp"
@@ -22,6 +23,7 @@ struct services {
   directory::credential_cache& credentials;
   policy::connection_registry& registry;
   policy::login_defence& defence;
+  directory::user_cache& users;  // RCPT hints; see user_cache.hpp
   std::string hostname;
   uint16_t pop3s_port = 0;  // implicit-TLS POP3 port, named in login_type=secure refusals
 };

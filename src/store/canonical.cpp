@@ -65,33 +65,37 @@ void canonical_stream::feed(std::string_view in, std::string& out) {
   const char* p = in.data();
   const char* end = p + in.size();
   if (p < end) wrote_ = true;
-  while (p < end) {
-    char c = *p;
-    if (pending_cr_) {
-      pending_cr_ = false;
-      line_break(out);
-      if (c == '\n') {
-        ++p;
-        continue;
-      }
-    }
-    if (c == '\r') {
-      pending_cr_ = true;
-      ++p;
-      continue;
-    }
-    if (c == '\n') {
-      line_break(out);
-      ++p;
-      continue;
-    }
-    if (at_line_start_ && c == '.') ++dot_lines_;
+  // Text between line breaks goes out in one piece; the breaks are found
+  // with memchr, so CRLF input costs two scans per line.
+  auto text = [&](const char* a, const char* b) {
+    if (a == b) return;
+    if (at_line_start_ && *a == '.') ++dot_lines_;
     at_line_start_ = false;
-    // The rest of the line up to the next CR or LF goes out in one piece.
-    const char* run = p + 1;
-    while (run < end && *run != '\r' && *run != '\n') ++run;
-    out.append(p, static_cast<size_t>(run - p));
-    p = run;
+    out.append(a, static_cast<size_t>(b - a));
+  };
+  if (pending_cr_ && p < end) {
+    pending_cr_ = false;
+    line_break(out);
+    if (*p == '\n') ++p;
+  }
+  while (p < end) {
+    auto* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<size_t>(end - p)));
+    const char* stop = cr ? cr : end;
+    auto* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(stop - p)));
+    if (lf) {  // a bare LF before the next CR: a line break
+      text(p, lf);
+      line_break(out);
+      p = lf + 1;
+      continue;
+    }
+    text(p, stop);
+    if (!cr) break;
+    if (cr + 1 == end) {  // the CR's partner may come in the next piece
+      pending_cr_ = true;
+      break;
+    }
+    line_break(out);  // CRLF, or a lone CR, which becomes a line break too
+    p = cr[1] == '\n' ? cr + 2 : cr + 1;
   }
 }
 

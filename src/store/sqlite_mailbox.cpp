@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/openat2.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -454,6 +456,18 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
   for (auto b : blobs) ::unlinkat(blobs_fd_, blob_name(b).c_str(), 0);
   if (!blobs.empty()) notifier_.notify();
   return blobs.size();
+}
+
+std::optional<int> sqlite_mailbox::open_blob_cached(uint64_t blob_id) {
+  auto name = blob_name(blob_id);
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_CACHED;
+  // Fails with EAGAIN instead of waiting for the disk; any failure sends the
+  // caller to open_blob(), which says what went wrong.
+  auto fd = ::syscall(SYS_openat2, blobs_fd_, name.c_str(), &how, sizeof how);
+  if (fd < 0) return std::nullopt;
+  return static_cast<int>(fd);
 }
 
 base::result<int> sqlite_mailbox::open_blob(uint64_t blob_id, uint32_t uid) {

@@ -23,6 +23,7 @@ class sqlite_mailbox final : public mailbox {
   base::result<std::vector<message_meta>> list(std::string_view folder) override;
   base::result<size_t> expunge(std::string_view folder, std::span<const uint32_t> uids) override;
   base::result<int> open_blob(uint64_t blob_id, uint32_t uid) override;
+  std::optional<int> open_blob_cached(uint64_t blob_id) override;
   notifier& changes() override { return notifier_; }
   int64_t user_id() const override { return user_id_; }
   // Notifies subscribers when another process committed (store::poll_external_changes).

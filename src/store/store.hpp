@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -103,6 +104,10 @@ class mailbox {
   // expunged it; the caller owns the returned file descriptor. `uid` is for
   // the error message.
   virtual base::result<int> open_blob(uint64_t blob_id, uint32_t uid) = 0;
+  // The same without ever blocking, for an I/O thread: succeeds only when the
+  // kernel can resolve the name from its caches (openat2 RESOLVE_CACHED);
+  // nullopt means "use open_blob on the blocking pool".
+  virtual std::optional<int> open_blob_cached(uint64_t) { return std::nullopt; }
   virtual notifier& changes() = 0;
   virtual int64_t user_id() const = 0;
 };

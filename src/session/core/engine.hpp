@@ -135,6 +135,7 @@ net::awaitable<void> run_commands(S& s, const protocol_spec<S>& p,
       p.say(s, event::internal_error, row->verb);
       break;
     }
+    if (!observer.wanted()) continue;
     auto args = loggable_arguments(cmd->args, row->mask);
     command_record rec{p.name,
                        s.id,

@@ -9,6 +9,7 @@ namespace {
 
 class logging_observer final : public command_observer {
  public:
+  bool wanted() const override { return observe::enabled(observe::level::debug); }
   void on_command(const command_record& r) override {
     observe::log(observe::level::debug, r.protocol, r.session_id,
                  "{} {} -> {} ({} bytes in, {} out, {} us) {}", r.verb, r.arguments, r.result,

@@ -30,6 +30,9 @@ class command_observer {
  public:
   virtual ~command_observer() = default;
   virtual void on_command(const command_record& r) = 0;
+  // False when nothing would be recorded now: the engine then skips building
+  // the record (escaping arguments costs more than the rest of a command).
+  virtual bool wanted() const { return true; }
 };
 
 // The observer a node uses until the protocol log exists: one debug-level

@@ -1,8 +1,9 @@
-// DATA (RFC 2033 §4.2): the message is streamed to a spool file that already
-// starts with the first recipient's trace headers, then committed for each
-// recipient without being held in memory (the first recipient's blob is the
-// spool file itself, linked; the others get a kernel-side copy with their own
-// Delivered-To). Each recipient's reply is sent only after its copy is
+// DATA (RFC 2033 §4.2): the message is streamed, after the first recipient's
+// trace headers, to a spool file once it outgrows the in-memory threshold,
+// then committed for each recipient without being held in memory (the first
+// recipient's blob is the spool file itself, linked; the others get a
+// kernel-side copy with their own Delivered-To). A small message is stored
+// from memory. Each recipient's reply is sent only after its copy is
 // durable, and only if the recipient still exists when it is committed.
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -114,8 +115,10 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
     uint64_t first_size = msg.size;
     uint32_t dot_lines = msg.dot_lines;
     uint64_t first_prefix_size = first_prefix.size();
-    auto store_one = [&mail, &dir, &first, r, prefix, i, first_size, first_prefix_size, dot_lines,
-                      now]() -> base::result<uint32_t> {
+    const std::string& memory = msg.memory;
+    bool spooled = msg.spooled;
+    auto store_one = [&mail, &dir, &first, &memory, spooled, r, prefix, i, first_size,
+                      first_prefix_size, dot_lines, now]() -> base::result<uint32_t> {
       // The account may have been removed since RCPT: then nobody could read
       // the message, and no mailbox may be created for it.
       auto user = dir.find_user(r.address);
@@ -124,6 +127,13 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
                            "no such user here: the account was removed during delivery", ""};
       auto mb = mail.open(r.user_id);
       if (!mb) return mb.err();
+      if (!spooled) {
+        // A small message: already canonical in memory, stored as it is.
+        if (i == 0) return (*mb)->append("INBOX", store::new_message{memory, now, 0});
+        std::string copy = prefix;
+        copy.append(memory, first_prefix_size);
+        return (*mb)->append("INBOX", store::new_message{copy, now, 0});
+      }
       if (i == 0)
         return (*mb)->append_file("INBOX",
                                   store::spooled_message{&first, first_size, dot_lines, now, 0});

@@ -38,28 +38,29 @@ base::status write_all(int fd, const std::string& path, std::string_view bytes) 
 net::awaitable<received_message> receive_data(core::session_base& s, store::store& mail,
                                               std::string_view prefix, const data_limits& limits) {
   received_message r;
-  auto make_spool = [&mail] { return mail.create_spool(); };
-  auto spool = co_await net::run_blocking(std::move(make_spool));
-  bool write_failed = !spool;
-  if (spool) {
-    r.spool = std::move(*spool);
-  } else {
-    r.error = spool.err();
-  }
-
+  bool write_failed = false;
   proto::smtp::dot_decoder decoder(limits.max_size);
   store::canonical_stream canonical;
   std::string decoded, out;
-  decoded.reserve(64 * 1024);
-  out.reserve(write_at + 64 * 1024);
+  decoded.reserve(16 * 1024);
   canonical.feed(prefix, out);
-  auto flush_out = [&]() -> net::awaitable<void> {
+  // Moves `out` to the spool file, creating it the first time, in one trip
+  // to the blocking pool.
+  auto spool_out = [&]() -> net::awaitable<void> {
     if (!write_failed && !out.empty()) {
-      int fd = r.spool.fd;
-      const std::string& path = r.spool.path;
+      auto* spool = &r.spool;
+      bool create = !r.spooled;
       std::string_view bytes = out;
-      auto write = [fd, &path, bytes] { return write_all(fd, path, bytes); };
+      auto write = [&mail, spool, create, bytes]() -> base::status {
+        if (create) {
+          auto made = mail.create_spool();
+          if (!made) return made.err();
+          *spool = std::move(*made);
+        }
+        return write_all(spool->fd, spool->path, bytes);
+      };
       auto written = co_await net::run_blocking(std::move(write));
+      r.spooled = true;
       if (written) {
         r.size += out.size();
       } else {
@@ -90,7 +91,7 @@ net::awaitable<received_message> receive_data(core::session_base& s, store::stor
       canonical.feed(decoded, out);
       decoded.clear();
     }
-    if (out.size() >= write_at) co_await flush_out();
+    if (out.size() >= spool_threshold) co_await spool_out();
   }
   r.message_bytes = decoder.total();
   if (decoder.over_limit()) {
@@ -99,11 +100,15 @@ net::awaitable<received_message> receive_data(core::session_base& s, store::stor
     co_return r;
   }
   canonical.finish(out);
-  co_await flush_out();
+  if (r.spooled) co_await spool_out();
   if (write_failed) {
     r.what = received_message::kind::failed;
     r.spool.discard();
     co_return r;
+  }
+  if (!r.spooled) {
+    r.size = out.size();
+    r.memory = std::move(out);
   }
   r.dot_lines = canonical.dot_lines();
   r.what = received_message::kind::complete;

@@ -88,8 +88,8 @@ session_harness::session_harness(std::string protocol) : protocol_(std::move(pro
   dir_ = std::move(*d);
   store_ = store::make_sqlite_store(data_dir_);
   settings_ = std::make_unique<directory::live_settings>(*dir_);
-  services_.reset(
-      new services{*dir_, *store_, *settings_, credentials_, registry_, defence_, "mail.test", 0});
+  services_.reset(new services{*dir_, *store_, *settings_, credentials_, registry_, defence_,
+                               users_, "mail.test", 0});
 }
 
 session_harness::~session_harness() {
@@ -119,8 +119,8 @@ size_t session_harness::stored_count(const std::string& address) {
 
 void session_harness::inject_store_faults(uint32_t fail_at, store::testing::fault_kind kind) {
   faulty_ = std::make_unique<store::testing::faulty_store>(*store_, fail_at, kind);
-  services_.reset(
-      new services{*dir_, *faulty_, *settings_, credentials_, registry_, defence_, "mail.test", 0});
+  services_.reset(new services{*dir_, *faulty_, *settings_, credentials_, registry_, defence_,
+                               users_, "mail.test", 0});
 }
 
 void session_harness::inject_connection_faults(uint32_t fail_read_at, uint32_t fail_write_at) {

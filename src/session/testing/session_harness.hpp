@@ -78,6 +78,7 @@ class session_harness {
   directory::credential_cache credentials_;
   policy::connection_registry registry_;
   policy::login_defence defence_{base::system_clock()};
+  directory::user_cache users_;
   std::unique_ptr<services> services_;
   std::unique_ptr<store::testing::faulty_store> faulty_;
   uint32_t fail_read_at_ = 0, fail_write_at_ = 0;

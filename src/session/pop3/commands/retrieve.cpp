@@ -1,10 +1,14 @@
 // RETR and TOP (RFC 1939 §7): the message streamed from its blob in chunks,
 // byte-stuffed only when it has lines starting with '.', and sent with
 // sendfile(2) when neither stuffing nor TLS needs the bytes in user space.
-// Opening and reading the blob happen on the blocking pool, never on the I/O
-// thread; the output budget bounds what waits for a slow reader.
+//
+// Nothing here blocks an I/O thread: the blob is opened and read on the I/O
+// thread only when the kernel can do it from its caches without waiting
+// (openat2 RESOLVE_CACHED, preadv2 RWF_NOWAIT); anything else goes to the
+// blocking pool. The output budget bounds what waits for a slow reader.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <optional>
@@ -28,14 +32,27 @@ struct fd_guard {
   }
 };
 
-// Bytes of the message to send: all of it, or the header plus `lines` body lines.
-uint64_t top_length(int fd, const maildrop_entry& m, uint64_t lines) {
+// pread that either completes from the page cache or fails with EAGAIN
+// (`nowait`), or an ordinary pread (on the blocking pool).
+ssize_t read_at(int fd, char* into, size_t n, uint64_t pos, bool nowait) {
+  iovec v{into, n};
+  for (;;) {
+    auto r = ::preadv2(fd, &v, 1, static_cast<off_t>(pos), nowait ? RWF_NOWAIT : 0);
+    if (r < 0 && errno == EINTR) continue;
+    return r;
+  }
+}
+
+// Bytes of the message to send: all of it, or the header plus `lines` body
+// lines. nullopt when `nowait` and the bytes are not in memory.
+std::optional<uint64_t> top_length(int fd, const maildrop_entry& m, uint64_t lines, bool nowait) {
   if (m.header_size >= m.size) return m.size;
   uint64_t pos = m.header_size;
   if (lines == 0) return pos;
   std::string buf(64 * 1024, '\0');
   while (pos < m.size) {
-    auto n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(pos));
+    auto n = read_at(fd, buf.data(), buf.size(), pos, nowait);
+    if (n < 0 && nowait) return std::nullopt;
     if (n <= 0) return pos;
     for (ssize_t i = 0; i < n; ++i)
       if (buf[static_cast<size_t>(i)] == '\n' && --lines == 0)
@@ -54,10 +71,53 @@ void terminate(std::string& out, char last) {
 struct opened_blob {
   int fd = -1;
   uint64_t length = 0;
+  std::string first;  // the first chunk when the bytes pass through here (TLS or stuffing)
 };
 
-// Streams bytes [0, length) of the blob as a multi-line response body.
-net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, uint64_t length) {
+// Everything RETR/TOP needs before it answers: the descriptor, the length
+// and, when copying, the first chunk. `nowait`: give up (nullopt) rather
+// than wait for the disk.
+std::optional<base::result<opened_blob>> open_for_sending(store::mailbox& mb,
+                                                          const maildrop_entry& m,
+                                                          std::optional<uint64_t> lines,
+                                                          bool copy_out, bool nowait) {
+  int fd = -1;
+  if (nowait) {
+    auto cached = mb.open_blob_cached(m.blob_id);
+    if (!cached) return std::nullopt;
+    fd = *cached;
+  } else {
+    auto opened = mb.open_blob(m.blob_id, m.uid);
+    if (!opened) return base::result<opened_blob>(opened.err());
+    fd = *opened;
+  }
+  fd_guard guard{fd};
+  auto length = lines ? top_length(fd, m, *lines, nowait) : std::optional<uint64_t>(m.size);
+  if (!length) return std::nullopt;
+  opened_blob b{fd, *length, {}};
+  if (copy_out) {
+    // The first chunk comes along, so a typical message costs no extra trip.
+    b.first.resize(static_cast<size_t>(std::min<uint64_t>(chunk_size, b.length)));
+    auto n = read_at(fd, b.first.data(), b.first.size(), 0, nowait);
+    if (nowait && n != static_cast<ssize_t>(b.first.size())) return std::nullopt;
+    b.first.resize(static_cast<size_t>(std::max<ssize_t>(n, 0)));
+  } else if (nowait) {
+    // sendfile() reads in the kernel: go ahead only if the end is cached
+    // (files are written whole and read ahead, so the rest is too).
+    char probe;
+    if (b.length > 0 && read_at(fd, &probe, 1, b.length - 1, true) != 1) return std::nullopt;
+  } else {
+    // Start reading ahead now, so sendfile() finds the pages in memory.
+    ::posix_fadvise(fd, 0, static_cast<off_t>(b.length), POSIX_FADV_WILLNEED);
+  }
+  guard.fd = -1;
+  return base::result<opened_blob>(std::move(b));
+}
+
+// Streams bytes [0, length) of the blob as a multi-line response body;
+// `first` holds its first bytes when they were read already.
+net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, uint64_t length,
+                                 std::string& first) {
   // Blobs are canonical (end in CRLF) and TOP stops after an LF, so the range
   // ends a line; only a blob shorter than its index entry breaks that, and
   // then `last` is reset below.
@@ -75,28 +135,22 @@ net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, ui
   proto::pop3::dot_stuffer stuffer;
   std::string chunk;
   uint64_t pos = 0;
+  auto append = [&](std::string_view bytes) {
+    if (m.dot_lines == 0)
+      s.out += bytes;
+    else
+      stuffer.feed(bytes, s.out);
+    pos += bytes.size();
+  };
+  append(first);
   while (pos < length) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(chunk_size, length - pos));
-    ssize_t n = 0;
-    if (m.dot_lines == 0) {
-      // Nothing to stuff: read straight into the output buffer (the session
-      // is suspended while the pool writes there).
-      auto old = s.out.size();
-      s.out.resize(old + want);
-      char* into = s.out.data() + old;
-      auto read = [fd, into, want, pos] {
-        return ::pread(fd, into, want, static_cast<off_t>(pos));
-      };
+    chunk.resize(want);
+    char* into = chunk.data();
+    auto n = read_at(fd, into, want, pos, true);
+    if (n < 0 && errno == EAGAIN) {
+      auto read = [fd, into, want, pos] { return read_at(fd, into, want, pos, false); };
       n = co_await net::run_blocking(std::move(read));
-      s.out.resize(old + static_cast<size_t>(std::max<ssize_t>(n, 0)));
-    } else {
-      chunk.resize(want);
-      char* into = chunk.data();
-      auto read = [fd, into, want, pos] {
-        return ::pread(fd, into, want, static_cast<off_t>(pos));
-      };
-      n = co_await net::run_blocking(std::move(read));
-      if (n > 0) stuffer.feed(std::string_view(chunk.data(), static_cast<size_t>(n)), s.out);
     }
     if (n <= 0) {
       observe::log(observe::level::error, "pop3", s.id,
@@ -105,7 +159,7 @@ net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, ui
       last = 0;
       break;
     }
-    pos += static_cast<uint64_t>(n);
+    append(std::string_view(chunk.data(), static_cast<size_t>(n)));
     bool sent = co_await s.flush_if_full();
     if (!sent) {
       s.quit = true;
@@ -117,37 +171,38 @@ net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, ui
 
 net::awaitable<void> send_message(session& s, maildrop_entry& m, std::optional<uint64_t> lines) {
   auto number = &m - s.maildrop.data() + 1;
-  auto mailbox = s.mailbox;
-  auto entry = m;
-  auto open = [mailbox, entry, lines]() -> base::result<opened_blob> {
-    auto fd = mailbox->open_blob(entry.blob_id, entry.uid);
-    if (!fd) return fd.err();
-    // Start reading ahead now, so sendfile() finds the pages in memory.
-    ::posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    ::posix_fadvise(*fd, 0, static_cast<off_t>(entry.size), POSIX_FADV_WILLNEED);
-    uint64_t length = lines ? top_length(*fd, entry, *lines) : entry.size;
-    return opened_blob{*fd, length};
-  };
-  auto blob = co_await net::run_blocking(std::move(open));
-  if (!blob) {
-    if (blob.err().code == base::errc::not_found) {
+  bool copy_out = m.dot_lines > 0 || s.conn->tls_active();
+  auto fast = open_for_sending(*s.mailbox, m, lines, copy_out, true);
+  std::optional<base::result<opened_blob>> blob;
+  if (fast) {
+    blob = std::move(*fast);
+  } else {
+    auto mailbox = s.mailbox;
+    auto entry = m;
+    auto open = [mailbox, entry, lines, copy_out] {
+      return std::move(*open_for_sending(*mailbox, entry, lines, copy_out, false));
+    };
+    blob = co_await net::run_blocking(std::move(open));
+  }
+  auto& b = *blob;
+  if (!b) {
+    if (b.err().code == base::errc::not_found) {
       s.err(
           fmt::format("Message {} was deleted by another session of {} and can no longer be "
                       "retrieved",
                       number, s.user));
     } else {
-      observe::log(observe::level::error, "pop3", s.id, "{} ({})", blob.err().message,
-                   blob.err().detail);
-      s.err(error_reply(s, blob.err()));
+      observe::log(observe::level::error, "pop3", s.id, "{} ({})", b.err().message, b.err().detail);
+      s.err(error_reply(s, b.err()));
     }
     co_return;
   }
-  fd_guard guard{blob->fd};
+  fd_guard guard{b->fd};
   if (lines)
     s.ok(fmt::format("Top of message {} follows", number));
   else
     s.ok(fmt::format("{} octets", m.size));
-  co_await stream_body(s, blob->fd, m, blob->length);
+  co_await stream_body(s, b->fd, m, b->length, b->first);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <optional>
 
 #include "base/files.hpp"
 #include "base/strings.hpp"
@@ -131,17 +132,25 @@ class sqlite_directory final : public directory {
   }
 
   base::result<user_record> find_locked(const std::string& a) {
-    auto st = db_.prepare("SELECT id, address, password FROM users WHERE address = ?");
-    if (!st) return st.err();
-    st->bind(1, a);
-    auto r = st->step();
-    if (r == db::step_result::row) return user_record{st->int64(0), st->text(1), st->text(2)};
-    if (r == db::step_result::error) return db_.error_of("looking up user");
-    return no_such_user(a);
+    // The most frequent statement (every login and delivery) is prepared once.
+    if (!find_stmt_) {
+      auto st = db_.prepare("SELECT id, address, password FROM users WHERE address = ?");
+      if (!st) return st.err();
+      find_stmt_.emplace(std::move(*st));
+    }
+    auto& st = *find_stmt_;
+    st.bind(1, a);
+    auto r = st.step();
+    base::result<user_record> out = no_such_user(a);
+    if (r == db::step_result::row) out = user_record{st.int64(0), st.text(1), st.text(2)};
+    if (r == db::step_result::error) out = db_.error_of("looking up user");
+    st.reset();  // no read transaction stays open between calls
+    return out;
   }
 
   std::mutex mu_;
   db::database db_;
+  std::optional<db::statement> find_stmt_;  // after db_: finalized before it closes
   uint64_t local_changes_ = 0;
 };
 

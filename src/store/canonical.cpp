@@ -99,6 +99,44 @@ void canonical_stream::feed(std::string_view in, std::string& out) {
   }
 }
 
+void canonical_stream::feed_in_place(std::string& buf, size_t from) {
+  std::string_view region(buf.data() + from, buf.size() - from);
+  if (region.empty()) return;
+  // Canonical already if every CR is followed by LF, every LF preceded by CR
+  // (within the region, or by a CR just before it), and it does not end in
+  // a CR whose partner is still to come.
+  bool clean = !pending_cr_ && region.back() != '\r';
+  uint32_t dots = 0;
+  bool line_start = at_line_start_;
+  const char* p = region.data();
+  const char* end = p + region.size();
+  while (clean && p < end) {
+    if (line_start && *p == '.') ++dots;
+    auto* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    const char* stop = lf ? lf : end;
+    auto* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<size_t>(stop - p)));
+    if (lf) {
+      // The only CR allowed in [p, lf] is the one right before the LF.
+      clean = lf > p && lf[-1] == '\r' && (cr == nullptr || cr == lf - 1);
+      line_start = true;
+      p = lf + 1;
+    } else {
+      clean = cr == nullptr;
+      line_start = p == end ? line_start : false;
+      p = end;
+    }
+  }
+  if (clean) {
+    wrote_ = true;
+    dot_lines_ += dots;
+    at_line_start_ = line_start;
+    return;
+  }
+  std::string copy(region);
+  buf.resize(from);
+  feed(copy, buf);
+}
+
 void canonical_stream::finish(std::string& out) {
   if (pending_cr_) {
     pending_cr_ = false;

@@ -24,6 +24,9 @@ class canonical_stream {
  public:
   void feed(std::string_view in, std::string& out);
   void finish(std::string& out);
+  // The same for bytes already appended to `buf` from `from` on: when they
+  // are canonical (the usual CRLF input) nothing is copied.
+  void feed_in_place(std::string& buf, size_t from);
   uint32_t dot_lines() const { return dot_lines_; }
 
  private:

@@ -38,7 +38,8 @@ std::string read_all(mailbox& mb, const message_meta& m) {
 
 TEST(CanonicalStream, EqualsCanonicalizeAtEverySplit) {
   for (std::string in :
-       {"a\nb", "a\r\nb\r\n", "a\rb\r\n", "", ".x\n..y\r\n.", "a\r", "\r\n\r\n", "x\r\r\n.z"}) {
+       {"a\nb", "a\r\nb\r\n", "a\rb\r\n", "", ".x\n..y\r\n.", "a\r", "\r\n\r\n", "x\r\r\n.z",
+        ".a\r\n.b\r\nc.\r\n", "\n.", "a\r\n\r\n.\r\n", "\r", "\n", ".\r\n"}) {
     auto whole = canonicalize(in);
     std::string want = whole ? *whole : in;
     for (size_t split = 0; split <= in.size(); ++split) {
@@ -49,6 +50,18 @@ TEST(CanonicalStream, EqualsCanonicalizeAtEverySplit) {
       cs.finish(out);
       EXPECT_EQ(out, want) << "input " << testing::PrintToString(in) << " split " << split;
       EXPECT_EQ(cs.dot_lines(), count_dot_lines(want)) << testing::PrintToString(in);
+      // In place, as DATA uses it: pieces appended to the output, then fixed up.
+      canonical_stream ip;
+      std::string buf;
+      for (auto piece :
+           {std::string_view(in).substr(0, split), std::string_view(in).substr(split)}) {
+        size_t from = buf.size();
+        buf += piece;
+        ip.feed_in_place(buf, from);
+      }
+      ip.finish(buf);
+      EXPECT_EQ(buf, want) << "in place: " << testing::PrintToString(in) << " split " << split;
+      EXPECT_EQ(ip.dot_lines(), count_dot_lines(want)) << testing::PrintToString(in);
     }
   }
 }

@@ -41,8 +41,7 @@ net::awaitable<received_message> receive_data(core::session_base& s, store::stor
   bool write_failed = false;
   proto::smtp::dot_decoder decoder(limits.max_size);
   store::canonical_stream canonical;
-  std::string decoded, out;
-  decoded.reserve(16 * 1024);
+  std::string out;
   canonical.feed(prefix, out);
   // Moves `out` to the spool file, creating it the first time, in one trip
   // to the blocking pool.
@@ -85,12 +84,12 @@ net::awaitable<received_message> receive_data(core::session_base& s, store::stor
       r.spool.discard();
       co_return r;
     }
-    auto used = decoder.feed(chunk, decoded);
+    // Decoded straight into the output; canonicalised in place (no copy
+    // for CRLF input).
+    size_t before = out.size();
+    auto used = decoder.feed(chunk, out);
     if (used < chunk.size()) s.conn->unread(chunk.size() - used);
-    if (!decoded.empty()) {
-      canonical.feed(decoded, out);
-      decoded.clear();
-    }
+    canonical.feed_in_place(out, before);
     if (out.size() >= spool_threshold) co_await spool_out();
   }
   r.message_bytes = decoder.total();

@@ -71,12 +71,10 @@ void terminate(std::string& out, char last) {
 struct opened_blob {
   int fd = -1;
   uint64_t length = 0;
-  std::string first;  // the first chunk when the bytes pass through here (TLS or stuffing)
 };
 
-// Everything RETR/TOP needs before it answers: the descriptor, the length
-// and, when copying, the first chunk. `nowait`: give up (nullopt) rather
-// than wait for the disk.
+// Everything RETR/TOP needs before it answers: the descriptor and the length.
+// `nowait`: give up (nullopt) rather than wait for the disk.
 std::optional<base::result<opened_blob>> open_for_sending(store::mailbox& mb,
                                                           const maildrop_entry& m,
                                                           std::optional<uint64_t> lines,
@@ -94,13 +92,9 @@ std::optional<base::result<opened_blob>> open_for_sending(store::mailbox& mb,
   fd_guard guard{fd};
   auto length = lines ? top_length(fd, m, *lines, nowait) : std::optional<uint64_t>(m.size);
   if (!length) return std::nullopt;
-  opened_blob b{fd, *length, {}};
+  opened_blob b{fd, *length};
   if (copy_out) {
-    // The first chunk comes along, so a typical message costs no extra trip.
-    b.first.resize(static_cast<size_t>(std::min<uint64_t>(chunk_size, b.length)));
-    auto n = read_at(fd, b.first.data(), b.first.size(), 0, nowait);
-    if (nowait && n != static_cast<ssize_t>(b.first.size())) return std::nullopt;
-    b.first.resize(static_cast<size_t>(std::max<ssize_t>(n, 0)));
+    // stream_body reads the bytes itself, from the cache when it can.
   } else if (nowait) {
     // sendfile() reads in the kernel: go ahead only if the end is cached
     // (files are written whole and read ahead, so the rest is too).
@@ -114,10 +108,8 @@ std::optional<base::result<opened_blob>> open_for_sending(store::mailbox& mb,
   return base::result<opened_blob>(std::move(b));
 }
 
-// Streams bytes [0, length) of the blob as a multi-line response body;
-// `first` holds its first bytes when they were read already.
-net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, uint64_t length,
-                                 std::string& first) {
+// Streams bytes [0, length) of the blob as a multi-line response body.
+net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, uint64_t length) {
   // Blobs are canonical (end in CRLF) and TOP stops after an LF, so the range
   // ends a line; only a blob shorter than its index entry breaks that, and
   // then `last` is reset below.
@@ -135,23 +127,25 @@ net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, ui
   proto::pop3::dot_stuffer stuffer;
   std::string chunk;
   uint64_t pos = 0;
-  auto append = [&](std::string_view bytes) {
-    if (m.dot_lines == 0)
-      s.out += bytes;
-    else
-      stuffer.feed(bytes, s.out);
-    pos += bytes.size();
-  };
-  append(first);
   while (pos < length) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(chunk_size, length - pos));
-    chunk.resize(want);
-    char* into = chunk.data();
+    // Without stuffing the bytes go straight into the output buffer (the
+    // session is suspended while the pool writes there, if it must).
+    char* into = nullptr;
+    size_t old = s.out.size();
+    if (m.dot_lines == 0) {
+      s.out.resize(old + want);
+      into = s.out.data() + old;
+    } else {
+      chunk.resize(want);
+      into = chunk.data();
+    }
     auto n = read_at(fd, into, want, pos, true);
     if (n < 0 && errno == EAGAIN) {
       auto read = [fd, into, want, pos] { return read_at(fd, into, want, pos, false); };
       n = co_await net::run_blocking(std::move(read));
     }
+    if (m.dot_lines == 0) s.out.resize(old + static_cast<size_t>(std::max<ssize_t>(n, 0)));
     if (n <= 0) {
       observe::log(observe::level::error, "pop3", s.id,
                    "message UID {} of {} is shorter than its index entry ({} of {} bytes)", m.uid,
@@ -159,7 +153,9 @@ net::awaitable<void> stream_body(session& s, int fd, const maildrop_entry& m, ui
       last = 0;
       break;
     }
-    append(std::string_view(chunk.data(), static_cast<size_t>(n)));
+    if (m.dot_lines != 0)
+      stuffer.feed(std::string_view(chunk.data(), static_cast<size_t>(n)), s.out);
+    pos += static_cast<uint64_t>(n);
     bool sent = co_await s.flush_if_full();
     if (!sent) {
       s.quit = true;
@@ -202,7 +198,7 @@ net::awaitable<void> send_message(session& s, maildrop_entry& m, std::optional<u
     s.ok(fmt::format("Top of message {} follows", number));
   else
     s.ok(fmt::format("{} octets", m.size));
-  co_await stream_body(s, b->fd, m, b->length, b->first);
+  co_await stream_body(s, b->fd, m, b->length);
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ run: build
 asan: deps
 	cmake -S . -B $(ASAN_DIR) $(CMAKE_FLAGS) -DPOSTERN_SANITIZE=ON
 	cmake --build $(ASAN_DIR) -j $(JOBS)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	POSTERN_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
 
 # libFuzzer on every parser, FUZZ_SECONDS each (clang build in build-fuzz/).

@@ -475,10 +475,19 @@ class Diagnostics(SharedNodeTest):
         self.assertEqual(len(lines), 1, lines)
 
 
+# `make asan` sets this. The sanitizers' own checks need file descriptors (UBSan
+# probes memory through a pipe) and their allocator keeps freed memory in a
+# quarantine, so descriptor exhaustion and RSS bounds are measured on the
+# normal build (`make test`), where these tests always run.
+SANITIZED = os.environ.get("POSTERN_SANITIZED") == "1"
+
+
 class DescriptorExhaustion(unittest.TestCase):
     """8. Out of file descriptors: logged with the cause, rate-limited, and the
     server recovers once descriptors are free."""
 
+    @unittest.skipIf(SANITIZED, "sanitizer runtimes need descriptors of their own; "
+                     "measured by make test")
     def test_accept_failure_is_logged_rate_limited_and_recovers(self):
         node = Node()
         self.addCleanup(node.cleanup)
@@ -568,7 +577,9 @@ class BoundedOutput(unittest.TestCase):
         self.assertEqual(others.stat()[0], self.MESSAGES, "another session's STAT during the flood")
         reference = [l.split()[1] for l in others.uidl()[1]]
         others.quit()
-        self.assertLess(grew_mib, 20, f"server RSS grew by {grew_mib:.0f} MiB while a client sent "
+        # Under the sanitizers freed memory sits in a quarantine; the bound
+        # that matters is the normal build's.
+        self.assertLess(grew_mib, 64 if SANITIZED else 20, f"server RSS grew by {grew_mib:.0f} MiB while a client sent "
                         f"{self.FLOOD} UIDL commands and read nothing")
 
         # Now read everything: 800 complete listings, in order, none lost.

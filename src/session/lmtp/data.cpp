@@ -121,26 +121,44 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
                       first_prefix_size, dot_lines, now]() -> base::result<uint32_t> {
       // The account may have been removed since RCPT: then nobody could read
       // the message, and no mailbox may be created for it.
-      auto user = dir.find_user(r.address);
-      if (!user || user->id != r.user_id)
-        return base::error{base::errc::not_found,
-                           "no such user here: the account was removed during delivery", ""};
+      // Only a definite answer counts as "removed": a busy or failing
+      // directory must never make a delivery delete a mailbox.
+      auto gone = [&] {
+        auto user = dir.find_user(r.address);
+        if (user) return user->id != r.user_id;
+        return user.err().code == base::errc::not_found;
+      };
+      auto removed = base::error{base::errc::not_found,
+                                 "no such user here: the account was removed during delivery", ""};
+      if (gone()) return removed;
       auto mb = mail.open(r.user_id);
       if (!mb) return mb.err();
-      if (!spooled) {
-        // A small message: already canonical in memory, stored as it is.
-        if (i == 0) return (*mb)->append("INBOX", store::new_message{memory, now, 0});
-        std::string copy = prefix;
-        copy.append(memory, first_prefix_size);
-        return (*mb)->append("INBOX", store::new_message{copy, now, 0});
+      auto store = [&]() -> base::result<uint32_t> {
+        if (!spooled) {
+          // A small message: already canonical in memory, stored as it is.
+          if (i == 0) return (*mb)->append("INBOX", store::new_message{memory, now, 0});
+          std::string copy = prefix;
+          copy.append(memory, first_prefix_size);
+          return (*mb)->append("INBOX", store::new_message{copy, now, 0});
+        }
+        if (i == 0)
+          return (*mb)->append_file("INBOX",
+                                    store::spooled_message{&first, first_size, dot_lines, now, 0});
+        auto copy = copy_for(mail, first, first_prefix_size, first_size, prefix);
+        if (!copy) return copy.err();
+        uint64_t size = prefix.size() + (first_size - first_prefix_size);
+        return (*mb)->append_file("INBOX", store::spooled_message{&*copy, size, dot_lines, now, 0});
+      };
+      auto uid = store();
+      // Removed while this commit ran: `user remove` may have deleted the
+      // folder before the commit re-created it. Delete it again rather than
+      // leave a mailbox nobody owns, and do not acknowledge.
+      if (uid && gone()) {
+        mb->reset();
+        (void)mail.destroy(r.user_id);
+        return removed;
       }
-      if (i == 0)
-        return (*mb)->append_file("INBOX",
-                                  store::spooled_message{&first, first_size, dot_lines, now, 0});
-      auto copy = copy_for(mail, first, first_prefix_size, first_size, prefix);
-      if (!copy) return copy.err();
-      uint64_t size = prefix.size() + (first_size - first_prefix_size);
-      return (*mb)->append_file("INBOX", store::spooled_message{&*copy, size, dot_lines, now, 0});
+      return uid;
     };
     auto uid = co_await net::run_blocking(std::move(store_one));
     if (uid) {

@@ -117,4 +117,19 @@ TEST_F(Pop3Faults, EveryConnectionFailureEndsTheSessionCleanly) {
   }
 }
 
+TEST_F(Pop3Faults, ABusyDirectoryAtLoginSaysTryAgainNotWrongPassword) {
+  auto h = fresh();
+  h->inject_directory_faults(1);
+  transcript t;
+  h->run(run_session, [&](script_client& c) { script(c, t); });
+  ASSERT_TRUE(h->directory_fault_fired());
+  ASSERT_GE(t.lines.size(), 3u);
+  // The PASS reply: a temporary refusal with the session id, not "[AUTH]",
+  // so the client keeps the password and retries (RFC 3206 SYS/TEMP).
+  EXPECT_TRUE(t.lines[2].starts_with("-ERR [SYS/TEMP]")) << t.lines[2];
+  EXPECT_NE(t.lines[2].find("session"), std::string::npos) << t.lines[2];
+  EXPECT_EQ(t.lines[2].find("injected"), std::string::npos) << t.lines[2];
+  EXPECT_EQ(h->stored_count("joe@example.com"), 2u);
+}
+
 }  // namespace postern::session::pop3

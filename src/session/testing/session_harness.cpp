@@ -123,6 +123,12 @@ void session_harness::inject_store_faults(uint32_t fail_at, store::testing::faul
                                users_, "mail.test", 0});
 }
 
+void session_harness::inject_directory_faults(uint32_t fail_lookup_at) {
+  faulty_dir_ = std::make_unique<directory::testing::faulty_directory>(*dir_, fail_lookup_at);
+  services_.reset(new services{*faulty_dir_, faulty_ ? *faulty_ : *store_, *settings_, credentials_,
+                               registry_, defence_, users_, "mail.test", 0});
+}
+
 void session_harness::inject_connection_faults(uint32_t fail_read_at, uint32_t fail_write_at) {
   fail_read_at_ = fail_read_at;
   fail_write_at_ = fail_write_at;

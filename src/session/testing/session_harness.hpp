@@ -13,6 +13,7 @@
 #include "directory/credential_cache.hpp"
 #include "directory/directory.hpp"
 #include "directory/live_settings.hpp"
+#include "directory/testing/faulty_directory.hpp"
 #include "net/server.hpp"
 #include "policy/connection_registry.hpp"
 #include "policy/login_defence.hpp"
@@ -60,6 +61,9 @@ class session_harness {
   // (0 = never), the connection its Nth read or write.
   void inject_store_faults(uint32_t fail_at, store::testing::fault_kind kind);
   void inject_connection_faults(uint32_t fail_read_at, uint32_t fail_write_at);
+  // The directory's Nth user look-up fails as a busy database does.
+  void inject_directory_faults(uint32_t fail_lookup_at);
+  bool directory_fault_fired() const { return faulty_dir_ && faulty_dir_->fired(); }
   // Whether the injected store fault happened in the last run.
   bool store_fault_fired() const { return faulty_ && faulty_->failed(); }
   // An exception that escaped the session coroutine in the last run ("" if none).
@@ -81,6 +85,7 @@ class session_harness {
   directory::user_cache users_;
   std::unique_ptr<services> services_;
   std::unique_ptr<store::testing::faulty_store> faulty_;
+  std::unique_ptr<directory::testing::faulty_directory> faulty_dir_;
   uint32_t fail_read_at_ = 0, fail_write_at_ = 0;
   std::string escaped_;
 };

@@ -12,6 +12,7 @@
 #include "directory/user_cache.hpp"
 #include "policy/connection_registry.hpp"
 #include "policy/login_defence.hpp"
+#include "session/core/observer.hpp"
 #include "store/store.hpp"
 
 namespace postern::session {
@@ -25,7 +26,11 @@ struct services {
   policy::login_defence& defence;
   directory::user_cache& users;  // RCPT hints; see user_cache.hpp
   std::string hostname;
-  uint16_t pop3s_port = 0;  // implicit-TLS POP3 port, named in login_type=secure refusals
+  uint16_t pop3s_port = 0;
+  // Where every command is reported (protocol log, metrics, budgets plug in
+  // here); nullptr means the default debug-log observer.
+  session::core::command_observer* observer =
+      nullptr;  // implicit-TLS POP3 port, named in login_type=secure refusals
 };
 
 }  // namespace postern::session

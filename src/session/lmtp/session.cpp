@@ -29,7 +29,8 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
     co_return;
   }
   s.reply(fmt::format("220 {} Postern LMTP ready", svc.hostname));
-  co_await core::run_commands(s, protocol());
+  auto& observer = svc.observer ? *svc.observer : core::log_observer();
+  co_await core::run_commands(s, protocol(), observer);
 }
 
 }  // namespace postern::session::lmtp

@@ -127,3 +127,43 @@ TEST_F(Pop3Session, CapaComesFromTheCommandTableAndDropsLoginCommandsAfterLogin)
 }
 
 }  // namespace postern::session::pop3
+
+namespace postern::session::pop3 {
+
+namespace {
+// Keeps what the engine reports, as the protocol log will.
+struct recording_observer final : core::command_observer {
+  struct row {
+    std::string verb, args, result;
+    uint64_t out;
+  };
+  std::vector<row> rows;
+  void on_command(const core::command_record& r) override {
+    rows.push_back(
+        {std::string(r.verb), std::string(r.arguments), std::string(r.result), r.bytes_out});
+  }
+};
+}  // namespace
+
+TEST_F(Pop3Session, EveryCommandReachesTheObserverWithSecretsMasked) {
+  deliver("Subject: a\r\n\r\na\r\n");
+  recording_observer seen;
+  h_.observe_commands(&seen);
+  run([&](script_client& c) {
+    ASSERT_TRUE(c.line().starts_with("+OK"));
+    c.send("USER joe@example.com\r\nPASS pw\r\nSTAT\r\nRETR 9\r\nQUIT\r\n");
+    for (int i = 0; i < 5; ++i) c.line();
+  });
+  ASSERT_EQ(seen.rows.size(), 5u);
+  EXPECT_EQ(seen.rows[0].verb, "USER");
+  EXPECT_EQ(seen.rows[0].args, "joe@example.com");
+  EXPECT_EQ(seen.rows[1].verb, "PASS");
+  EXPECT_EQ(seen.rows[1].args, "***");  // the password never reaches a log
+  EXPECT_EQ(seen.rows[1].result, "+OK");
+  EXPECT_EQ(seen.rows[2].verb, "STAT");
+  EXPECT_GT(seen.rows[2].out, 0u);
+  EXPECT_EQ(seen.rows[3].result, "-ERR");  // RETR 9: no such message
+  EXPECT_EQ(seen.rows[4].verb, "QUIT");
+}
+
+}  // namespace postern::session::pop3

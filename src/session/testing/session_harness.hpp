@@ -69,6 +69,9 @@ class session_harness {
   // An exception that escaped the session coroutine in the last run ("" if none).
   const std::string& escaped_exception() const { return escaped_; }
 
+  // Every command of later runs is reported to `o` (must outlive them).
+  void observe_commands(core::command_observer* o) { services_->observer = o; }
+
   // Runs `session` for one connection while `client_script` drives it, until
   // both are done.
   void run(const session_fn& session, const std::function<void(script_client&)>& client_script);

@@ -6,7 +6,6 @@
 
 #include "proto/pop3/command.hpp"
 #include "proto/pop3/dot_stuff.hpp"
-#include "proto/sasl/plain.hpp"
 
 namespace pop3 = postern::proto::pop3;
 
@@ -33,7 +32,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pop3::parse_message_number(r.cmd->args);
     pop3::split_two(r.cmd->args);
   }
-  postern::proto::sasl::decode_plain(in);
 
   // Stuff the input split at one point; unstuffing gives the input back
   // (with a CRLF added when it did not end with a line break).

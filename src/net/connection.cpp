@@ -16,6 +16,8 @@ namespace {
 constexpr size_t idle_buffer = 1024;
 // Raw chunks (LMTP DATA) are read this many bytes at a time.
 constexpr size_t chunk_buffer = 64 * 1024;
+// After a timeout, how long the session has to write its goodbye.
+constexpr auto goodbye_grace = std::chrono::seconds(2);
 // Output to a slow reader must make progress by this much per timeout.
 constexpr uint64_t send_progress = 256 * 1024;
 }  // namespace
@@ -57,9 +59,19 @@ awaitable<void> connection::watchdog() {
     if (closed_) break;
     now = clock::now();
     if (now >= deadline_ || now >= phase_deadline_) {
+      if (timed_out_) {  // the goodbye's grace period is over too
+        close();
+        break;
+      }
+      // Cut the pending operation short but leave the socket open for a
+      // moment, so the session can say why it disconnects ("idle timeout
+      // (preauthenticated_timeout)"); a client that does not read even that
+      // is closed when the grace period ends.
       timed_out_ = true;
-      close();
-      break;
+      deadline_ = clock::time_point::max();
+      phase_deadline_ = now + goodbye_grace;
+      error_code ec;
+      socket_.cancel(ec);
     }
   }
 }
@@ -88,12 +100,6 @@ void connection::interrupt() {
     error_code ec;
     socket_.cancel(ec);
   }
-}
-
-std::string connection::tls_description() const {
-  if (!tls_active_) return {};
-  auto* ssl = const_cast<asio::ssl::stream<tcp::socket&>&>(*tls_).native_handle();
-  return fmt::format("{} {}", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 }
 
 awaitable<bool> connection::start_tls() {
@@ -141,6 +147,7 @@ void connection::release_buffer() {
 
 awaitable<read_status> connection::fill(size_t want_capacity) {
   if (closed_) co_return timed_out_ ? read_status::timed_out : read_status::closed;
+  if (timed_out_) co_return read_status::timed_out;  // only the goodbye is left
   if (injected_failure(fail_read_at_, reads_)) co_return read_status::error;
   compact();
   // Grows only when a command needs more than the buffer holds (callers cap
@@ -178,6 +185,7 @@ bool connection::has_buffered_line() const {
 }
 
 awaitable<read_status> connection::read_line(std::string& line, size_t max_size) {
+  if (timed_out_) co_return read_status::timed_out;  // no more commands, buffered or not
   bool discarding = false;
   bool armed = false;
   for (;;) {
@@ -202,11 +210,6 @@ awaitable<read_status> connection::read_line(std::string& line, size_t max_size)
     }
     if (!armed) {
       // The whole line must arrive within one timeout, however it trickles.
-      if (phase_deadline_ != clock::time_point::max() && clock::now() >= phase_deadline_) {
-        timed_out_ = true;
-        close();
-        co_return read_status::timed_out;
-      }
       if (idle_ && interrupted_ && in_begin_ == in_end_) co_return read_status::interrupted;
       arm_for_operation();
       armed = true;

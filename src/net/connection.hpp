@@ -56,7 +56,6 @@ class connection : public std::enable_shared_from_this<connection> {
   bool tls_active() const { return tls_active_; }
   bool tls_available() const { return tls_ctx_ != nullptr; }
   const std::string& tls_failure() const { return tls_failure_; }
-  std::string tls_description() const;  // "TLSv1.3 TLS_AES_256_GCM_SHA384" or ""
   const std::string& remote_ip() const { return remote_ip_; }
   uint16_t local_port() const { return local_port_; }
 

@@ -401,6 +401,11 @@ class Pop3Settings(unittest.TestCase):
         self.node.set("pop3", "preauthenticated_timeout=10s")
         raw = RawClient(self.node.pop3s, tls=True, timeout=30)
         raw.line()
+        # The client is told why before the connection closes (over TLS too).
+        raw.sock.settimeout(25)
+        goodbye = raw.line().decode()
+        self.assertTrue(goodbye.startswith("-ERR [SYS/TEMP] Timed out after 10s"), goodbye)
+        self.assertIn("preauthenticated_timeout", goodbye)
         self.assertTrue(raw.closed(timeout=25), "idle client was not disconnected")
         self.node.wait_for_log("idle timeout (preauthenticated_timeout)")
 

@@ -2,7 +2,6 @@
 
 #include "proto/pop3/command.hpp"
 #include "proto/pop3/dot_stuff.hpp"
-#include "proto/sasl/plain.hpp"
 
 namespace postern::proto::pop3 {
 
@@ -66,18 +65,3 @@ TEST(DotStuff, UnterminatedLastLineGetsCrlfBeforeTheDot) {
 }
 
 }  // namespace postern::proto::pop3
-
-namespace postern::proto::sasl {
-
-TEST(SaslPlain, DecodesAndRejectsMalformed) {
-  auto c = decode_plain("AGpvZUBleGFtcGxlLmNvbQBzZWNyZXQ=");  // \0joe@example.com\0secret
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->authcid, "joe@example.com");
-  EXPECT_EQ(c->password, "secret");
-  EXPECT_TRUE(c->authzid.empty());
-  EXPECT_FALSE(decode_plain("am9l"));          // no NULs
-  EXPECT_FALSE(decode_plain("AABzZWNyZXQ="));  // empty authcid
-  EXPECT_FALSE(decode_plain("not base64!"));
-}
-
-}  // namespace postern::proto::sasl

@@ -350,3 +350,20 @@ TEST(SaslMechanism, NamesAndLookup) {
 }
 
 }  // namespace postern::proto::sasl
+
+namespace postern::proto::sasl {
+
+// The assertions of the former decode_plain() test, on the mechanism that
+// replaced it.
+TEST(SaslMechanism, PlainDecodesAndRejectsMalformed) {
+  auto ok = make_mechanism("PLAIN")->start("AGpvZUBleGFtcGxlLmNvbQBzZWNyZXQ=");
+  ASSERT_EQ(ok.what, step::kind::check_password);
+  EXPECT_EQ(ok.creds.authcid, "joe@example.com");
+  EXPECT_EQ(ok.creds.password, "secret");
+  EXPECT_TRUE(ok.creds.authzid.empty());
+  for (auto bad : {"am9l", "AABzZWNyZXQ=", "not base64!"})  // no NULs, empty authcid, not base64
+    EXPECT_EQ(make_mechanism("PLAIN")->start(std::string_view(bad)).what, step::kind::failure)
+        << bad;
+}
+
+}  // namespace postern::proto::sasl

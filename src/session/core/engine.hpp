@@ -31,7 +31,7 @@ enum class event {
   internal_error,   // detail: the verb
   too_many_bad,     // the connection closes
   shutting_down,    // the node stops; the connection closes
-  timed_out,        // the watchdog closed the connection: log only
+  timed_out,        // a deadline passed: log it and say goodbye (the socket closes soon)
 };
 
 struct command_line {

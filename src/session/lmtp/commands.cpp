@@ -217,6 +217,8 @@ void say(state& s, core::event e, std::string_view detail) {
     case core::event::timed_out:
       observe::log(observe::level::info, "lmtp", s.id,
                    "idle timeout (timeout) for {}; connection closed", s.who());
+      s.reply(fmt::format("421 4.4.2 {} Timed out after {}s (timeout); closing the connection",
+                          s.svc.hostname, s.settings->timeout.count()));
       break;
   }
 }

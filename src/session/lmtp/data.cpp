@@ -87,6 +87,10 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
                    "(min_data_rate); connection closed, nothing delivered",
                    s.conn->remote_ip(), msg.message_bytes, s.settings->min_data_rate,
                    s.settings->timeout.count());
+      s.reply(
+          fmt::format("421 4.4.2 {} DATA too slow: {} bytes in the time allowed "
+                      "(timeout + size / min_data_rate); nothing was delivered",
+                      s.svc.hostname, msg.message_bytes));
       s.quit = true;
       co_return;
     case kind::too_big:

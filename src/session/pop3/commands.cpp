@@ -110,12 +110,17 @@ void say(session& s, core::event e, std::string_view detail) {
     case core::event::shutting_down:
       s.err("[SYS/TEMP] server shutting down; try again in a moment");
       break;
-    case core::event::timed_out:
-      observe::log(
-          observe::level::info, "pop3", s.id, "idle timeout ({}) for {}; connection closed",
-          s.state == phase::authorization ? "preauthenticated_timeout" : "authenticated_timeout",
-          s.who());
+    case core::event::timed_out: {
+      bool before_login = s.state == phase::authorization;
+      auto setting = before_login ? "preauthenticated_timeout" : "authenticated_timeout";
+      auto limit =
+          before_login ? s.settings->preauthenticated_timeout : s.settings->authenticated_timeout;
+      observe::log(observe::level::info, "pop3", s.id,
+                   "idle timeout ({}) for {}; connection closed", setting, s.who());
+      s.err(fmt::format("[SYS/TEMP] Timed out after {}s ({}); closing the connection",
+                        limit.count(), setting));
       break;
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace postern::base {
 
@@ -12,6 +13,9 @@ bool iequals(std::string_view a, std::string_view b);
 std::string to_lower(std::string_view s);
 std::string to_upper(std::string_view s);
 std::string_view trim(std::string_view s);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+// Splits on `sep`, dropping empty pieces.
+std::vector<std::string> split(std::string_view s, char sep);
 
 // Parses a whole decimal number with no sign, spaces or leading '+'.
 std::optional<uint64_t> parse_u64(std::string_view s);

@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "base/files.hpp"
+#include "base/strings.hpp"
 #include "mime/message_structure.hpp"
 #include "store/blob_file.hpp"
 #include "store/canonical.hpp"
@@ -21,7 +22,9 @@ namespace postern::store {
 namespace {
 // PRAGMA user_version of an index this code writes; bump on any schema change.
 // 2: counters (the last UIDVALIDITY handed out, so it is never reused).
-constexpr int64_t schema_version = 2;
+// 3: special-use, subscriptions and keyword lists of folders, save dates,
+//    the default folders, indexes for shared blobs and modseq scans.
+constexpr int64_t schema_version = 3;
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS folders(
@@ -52,21 +55,24 @@ CREATE TABLE IF NOT EXISTS expunged(
 CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
+constexpr const char* migrate_3_sql = R"sql(
+ALTER TABLE folders ADD COLUMN special_use TEXT NOT NULL DEFAULT '';
+ALTER TABLE folders ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE folders ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN save_date INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS messages_blob ON messages(blob);
+CREATE INDEX IF NOT EXISTS messages_modseq ON messages(folder_id, modseq);
+CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder_id, modseq);
+)sql";
+
+// What a new user finds (RFC 6154 special-use attributes).
+constexpr std::pair<const char*, const char*> default_folders[] = {
+    {"INBOX", ""},        {"Drafts", "\\Drafts"}, {"Sent", "\\Sent"},
+    {"Trash", "\\Trash"}, {"Junk", "\\Junk"},     {"Archive", "\\Archive"}};
+
 // RFC 9051 §2.3.1.1: UIDs are 32-bit and must never wrap.
 constexpr int64_t max_uid = 0xFFFFFFFFll;
 }  // namespace
-
-struct sqlite_mailbox::pending_append {
-  std::string folder;
-  uint64_t size = 0;  // of the canonical message
-  uint64_t blob = 0;
-  int64_t internal_date;
-  uint32_t flags;
-  uint32_t dot_lines;
-  mime::message_structure structure;
-  std::optional<base::result<uint32_t>> outcome;
-  bool done = false;
-};
 
 sqlite_mailbox::sqlite_mailbox(int64_t user_id, std::string root, db::database db, int blobs_fd)
     : user_id_(user_id),
@@ -116,15 +122,17 @@ base::status sqlite_mailbox::create_schema() {
   int64_t v = -1, n = -1;
   if (auto s = read_state(v, n); !s) return s;
   if (v == schema_version) return base::ok_status();
-  if (v == 0 && n == 0 || v == 1) {
-    // New (or format 1, which lacks only `counters`): create under a write
-    // lock, then look again, since another process may have won the race.
+  auto upgradable = [&] { return (v == 0 && n == 0) || v == 1 || v == 2; };
+  if (upgradable()) {
+    // New, or an older format: create or upgrade under a write lock, then
+    // look again, since another process may have won the race.
     db::transaction txn(db_);
     if (auto s = txn.begin(); !s) return s;
     if (auto s = read_state(v, n); !s) return s;
     if (v == schema_version) return base::ok_status();
-    if (v == 0 && n == 0 || v == 1) {
+    if (upgradable()) {
       if (auto s = db_.exec(schema_sql); !s) return s;
+      if (auto s = migrate_to_3(); !s) return s;
       if (auto s = db_.exec(fmt::format("PRAGMA user_version = {}", schema_version)); !s) return s;
       return txn.commit();
     }
@@ -133,6 +141,30 @@ base::status sqlite_mailbox::create_schema() {
                      fmt::format("{} has index format {}; this Postern reads format {}", db_.path(),
                                  v, schema_version),
                      ""};
+}
+
+base::status sqlite_mailbox::migrate_to_3() {
+  if (auto s = db_.exec(migrate_3_sql); !s) return s;
+  for (auto [name, use] : default_folders) {
+    auto f = find_folder(name, false);
+    if (f) continue;
+    if (f.err().code != base::errc::not_found) return f.err();
+    if (auto s = create_folder_row(name, use); !s) return s;
+  }
+  return base::ok_status();
+}
+
+base::status sqlite_mailbox::create_folder_row(std::string_view name,
+                                               std::string_view special_use) {
+  auto validity = next_uidvalidity();
+  if (!validity) return validity.err();
+  auto ins = db_.prepare(
+      "INSERT INTO folders(name, uidvalidity, uidnext, highestmodseq, special_use, subscribed)"
+      " VALUES(?, ?, 1, 1, ?, 1)");
+  if (!ins) return ins.err();
+  ins->bind(1, name).bind(2, static_cast<int64_t>(*validity)).bind(3, special_use);
+  if (ins->step() != db::step_result::done) return db_.error_of("creating folder");
+  return base::ok_status();
 }
 
 base::result<uint32_t> sqlite_mailbox::next_uidvalidity() {
@@ -173,13 +205,7 @@ base::result<folder_info> sqlite_mailbox::find_folder(std::string_view name, boo
   if (r == db::step_result::error) return db_.error_of("reading folder");
   if (!create_inbox || name != "INBOX")
     return base::error{base::errc::not_found, fmt::format("folder {} does not exist", name), ""};
-  auto validity = next_uidvalidity();
-  if (!validity) return validity.err();
-  auto ins = db_.prepare(
-      "INSERT INTO folders(name, uidvalidity, uidnext, highestmodseq) VALUES(?, ?, 1, 1)");
-  if (!ins) return ins.err();
-  ins->bind(1, name).bind(2, static_cast<int64_t>(*validity));
-  if (ins->step() != db::step_result::done) return db_.error_of("creating folder");
+  if (auto s = create_folder_row(name, ""); !s) return s.err();
   return find_folder(name, false);
 }
 
@@ -281,6 +307,7 @@ base::result<uint32_t> sqlite_mailbox::commit(pending_append& p) {
   if (!p.outcome->ok()) {
     ::unlinkat(blobs_fd_, blob_name(p.blob).c_str(), 0);
   } else {
+    refresh_views();
     notifier_.notify();
   }
   return std::move(*p.outcome);
@@ -297,8 +324,12 @@ void sqlite_mailbox::poll_external_changes() {
     if (!st || st->step() != db::step_result::row) return;
     v = static_cast<uint64_t>(st->int64(0));
   }
-  if (data_version_ != 0 && v != data_version_) notifier_.notify();
+  bool changed = data_version_ != 0 && v != data_version_;
   data_version_ = v;
+  if (changed) {
+    refresh_views();
+    notifier_.notify();
+  }
 }
 
 void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
@@ -314,7 +345,7 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
   auto ins = db_.prepare(
       "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
       " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-      " structure) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      " structure, keywords, save_date) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   auto upd = db_.prepare("UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?");
   if (!ins) return fail_all(ins.err());
   if (!upd) return fail_all(upd.err());
@@ -352,7 +383,16 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
         .bind(13, s.cc)
         .bind(14, s.date)
         .bind(15, s.message_id)
-        .bind(16, mime::serialize(s));
+        .bind(16, mime::serialize(s))
+        .bind(17, base::join(p->keywords, " "))
+        .bind(18, static_cast<int64_t>(::time(nullptr)));
+    if (!p->keywords.empty()) {
+      auto kw = folder_keywords(f->id, p->keywords);
+      if (!kw) {
+        outcomes[i] = kw.err();
+        continue;
+      }
+    }
     if (ins->step() != db::step_result::done) return fail_all(db_.error_of("storing message"));
     upd->reset();
     upd->bind(1, static_cast<int64_t>(uid) + 1)
@@ -389,7 +429,7 @@ base::result<std::vector<message_meta>> sqlite_mailbox::list(std::string_view fo
     return f.err();
   }
   auto st = db_.prepare(
-      "SELECT uid, size, internal_date, flags, modseq, header_size, dot_lines, blob"
+      "SELECT uid, size, internal_date, flags, modseq, header_size, dot_lines, blob, save_date"
       " FROM messages WHERE folder_id = ? ORDER BY uid");
   if (!st) return st.err();
   st->bind(1, f->id);
@@ -406,6 +446,7 @@ base::result<std::vector<message_meta>> sqlite_mailbox::list(std::string_view fo
     m.header_size = static_cast<uint64_t>(st->int64(5));
     m.dot_lines = static_cast<uint32_t>(st->int64(6));
     m.blob_id = static_cast<uint64_t>(st->int64(7));
+    m.save_date = st->int64(8);
     out.push_back(std::move(m));
   }
   if (r == db::step_result::error) return db_.error_of("listing messages");
@@ -453,9 +494,13 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
   }
   // After the commit: a crash here leaves only unreferenced files, which
   // `postern mailbox repair` removes; it never leaves a row without its file.
-  for (auto b : blobs) ::unlinkat(blobs_fd_, blob_name(b).c_str(), 0);
-  if (!blobs.empty()) notifier_.notify();
-  return blobs.size();
+  size_t removed = blobs.size();
+  remove_unreferenced(blobs);
+  if (removed) {
+    refresh_views();
+    notifier_.notify();
+  }
+  return removed;
 }
 
 std::optional<int> sqlite_mailbox::open_blob_cached(uint64_t blob_id) {

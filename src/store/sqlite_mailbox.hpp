@@ -2,11 +2,13 @@
 #pragma once
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <vector>
 
 #include "db/sqlite.hpp"
+#include "mime/message_structure.hpp"
 #include "store/store.hpp"
 
 namespace postern::store {
@@ -26,11 +28,39 @@ class sqlite_mailbox final : public mailbox {
   std::optional<int> open_blob_cached(uint64_t blob_id) override;
   notifier& changes() override { return notifier_; }
   int64_t user_id() const override { return user_id_; }
+
+  base::result<std::vector<folder_entry>> folders() override;
+  base::status create_folder(std::string_view name, std::string_view special_use) override;
+  base::status delete_folder(std::string_view name) override;
+  base::status rename_folder(std::string_view from, std::string_view to) override;
+  base::status subscribe(std::string_view name, bool on) override;
+  base::result<std::shared_ptr<folder_view>> view(std::string_view folder) override;
+  base::result<flag_result> store_flags(std::string_view folder, std::span<const uint32_t> uids,
+                                        const flag_update& update) override;
+  base::result<copy_result> copy(std::string_view from, std::span<const uint32_t> uids,
+                                 std::string_view to, bool move) override;
+  base::result<std::vector<uint32_t>> append_files(
+      std::string_view folder, std::span<const spooled_message> msgs,
+      std::span<const std::vector<std::string>> keywords) override;
+  base::result<std::string> structure(std::string_view folder, uint32_t uid) override;
+  base::result<usage> total_usage() override;
+  base::result<usage> folder_usage(std::string_view folder) override;
   // Notifies subscribers when another process committed (store::poll_external_changes).
   void poll_external_changes();
 
  private:
-  struct pending_append;
+  struct pending_append {
+    std::string folder;
+    uint64_t size = 0;  // of the canonical message
+    uint64_t blob = 0;
+    int64_t internal_date;
+    uint32_t flags;
+    uint32_t dot_lines;
+    std::vector<std::string> keywords;
+    mime::message_structure structure;
+    std::optional<base::result<uint32_t>> outcome;
+    bool done = false;
+  };
 
   sqlite_mailbox(int64_t user_id, std::string root, db::database db, int blobs_fd);
   base::status create_schema();
@@ -38,6 +68,17 @@ class sqlite_mailbox final : public mailbox {
   void commit_batch(std::vector<pending_append*>& batch);
   base::result<uint32_t> next_uidvalidity();
   base::result<folder_info> find_folder(std::string_view name, bool create_inbox);
+  base::status create_folder_row(std::string_view name, std::string_view special_use);
+  base::status migrate_to_3();
+  // The folder's keyword list, extended by `names` (up to max_keywords_per_folder).
+  base::result<std::vector<std::string>> folder_keywords(int64_t folder_id,
+                                                         std::span<const std::string> names);
+  // Unlinks the blobs no message refers to any more (after a commit).
+  void remove_unreferenced(std::span<const uint64_t> blobs);
+  // Brings every live view up to date from the index; call without db_mu_.
+  void refresh_views();
+  // Parses, links and records a spooled message (outside any lock).
+  base::status prepare_file(pending_append& p, const spooled_message& msg);
 
   int64_t user_id_;
   std::string root_;
@@ -48,6 +89,9 @@ class sqlite_mailbox final : public mailbox {
 
   std::mutex db_mu_;  // guards db_
   db::database db_;
+
+  std::mutex views_mu_;                                  // guards views_
+  std::map<int64_t, std::weak_ptr<folder_view>> views_;  // by folder id
 
   // Group commit: appenders queue here; one of them commits the whole queue
   // in a single fsync of blobs/ and one transaction.

@@ -48,7 +48,48 @@ struct message_meta {
   uint64_t header_size = 0;  // bytes of the header including the blank line
   uint32_t dot_lines = 0;    // lines starting with '.', which POP3 must byte-stuff
   uint64_t blob_id = 0;      // names the file under the mailbox's blobs/ folder
+  uint64_t keywords = 0;     // bit i: the folder's keyword i (folder_view::keywords)
+  int64_t save_date = 0;     // unix seconds it was stored in this folder (RFC 8514)
 };
+
+// A folder as LIST shows it. Names are UTF-8 with "/" as the hierarchy
+// separator; they never reach a file path (paths come from ids only).
+struct folder_entry {
+  int64_t id = 0;
+  std::string name;
+  std::string special_use;  // "\\Sent" etc. (RFC 6154), "" for none
+  bool subscribed = false;
+};
+
+// How STORE changes flags (RFC 9051 §6.4.6).
+enum class flag_change { replace, add, remove };
+
+struct flag_update {
+  flag_change how = flag_change::add;
+  uint32_t flags = 0;                 // system flags
+  std::vector<std::string> keywords;  // as sent; compared case-insensitively
+  // CONDSTORE UNCHANGEDSINCE (RFC 7162 §3.1.3): messages whose modseq is above
+  // it are left alone and reported in `modified`.
+  std::optional<uint64_t> unchanged_since;
+};
+
+struct flag_result {
+  std::vector<message_meta> changed;  // new flags and modseq of each message changed
+  std::vector<uint32_t> modified;     // UIDs that failed UNCHANGEDSINCE
+};
+
+// COPY / MOVE (RFC 4315 COPYUID, RFC 6851).
+struct copy_result {
+  uint32_t uidvalidity = 0;                      // of the destination
+  std::vector<uint32_t> source_uids, dest_uids;  // pairwise
+};
+
+struct usage {
+  uint64_t bytes = 0;
+  uint64_t messages = 0;
+};
+
+class folder_view;
 
 struct new_message {
   std::string_view bytes;     // RFC 5322 message; line endings are canonicalised to CRLF
@@ -110,6 +151,39 @@ class mailbox {
   virtual std::optional<int> open_blob_cached(uint64_t) { return std::nullopt; }
   virtual notifier& changes() = 0;
   virtual int64_t user_id() const = 0;
+
+  // --- Folders (IMAP) ---
+  virtual base::result<std::vector<folder_entry>> folders() = 0;
+  // already_exists, or invalid_argument for a name that is not acceptable.
+  virtual base::status create_folder(std::string_view name, std::string_view special_use) = 0;
+  // Refused for INBOX and for a folder with children; its messages go with it.
+  virtual base::status delete_folder(std::string_view name) = 0;
+  // Renames a folder and its children; renaming INBOX moves its messages to
+  // a new folder and leaves INBOX empty (RFC 9051 §6.3.6).
+  virtual base::status rename_folder(std::string_view from, std::string_view to) = 0;
+  virtual base::status subscribe(std::string_view name, bool on) = 0;
+
+  // The shared, always current in-memory state of a folder (UIDs, flags,
+  // modseqs) that every session of the folder reads: see folder_view.hpp.
+  virtual base::result<std::shared_ptr<folder_view>> view(std::string_view folder) = 0;
+
+  // --- Changes (IMAP) ---
+  virtual base::result<flag_result> store_flags(std::string_view folder,
+                                                std::span<const uint32_t> uids,
+                                                const flag_update& update) = 0;
+  // Copies (shares the blobs; no bytes are copied) or moves atomically.
+  virtual base::result<copy_result> copy(std::string_view from, std::span<const uint32_t> uids,
+                                         std::string_view to, bool move) = 0;
+  // Stores several spooled messages in one transaction: all or none
+  // (MULTIAPPEND, RFC 3502). Keywords per message are given by name.
+  virtual base::result<std::vector<uint32_t>> append_files(
+      std::string_view folder, std::span<const spooled_message> msgs,
+      std::span<const std::vector<std::string>> keywords) = 0;
+  // The MIME structure text saved at delivery (mime::serialize).
+  virtual base::result<std::string> structure(std::string_view folder, uint32_t uid) = 0;
+  virtual base::result<usage> total_usage() = 0;
+  // Folder message count and size (STATUS SIZE).
+  virtual base::result<usage> folder_usage(std::string_view folder) = 0;
 };
 
 class store {

@@ -43,6 +43,32 @@ class faulty_mailbox final : public mailbox {
   notifier& changes() override { return inner_->changes(); }
   int64_t user_id() const override { return inner_->user_id(); }
 
+#define POSTERN_FORWARD(ret, name, params, args) \
+  ret name params override {                     \
+    if (owner_.fail_now()) return injected();    \
+    return inner_->name args;                    \
+  }
+  POSTERN_FORWARD(base::result<std::vector<folder_entry>>, folders, (), ())
+  POSTERN_FORWARD(base::status, create_folder, (std::string_view n, std::string_view u), (n, u))
+  POSTERN_FORWARD(base::status, delete_folder, (std::string_view n), (n))
+  POSTERN_FORWARD(base::status, rename_folder, (std::string_view a, std::string_view b), (a, b))
+  POSTERN_FORWARD(base::status, subscribe, (std::string_view n, bool on), (n, on))
+  POSTERN_FORWARD(base::result<std::shared_ptr<folder_view>>, view, (std::string_view n), (n))
+  POSTERN_FORWARD(base::result<flag_result>, store_flags,
+                  (std::string_view f, std::span<const uint32_t> u, const flag_update& x),
+                  (f, u, x))
+  POSTERN_FORWARD(base::result<copy_result>, copy,
+                  (std::string_view f, std::span<const uint32_t> u, std::string_view t, bool m),
+                  (f, u, t, m))
+  POSTERN_FORWARD(base::result<std::vector<uint32_t>>, append_files,
+                  (std::string_view f, std::span<const spooled_message> m,
+                   std::span<const std::vector<std::string>> k),
+                  (f, m, k))
+  POSTERN_FORWARD(base::result<std::string>, structure, (std::string_view f, uint32_t u), (f, u))
+  POSTERN_FORWARD(base::result<usage>, total_usage, (), ())
+  POSTERN_FORWARD(base::result<usage>, folder_usage, (std::string_view f), (f))
+#undef POSTERN_FORWARD
+
  private:
   std::shared_ptr<mailbox> inner_;
   faulty_store& owner_;

@@ -1,0 +1,221 @@
+// The IMAP side of the store: default folders, folder operations, flags with
+// modseqs, copies sharing blobs, atomic moves and multi-appends, and views
+// that every writer keeps current.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "store/folder_view.hpp"
+#include "store/store.hpp"
+
+namespace postern::store {
+
+namespace {
+std::string temp_dir() {
+  auto p = std::filesystem::temp_directory_path() /
+           ("postern-folders-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(p);
+  return p.string();
+}
+
+const std::string msg = "From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n";
+
+struct fixture {
+  std::string dir = temp_dir();
+  std::unique_ptr<store> st = make_sqlite_store(dir);
+  std::shared_ptr<mailbox> mb = *st->open(1);
+
+  uint32_t add(std::string_view folder = "INBOX") {
+    auto uid = mb->append(folder, new_message{msg, 1700000000, 0});
+    EXPECT_TRUE(uid) << uid.err().message;
+    return uid ? *uid : 0;
+  }
+  size_t blob_files() const {
+    size_t n = 0;
+    for (auto& e : std::filesystem::directory_iterator(dir + "/mail/1/blobs"))
+      n += e.is_regular_file();
+    return n;
+  }
+};
+}  // namespace
+
+TEST(Folders, NewMailboxHasTheSpecialUseFolders) {
+  fixture f;
+  auto list = f.mb->folders();
+  ASSERT_TRUE(list);
+  std::map<std::string, std::string> uses;
+  for (auto& e : *list) uses[e.name] = e.special_use;
+  EXPECT_EQ(uses.size(), 6u);
+  EXPECT_EQ(uses["INBOX"], "");
+  EXPECT_EQ(uses["Drafts"], "\\Drafts");
+  EXPECT_EQ(uses["Sent"], "\\Sent");
+  EXPECT_EQ(uses["Trash"], "\\Trash");
+  EXPECT_EQ(uses["Junk"], "\\Junk");
+  EXPECT_EQ(uses["Archive"], "\\Archive");
+  // Every folder has its own UIDVALIDITY.
+  std::set<uint32_t> validities;
+  for (auto& e : *list) validities.insert(f.mb->folder(e.name)->uidvalidity);
+  EXPECT_EQ(validities.size(), 6u);
+}
+
+TEST(Folders, CreateRenameDeleteWithChildren) {
+  fixture f;
+  ASSERT_TRUE(f.mb->create_folder("Work", ""));
+  ASSERT_TRUE(f.mb->create_folder("Work/2026", ""));
+  EXPECT_EQ(f.mb->create_folder("Work", "").err().code, base::errc::already_exists);
+  EXPECT_EQ(f.mb->create_folder("Other", "\\Sent").err().code, base::errc::already_exists);
+  f.add("Work/2026");
+  ASSERT_TRUE(f.mb->rename_folder("Work", "Jobs"));
+  EXPECT_EQ(f.mb->folder("Jobs/2026")->messages, 1u);
+  EXPECT_EQ(f.mb->folder("Work/2026").err().code, base::errc::not_found);
+  EXPECT_EQ(f.mb->delete_folder("Jobs").err().code, base::errc::in_use);
+  EXPECT_EQ(f.mb->delete_folder("INBOX").err().code, base::errc::cannot);
+  ASSERT_TRUE(f.mb->delete_folder("Jobs/2026"));
+  ASSERT_TRUE(f.mb->delete_folder("Jobs"));
+  EXPECT_EQ(f.blob_files(), 0u);
+  // A re-created folder never takes an old UIDVALIDITY.
+  auto before = f.mb->folder("Trash")->uidvalidity;
+  ASSERT_TRUE(f.mb->delete_folder("Trash"));
+  ASSERT_TRUE(f.mb->create_folder("Trash", "\\Trash"));
+  EXPECT_GT(f.mb->folder("Trash")->uidvalidity, before);
+}
+
+TEST(Folders, RenamingInboxMovesItsMessagesAndLeavesItEmpty) {
+  fixture f;
+  f.add();
+  f.add();
+  auto old_validity = f.mb->folder("INBOX")->uidvalidity;
+  ASSERT_TRUE(f.mb->rename_folder("INBOX", "Old"));
+  EXPECT_EQ(f.mb->folder("Old")->messages, 2u);
+  auto inbox = f.mb->folder("INBOX");
+  ASSERT_TRUE(inbox);
+  EXPECT_EQ(inbox->messages, 0u);
+  EXPECT_NE(inbox->uidvalidity, old_validity);
+}
+
+TEST(Flags, StoreRaisesModseqOnlyOnChangeAndHonoursUnchangedSince) {
+  fixture f;
+  uint32_t a = f.add(), b = f.add();
+  auto start = f.mb->folder("INBOX")->highestmodseq;
+  uint32_t both[] = {a, b};
+  flag_update seen{flag_change::add, flag_seen, {"$Forwarded"}, {}};
+  auto r = f.mb->store_flags("INBOX", both, seen);
+  ASSERT_TRUE(r) << r.err().message;
+  ASSERT_EQ(r->changed.size(), 2u);
+  EXPECT_GT(r->changed[1].modseq, r->changed[0].modseq);
+  EXPECT_GT(r->changed[0].modseq, start);
+  auto after = f.mb->folder("INBOX")->highestmodseq;
+  // The same change again changes nothing and takes no modseq.
+  auto again = f.mb->store_flags("INBOX", both, seen);
+  EXPECT_TRUE(again->changed.empty());
+  EXPECT_EQ(f.mb->folder("INBOX")->highestmodseq, after);
+  // UNCHANGEDSINCE below the message's modseq refuses it.
+  flag_update cond{flag_change::add, flag_flagged, {}, start};
+  auto c = f.mb->store_flags("INBOX", both, cond);
+  EXPECT_TRUE(c->changed.empty());
+  EXPECT_EQ(c->modified.size(), 2u);
+  // Keyword removal is case-insensitive.
+  flag_update rm{flag_change::remove, 0, {"$forwarded"}, {}};
+  EXPECT_EQ(f.mb->store_flags("INBOX", both, rm)->changed.size(), 2u);
+}
+
+TEST(Copy, SharesTheBlobAndExpungingOneCopyKeepsTheOther) {
+  fixture f;
+  uint32_t a = f.add();
+  uint32_t one[] = {a};
+  auto c = f.mb->copy("INBOX", one, "Archive", false);
+  ASSERT_TRUE(c) << c.err().message;
+  ASSERT_EQ(c->dest_uids.size(), 1u);
+  EXPECT_EQ(c->uidvalidity, f.mb->folder("Archive")->uidvalidity);
+  EXPECT_EQ(f.blob_files(), 1u);  // no bytes copied
+  ASSERT_TRUE(f.mb->expunge("INBOX", one));
+  EXPECT_EQ(f.blob_files(), 1u);
+  auto list = f.mb->list("Archive");
+  ASSERT_EQ(list->size(), 1u);
+  auto fd = f.mb->open_blob((*list)[0].blob_id, (*list)[0].uid);
+  ASSERT_TRUE(fd);
+  ::close(*fd);
+  uint32_t copied[] = {c->dest_uids[0]};
+  ASSERT_TRUE(f.mb->expunge("Archive", copied));
+  EXPECT_EQ(f.blob_files(), 0u);
+}
+
+TEST(Copy, MoveIsAtomicAndLeavesATombstone) {
+  fixture f;
+  uint32_t a = f.add(), b = f.add();
+  uint32_t both[] = {a, b};
+  auto m = f.mb->copy("INBOX", both, "Trash", true);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->dest_uids.size(), 2u);
+  EXPECT_EQ(f.mb->folder("INBOX")->messages, 0u);
+  EXPECT_EQ(f.mb->folder("Trash")->messages, 2u);
+  EXPECT_EQ(f.mb->copy("Trash", both, "Trash", true).err().code, base::errc::cannot);
+  EXPECT_EQ(f.mb->copy("INBOX", both, "Nowhere", true).err().code, base::errc::not_found);
+}
+
+TEST(Views, EveryWriterKeepsTheSharedViewCurrent) {
+  fixture f;
+  uint32_t a = f.add();
+  auto v = f.mb->view("INBOX");
+  ASSERT_TRUE(v);
+  auto same = f.mb->view("INBOX");
+  EXPECT_EQ(v->get(), same->get());  // one view per folder
+  EXPECT_EQ((*v)->messages.size(), 1u);
+  uint32_t b = f.add();
+  uint32_t one[] = {a};
+  f.mb->store_flags("INBOX", one, {flag_change::add, flag_seen, {"Work"}, {}});
+  {
+    auto lock = (*v)->reader();
+    ASSERT_EQ((*v)->messages.size(), 2u);
+    EXPECT_EQ((*v)->messages[1].uid, b);
+    EXPECT_EQ((*v)->messages[0].flags, flag_seen);
+    EXPECT_EQ((*v)->messages[0].keywords, 1u);
+    EXPECT_EQ((*v)->keywords, std::vector<std::string>{"Work"});
+    EXPECT_EQ((*v)->highestmodseq, f.mb->folder("INBOX")->highestmodseq);
+  }
+  f.mb->expunge("INBOX", one);
+  {
+    auto lock = (*v)->reader();
+    ASSERT_EQ((*v)->messages.size(), 1u);
+    ASSERT_EQ((*v)->expunged.size(), 1u);
+    EXPECT_EQ((*v)->expunged[0].first, a);
+  }
+  // Another process (a second store on the same directory, as `postern
+  // deliver` is) appends: the poll brings it into the view.
+  auto other = make_sqlite_store(f.dir);
+  auto sub = f.mb->changes().subscribe([](uint64_t) {});
+  f.st->poll_external_changes();  // the first poll only records the version
+  (*other->open(1))->append("INBOX", new_message{msg, 0, 0});
+  (*other->open(1))->append("INBOX", new_message{msg, 0, 0});
+  f.st->poll_external_changes();
+  f.mb->changes().unsubscribe(sub);
+  auto lock = (*v)->reader();
+  EXPECT_EQ((*v)->messages.size(), 3u);
+}
+
+TEST(Append, MultiAppendIsAllOrNothing) {
+  fixture f;
+  auto s1 = f.st->create_spool();
+  auto s2 = f.st->create_spool();
+  ASSERT_TRUE(s1 && s2);
+  ASSERT_EQ(::write(s1->fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
+  ASSERT_EQ(::write(s2->fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
+  spooled_message m[] = {{&*s1, msg.size(), 0, 0, flag_seen}, {&*s2, msg.size(), 0, 0, 0}};
+  std::vector<std::string> kw[] = {{"$Label1"}, {}};
+  auto uids = f.mb->append_files("Drafts", m, kw);
+  ASSERT_TRUE(uids) << uids.err().message;
+  EXPECT_EQ(uids->size(), 2u);
+  EXPECT_EQ(f.mb->folder("Drafts")->messages, 2u);
+  auto bad = f.mb->append_files("Nowhere", m, kw);
+  EXPECT_EQ(bad.err().code, base::errc::not_found);
+  EXPECT_EQ(f.blob_files(), 2u);  // the refused batch left no file behind
+  auto u = f.mb->total_usage();
+  EXPECT_EQ(u->messages, 2u);
+  EXPECT_EQ(u->bytes, 2 * msg.size());
+}
+
+}  // namespace postern::store

@@ -1,0 +1,673 @@
+// The IMAP side of the SQLite mailbox: folders, flags, copies and moves,
+// atomic multi-appends, and the shared folder views (folder_view.hpp).
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "base/strings.hpp"
+#include "mime/message_structure.hpp"
+#include "store/blob_file.hpp"
+#include "store/folder_view.hpp"
+#include "store/sqlite_mailbox.hpp"
+
+namespace postern::store {
+
+namespace {
+constexpr int64_t max_uid = 0xFFFFFFFFll;
+
+// "A/" for children of "A".
+std::string child_prefix(std::string_view name) { return std::string(name) + "/"; }
+
+bool has_keyword(const std::vector<std::string>& list, std::string_view k) {
+  for (auto& x : list)
+    if (base::iequals(x, k)) return true;
+  return false;
+}
+}  // namespace
+
+int folder_view::keyword_index(std::string_view name) const {
+  for (size_t i = 0; i < keywords.size(); ++i)
+    if (base::iequals(keywords[i], name)) return static_cast<int>(i);
+  return -1;
+}
+
+base::result<std::vector<folder_entry>> sqlite_mailbox::folders() {
+  std::lock_guard lock(db_mu_);
+  auto st = db_.prepare("SELECT id, name, special_use, subscribed FROM folders ORDER BY name");
+  if (!st) return st.err();
+  std::vector<folder_entry> out;
+  db::step_result r;
+  while ((r = st->step()) == db::step_result::row)
+    out.push_back({st->int64(0), st->text(1), st->text(2), st->int64(3) != 0});
+  if (r == db::step_result::error) return db_.error_of("listing folders");
+  return out;
+}
+
+base::status sqlite_mailbox::create_folder(std::string_view name, std::string_view special_use) {
+  {
+    std::lock_guard lock(db_mu_);
+    db::transaction txn(db_);
+    if (auto s = txn.begin(); !s) return s;
+    auto f = find_folder(name, false);
+    if (f)
+      return base::error{base::errc::already_exists, fmt::format("folder {} exists", name), ""};
+    if (f.err().code != base::errc::not_found) return f.err();
+    if (!special_use.empty()) {
+      auto taken = db_.prepare("SELECT name FROM folders WHERE special_use = ?");
+      if (!taken) return taken.err();
+      taken->bind(1, special_use);
+      if (taken->step() == db::step_result::row)
+        return base::error{
+            base::errc::already_exists,
+            fmt::format("folder {} already has the {} attribute", taken->text(0), special_use), ""};
+    }
+    if (auto s = create_folder_row(name, special_use); !s) return s;
+    if (auto s = txn.commit(); !s) return s;
+  }
+  notifier_.notify();
+  return base::ok_status();
+}
+
+base::status sqlite_mailbox::delete_folder(std::string_view name) {
+  if (name == "INBOX")
+    return base::error{base::errc::cannot, "INBOX cannot be deleted (RFC 9051 §6.3.4)", ""};
+  std::vector<uint64_t> blobs;
+  {
+    std::lock_guard lock(db_mu_);
+    db::transaction txn(db_);
+    if (auto s = txn.begin(); !s) return s;
+    auto f = find_folder(name, false);
+    if (!f) return f.err();
+    auto kids = db_.prepare("SELECT count(*) FROM folders WHERE substr(name, 1, ?) = ?");
+    if (!kids) return kids.err();
+    auto prefix = child_prefix(name);
+    kids->bind(1, static_cast<int64_t>(prefix.size())).bind(2, prefix);
+    if (kids->step() != db::step_result::row) return db_.error_of("looking for child folders");
+    if (kids->int64(0) > 0)
+      return base::error{
+          base::errc::in_use,
+          fmt::format("folder {} has {} child folder(s); delete them first", name, kids->int64(0)),
+          ""};
+    auto sel = db_.prepare("SELECT blob FROM messages WHERE folder_id = ?");
+    if (!sel) return sel.err();
+    sel->bind(1, f->id);
+    while (sel->step() == db::step_result::row)
+      blobs.push_back(static_cast<uint64_t>(sel->int64(0)));
+    for (auto sql :
+         {"DELETE FROM messages WHERE folder_id = ?", "DELETE FROM expunged WHERE folder_id = ?",
+          "DELETE FROM folders WHERE id = ?"}) {
+      auto del = db_.prepare(sql);
+      if (!del) return del.err();
+      del->bind(1, f->id);
+      if (del->step() != db::step_result::done) return db_.error_of("deleting folder");
+    }
+    if (auto s = txn.commit(); !s) return s;
+  }
+  remove_unreferenced(blobs);
+  refresh_views();
+  notifier_.notify();
+  return base::ok_status();
+}
+
+base::status sqlite_mailbox::rename_folder(std::string_view from, std::string_view to) {
+  {
+    std::lock_guard lock(db_mu_);
+    db::transaction txn(db_);
+    if (auto s = txn.begin(); !s) return s;
+    auto f = find_folder(from, from == "INBOX");
+    if (!f) return f.err();
+    if (auto t = find_folder(to, false); t)
+      return base::error{base::errc::already_exists, fmt::format("folder {} exists", to), ""};
+    auto set_name = db_.prepare("UPDATE folders SET name = ? WHERE id = ?");
+    if (!set_name) return set_name.err();
+    set_name->bind(1, to).bind(2, f->id);
+    if (set_name->step() != db::step_result::done) return db_.error_of("renaming folder");
+    if (from == "INBOX") {
+      // RFC 9051 §6.3.6: INBOX's messages move to the new name, INBOX stays
+      // (empty, with a new UIDVALIDITY) and its children are not renamed.
+      if (auto s = create_folder_row("INBOX", ""); !s) return s;
+    } else {
+      auto prefix = child_prefix(from);
+      auto kids = db_.prepare(
+          "UPDATE folders SET name = ? || substr(name, ?) WHERE substr(name, 1, ?) = ?");
+      if (!kids) return kids.err();
+      kids->bind(1, child_prefix(to))
+          .bind(2, static_cast<int64_t>(prefix.size()) + 1)
+          .bind(3, static_cast<int64_t>(prefix.size()))
+          .bind(4, prefix);
+      if (kids->step() != db::step_result::done) return db_.error_of("renaming child folders");
+    }
+    if (auto s = txn.commit(); !s) return s;
+  }
+  refresh_views();
+  notifier_.notify();
+  return base::ok_status();
+}
+
+base::status sqlite_mailbox::subscribe(std::string_view name, bool on) {
+  std::lock_guard lock(db_mu_);
+  auto f = find_folder(name, false);
+  if (!f) return f.err();
+  auto st = db_.prepare("UPDATE folders SET subscribed = ? WHERE id = ?");
+  if (!st) return st.err();
+  st->bind(1, on ? 1 : 0).bind(2, f->id);
+  if (st->step() != db::step_result::done) return db_.error_of("subscribing");
+  return base::ok_status();
+}
+
+base::result<std::vector<std::string>> sqlite_mailbox::folder_keywords(
+    int64_t folder_id, std::span<const std::string> names) {
+  auto st = db_.prepare("SELECT keywords FROM folders WHERE id = ?");
+  if (!st) return st.err();
+  st->bind(1, folder_id);
+  if (st->step() != db::step_result::row) return db_.error_of("reading keywords");
+  auto list = base::split(st->text(0), ' ');
+  size_t before = list.size();
+  for (auto& n : names)
+    if (!has_keyword(list, n)) list.push_back(n);
+  if (list.size() == before) return list;
+  if (list.size() > max_keywords_per_folder)
+    return base::error{base::errc::limit_exceeded,
+                       fmt::format("a folder holds at most {} keywords", max_keywords_per_folder),
+                       ""};
+  auto put = db_.prepare("UPDATE folders SET keywords = ? WHERE id = ?");
+  if (!put) return put.err();
+  put->bind(1, base::join(list, " ")).bind(2, folder_id);
+  if (put->step() != db::step_result::done) return db_.error_of("recording keywords");
+  return list;
+}
+
+base::result<flag_result> sqlite_mailbox::store_flags(std::string_view folder,
+                                                      std::span<const uint32_t> uids,
+                                                      const flag_update& u) {
+  flag_result out;
+  {
+    std::lock_guard lock(db_mu_);
+    db::transaction txn(db_);
+    if (auto s = txn.begin(); !s) return s.err();
+    auto f = find_folder(folder, false);
+    if (!f) return f.err();
+    if (!u.keywords.empty() && u.how != flag_change::remove) {
+      auto kw = folder_keywords(f->id, u.keywords);
+      if (!kw) return kw.err();
+    }
+    auto sel =
+        db_.prepare("SELECT flags, keywords, modseq FROM messages WHERE folder_id = ? AND uid = ?");
+    auto upd = db_.prepare(
+        "UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE folder_id = ? AND uid = ?");
+    if (!sel) return sel.err();
+    if (!upd) return upd.err();
+    uint64_t modseq = f->highestmodseq;
+    for (auto uid : uids) {
+      sel->reset();
+      sel->bind(1, f->id).bind(2, static_cast<int64_t>(uid));
+      auto r = sel->step();
+      if (r == db::step_result::error) return db_.error_of("reading flags");
+      if (r != db::step_result::row) continue;  // expunged meanwhile
+      uint32_t flags = static_cast<uint32_t>(sel->int64(0));
+      auto kws = base::split(sel->text(1), ' ');
+      uint64_t old_modseq = static_cast<uint64_t>(sel->int64(2));
+      if (u.unchanged_since && old_modseq > *u.unchanged_since) {
+        out.modified.push_back(uid);
+        continue;
+      }
+      uint32_t nflags = flags;
+      std::vector<std::string> nkws = kws;
+      switch (u.how) {
+        case flag_change::replace:
+          nflags = u.flags;
+          nkws.clear();
+          for (auto& k : u.keywords)
+            if (!has_keyword(nkws, k)) nkws.push_back(k);
+          break;
+        case flag_change::add:
+          nflags |= u.flags;
+          for (auto& k : u.keywords)
+            if (!has_keyword(nkws, k)) nkws.push_back(k);
+          break;
+        case flag_change::remove:
+          nflags &= ~u.flags;
+          std::erase_if(nkws, [&](const std::string& k) { return has_keyword(u.keywords, k); });
+          break;
+      }
+      auto same_keywords = [&] {
+        if (nkws.size() != kws.size()) return false;
+        for (auto& k : nkws)
+          if (!has_keyword(kws, k)) return false;
+        return true;
+      };
+      if (nflags == flags && same_keywords()) continue;  // no change, no new modseq
+      ++modseq;
+      upd->reset();
+      upd->bind(1, static_cast<int64_t>(nflags))
+          .bind(2, base::join(nkws, " "))
+          .bind(3, static_cast<int64_t>(modseq))
+          .bind(4, f->id)
+          .bind(5, static_cast<int64_t>(uid));
+      if (upd->step() != db::step_result::done) return db_.error_of("storing flags");
+      message_meta m;
+      m.uid = uid;
+      m.flags = nflags;
+      m.modseq = modseq;
+      out.changed.push_back(m);
+    }
+    if (modseq != f->highestmodseq) {
+      auto hm = db_.prepare("UPDATE folders SET highestmodseq = ? WHERE id = ?");
+      if (!hm) return hm.err();
+      hm->bind(1, static_cast<int64_t>(modseq)).bind(2, f->id);
+      if (hm->step() != db::step_result::done) return db_.error_of("advancing HIGHESTMODSEQ");
+    }
+    if (auto s = txn.commit(); !s) return s.err();
+  }
+  if (!out.changed.empty()) {
+    refresh_views();
+    notifier_.notify();
+  }
+  return out;
+}
+
+base::result<copy_result> sqlite_mailbox::copy(std::string_view from,
+                                               std::span<const uint32_t> uids, std::string_view to,
+                                               bool move) {
+  copy_result out;
+  {
+    std::lock_guard lock(db_mu_);
+    db::transaction txn(db_);
+    if (auto s = txn.begin(); !s) return s.err();
+    auto src = find_folder(from, false);
+    if (!src) return src.err();
+    auto dst = find_folder(to, to == "INBOX");
+    if (!dst) return dst.err();
+    if (move && src->id == dst->id)
+      return base::error{base::errc::cannot, "a message cannot be moved to its own folder", ""};
+    out.uidvalidity = dst->uidvalidity;
+    auto sel = db_.prepare("SELECT keywords FROM messages WHERE folder_id = ? AND uid = ?");
+    // Every column but id, folder, uid, modseq and save date comes along;
+    // the blob is shared, so no byte of the message is copied.
+    auto ins = db_.prepare(
+        "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, keywords, modseq,"
+        " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
+        " structure, save_date) SELECT ?, ?, blob, size, internal_date, flags, keywords, ?,"
+        " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
+        " structure, ? FROM messages WHERE folder_id = ? AND uid = ?");
+    auto del = db_.prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
+    auto tomb =
+        db_.prepare("INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES(?,?,?)");
+    if (!sel) return sel.err();
+    if (!ins) return ins.err();
+    if (!del) return del.err();
+    if (!tomb) return tomb.err();
+    uint64_t next_uid = dst->uidnext;
+    uint64_t dst_modseq = dst->highestmodseq + 1;
+    uint64_t src_modseq = src->highestmodseq + 1;
+    int64_t now = static_cast<int64_t>(::time(nullptr));
+    std::vector<std::string> carried;
+    for (auto uid : uids) {
+      sel->reset();
+      sel->bind(1, src->id).bind(2, static_cast<int64_t>(uid));
+      auto r = sel->step();
+      if (r == db::step_result::error) return db_.error_of("reading message");
+      if (r != db::step_result::row) continue;  // expunged meanwhile: not copied
+      for (auto& k : base::split(sel->text(0), ' '))
+        if (!has_keyword(carried, k)) carried.push_back(k);
+      if (next_uid > static_cast<uint64_t>(max_uid))
+        return base::error{
+            base::errc::limit_exceeded,
+            fmt::format("folder {} has used every UID up to 4294967295 (RFC 9051 §2.3.1.1)", to),
+            ""};
+      ins->reset();
+      ins->bind(1, dst->id)
+          .bind(2, static_cast<int64_t>(next_uid))
+          .bind(3, static_cast<int64_t>(dst_modseq))
+          .bind(4, now)
+          .bind(5, src->id)
+          .bind(6, static_cast<int64_t>(uid));
+      if (ins->step() != db::step_result::done) return db_.error_of("copying message");
+      out.source_uids.push_back(uid);
+      out.dest_uids.push_back(static_cast<uint32_t>(next_uid));
+      ++next_uid;
+      if (move) {
+        del->reset();
+        del->bind(1, src->id).bind(2, static_cast<int64_t>(uid));
+        if (del->step() != db::step_result::done) return db_.error_of("moving message");
+        tomb->reset();
+        tomb->bind(1, src->id)
+            .bind(2, static_cast<int64_t>(uid))
+            .bind(3, static_cast<int64_t>(src_modseq));
+        if (tomb->step() != db::step_result::done) return db_.error_of("recording expunge");
+      }
+    }
+    if (out.source_uids.empty()) return out;
+    if (!carried.empty()) {
+      auto kw = folder_keywords(dst->id, carried);
+      if (!kw) return kw.err();
+    }
+    auto upd = db_.prepare("UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?");
+    if (!upd) return upd.err();
+    upd->bind(1, static_cast<int64_t>(next_uid))
+        .bind(2, static_cast<int64_t>(dst_modseq))
+        .bind(3, dst->id);
+    if (upd->step() != db::step_result::done) return db_.error_of("advancing UIDNEXT");
+    if (move) {
+      auto hm = db_.prepare("UPDATE folders SET highestmodseq = ? WHERE id = ?");
+      if (!hm) return hm.err();
+      hm->bind(1, static_cast<int64_t>(src_modseq)).bind(2, src->id);
+      if (hm->step() != db::step_result::done) return db_.error_of("advancing HIGHESTMODSEQ");
+    }
+    if (auto s = txn.commit(); !s) return s.err();
+  }
+  refresh_views();
+  notifier_.notify();
+  return out;
+}
+
+base::status sqlite_mailbox::prepare_file(pending_append& p, const spooled_message& msg) {
+  p.size = msg.size;
+  p.internal_date = msg.internal_date ? msg.internal_date : static_cast<int64_t>(::time(nullptr));
+  p.flags = msg.flags;
+  p.dot_lines = msg.dot_lines;
+  if (msg.size > 0) {
+    size_t len = static_cast<size_t>(msg.size);
+    void* data = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, msg.file->fd, 0);
+    if (data == MAP_FAILED)
+      return base::error{
+          base::errc::io_error,
+          fmt::format("cannot map spool file {}: {}", msg.file->path, std::strerror(errno)), ""};
+    p.structure = mime::parse(std::string_view(static_cast<const char*>(data), len));
+    ::madvise(data, len, MADV_DONTNEED);
+    ::munmap(data, len);
+  } else {
+    p.structure = mime::parse({});
+  }
+  auto blob = link_blob(blobs_fd_, blobs_dir_, msg.file->fd, msg.file->path);
+  if (!blob) return blob.err();
+  p.blob = *blob;
+  return base::ok_status();
+}
+
+base::result<std::vector<uint32_t>> sqlite_mailbox::append_files(
+    std::string_view folder, std::span<const spooled_message> msgs,
+    std::span<const std::vector<std::string>> keywords) {
+  std::vector<pending_append> batch(msgs.size());
+  std::vector<uint64_t> linked;
+  auto drop_linked = [&] {
+    for (auto b : linked) ::unlinkat(blobs_fd_, blob_name(b).c_str(), 0);
+  };
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    batch[i].folder = std::string(folder);
+    if (i < keywords.size()) batch[i].keywords = keywords[i];
+    if (auto s = prepare_file(batch[i], msgs[i]); !s) {
+      drop_linked();
+      return s.err();
+    }
+    linked.push_back(batch[i].blob);
+  }
+  // Nothing is acknowledged before the names are durable.
+  if (auto s = sync_directory(blobs_fd_, blobs_dir_); !s) {
+    drop_linked();
+    return s.err();
+  }
+  std::vector<uint32_t> uids;
+  {
+    std::lock_guard lock(db_mu_);
+    db::transaction txn(db_);
+    auto fail = [&](base::error e) -> base::result<std::vector<uint32_t>> {
+      drop_linked();
+      return e;
+    };
+    if (auto s = txn.begin(); !s) return fail(s.err());
+    auto f = find_folder(folder, folder == "INBOX");
+    if (!f) return fail(f.err());
+    auto ins = db_.prepare(
+        "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
+        " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
+        " structure, keywords, save_date) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!ins) return fail(ins.err());
+    std::vector<std::string> all_keywords;
+    for (auto& p : batch)
+      for (auto& k : p.keywords)
+        if (!has_keyword(all_keywords, k)) all_keywords.push_back(k);
+    if (!all_keywords.empty()) {
+      auto kw = folder_keywords(f->id, all_keywords);
+      if (!kw) return fail(kw.err());
+    }
+    uint64_t uid = f->uidnext;
+    uint64_t modseq = f->highestmodseq + 1;
+    int64_t now = static_cast<int64_t>(::time(nullptr));
+    for (auto& p : batch) {
+      if (uid > static_cast<uint64_t>(max_uid))
+        return fail(base::error{
+            base::errc::limit_exceeded,
+            fmt::format("folder {} has used every UID up to 4294967295 (RFC 9051 §2.3.1.1)",
+                        folder),
+            ""});
+      const auto& s = p.structure;
+      ins->reset();
+      ins->bind(1, f->id)
+          .bind(2, static_cast<int64_t>(uid))
+          .bind(3, static_cast<int64_t>(p.blob))
+          .bind(4, static_cast<int64_t>(p.size))
+          .bind(5, p.internal_date)
+          .bind(6, static_cast<int64_t>(p.flags))
+          .bind(7, static_cast<int64_t>(modseq))
+          .bind(8, static_cast<int64_t>(s.header_size))
+          .bind(9, static_cast<int64_t>(p.dot_lines))
+          .bind(10, s.subject)
+          .bind(11, s.from)
+          .bind(12, s.to)
+          .bind(13, s.cc)
+          .bind(14, s.date)
+          .bind(15, s.message_id)
+          .bind(16, mime::serialize(s))
+          .bind(17, base::join(p.keywords, " "))
+          .bind(18, now);
+      if (ins->step() != db::step_result::done) return fail(db_.error_of("storing message"));
+      uids.push_back(static_cast<uint32_t>(uid));
+      ++uid;
+    }
+    auto upd = db_.prepare("UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?");
+    if (!upd) return fail(upd.err());
+    upd->bind(1, static_cast<int64_t>(uid)).bind(2, static_cast<int64_t>(modseq)).bind(3, f->id);
+    if (upd->step() != db::step_result::done) return fail(db_.error_of("advancing UIDNEXT"));
+    if (auto s = txn.commit(); !s) return fail(s.err());
+  }
+  refresh_views();
+  notifier_.notify();
+  return uids;
+}
+
+base::result<std::string> sqlite_mailbox::structure(std::string_view folder, uint32_t uid) {
+  std::lock_guard lock(db_mu_);
+  auto f = find_folder(folder, false);
+  if (!f) return f.err();
+  auto st = db_.prepare("SELECT structure FROM messages WHERE folder_id = ? AND uid = ?");
+  if (!st) return st.err();
+  st->bind(1, f->id).bind(2, static_cast<int64_t>(uid));
+  auto r = st->step();
+  if (r == db::step_result::row) return st->text(0);
+  if (r == db::step_result::error) return db_.error_of("reading message structure");
+  return base::error{base::errc::expunge_issued,
+                     fmt::format("message UID {} was expunged by another session", uid), ""};
+}
+
+base::result<usage> sqlite_mailbox::total_usage() {
+  std::lock_guard lock(db_mu_);
+  auto st = db_.prepare("SELECT coalesce(sum(size), 0), count(*) FROM messages");
+  if (!st) return st.err();
+  if (st->step() != db::step_result::row) return db_.error_of("measuring the mailbox");
+  return usage{static_cast<uint64_t>(st->int64(0)), static_cast<uint64_t>(st->int64(1))};
+}
+
+base::result<usage> sqlite_mailbox::folder_usage(std::string_view folder) {
+  std::lock_guard lock(db_mu_);
+  auto f = find_folder(folder, false);
+  if (!f) return f.err();
+  auto st =
+      db_.prepare("SELECT coalesce(sum(size), 0), count(*) FROM messages WHERE folder_id = ?");
+  if (!st) return st.err();
+  st->bind(1, f->id);
+  if (st->step() != db::step_result::row) return db_.error_of("measuring the folder");
+  return usage{static_cast<uint64_t>(st->int64(0)), static_cast<uint64_t>(st->int64(1))};
+}
+
+void sqlite_mailbox::remove_unreferenced(std::span<const uint64_t> blobs) {
+  if (blobs.empty()) return;
+  std::vector<uint64_t> unused;
+  {
+    std::lock_guard lock(db_mu_);
+    auto st = db_.prepare("SELECT 1 FROM messages WHERE blob = ? LIMIT 1");
+    if (!st) return;  // left for `postern mailbox repair`; never a row without its file
+    for (auto b : blobs) {
+      st->reset();
+      st->bind(1, static_cast<int64_t>(b));
+      if (st->step() == db::step_result::done) unused.push_back(b);
+    }
+  }
+  for (auto b : unused) ::unlinkat(blobs_fd_, blob_name(b).c_str(), 0);
+}
+
+namespace {
+// Reads the changing columns of a message row.
+constexpr const char* meta_columns =
+    "uid, size, internal_date, flags, modseq, header_size, dot_lines, blob, save_date, keywords";
+
+message_meta read_meta(db::statement& st, const folder_view& v) {
+  message_meta m;
+  m.uid = static_cast<uint32_t>(st.int64(0));
+  m.size = static_cast<uint64_t>(st.int64(1));
+  m.internal_date = st.int64(2);
+  m.flags = static_cast<uint32_t>(st.int64(3));
+  m.modseq = static_cast<uint64_t>(st.int64(4));
+  m.header_size = static_cast<uint64_t>(st.int64(5));
+  m.dot_lines = static_cast<uint32_t>(st.int64(6));
+  m.blob_id = static_cast<uint64_t>(st.int64(7));
+  m.save_date = st.int64(8);
+  auto kws = st.text(9);
+  if (!kws.empty())
+    for (auto& k : base::split(kws, ' ')) {
+      int i = v.keyword_index(k);
+      if (i >= 0) m.keywords |= uint64_t{1} << i;
+    }
+  return m;
+}
+}  // namespace
+
+base::result<std::shared_ptr<folder_view>> sqlite_mailbox::view(std::string_view folder) {
+  std::lock_guard vlock(views_mu_);
+  std::lock_guard lock(db_mu_);
+  auto f = find_folder(folder, false);
+  if (!f) {
+    if (f.err().code != base::errc::not_found || folder != "INBOX") return f.err();
+    db::transaction txn(db_);
+    if (auto s = txn.begin(); !s) return s.err();
+    f = find_folder(folder, true);
+    if (!f) return f.err();
+    if (auto s = txn.commit(); !s) return s.err();
+  }
+  if (auto it = views_.find(f->id); it != views_.end())
+    if (auto v = it->second.lock()) return v;
+  auto v = std::make_shared<folder_view>();
+  v->folder_id = f->id;
+  v->name = f->name;
+  v->uidvalidity = f->uidvalidity;
+  v->uidnext = f->uidnext;
+  v->highestmodseq = f->highestmodseq;
+  v->loaded_at_modseq = f->highestmodseq;
+  auto kw = db_.prepare("SELECT keywords FROM folders WHERE id = ?");
+  if (!kw) return kw.err();
+  kw->bind(1, f->id);
+  if (kw->step() == db::step_result::row) v->keywords = base::split(kw->text(0), ' ');
+  auto st = db_.prepare(
+      fmt::format("SELECT {} FROM messages WHERE folder_id = ? ORDER BY uid", meta_columns));
+  if (!st) return st.err();
+  st->bind(1, f->id);
+  v->messages.reserve(f->messages);
+  db::step_result r;
+  while ((r = st->step()) == db::step_result::row) v->messages.push_back(read_meta(*st, *v));
+  if (r == db::step_result::error) return db_.error_of("loading folder");
+  views_[f->id] = v;
+  return v;
+}
+
+void sqlite_mailbox::refresh_views() {
+  std::vector<std::shared_ptr<folder_view>> live;
+  {
+    std::lock_guard vlock(views_mu_);
+    for (auto it = views_.begin(); it != views_.end();) {
+      if (auto v = it->second.lock()) {
+        live.push_back(std::move(v));
+        ++it;
+      } else {
+        it = views_.erase(it);
+      }
+    }
+  }
+  if (live.empty()) return;
+  std::lock_guard lock(db_mu_);
+  auto fst = db_.prepare(
+      "SELECT name, uidvalidity, uidnext, highestmodseq, keywords FROM folders WHERE id = ?");
+  auto mst = db_.prepare(fmt::format(
+      "SELECT {} FROM messages WHERE folder_id = ? AND modseq > ? ORDER BY uid", meta_columns));
+  auto est = db_.prepare(
+      "SELECT uid, modseq FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY modseq");
+  if (!fst || !mst || !est) return;  // the next commit or poll tries again
+  for (auto& v : live) {
+    fst->reset();
+    fst->bind(1, v->folder_id);
+    auto r = fst->step();
+    if (r == db::step_result::error) continue;
+    if (r == db::step_result::done) {
+      auto w = v->writer();
+      v->deleted = true;
+      continue;
+    }
+    uint64_t highest = static_cast<uint64_t>(fst->int64(3));
+    std::string name = fst->text(0);
+    uint64_t since;
+    {
+      auto rd = v->reader();
+      since = v->highestmodseq;
+      if (highest == since && name == v->name) continue;
+    }
+    folder_view fresh;  // the changed rows, read outside the view's lock
+    fresh.keywords = base::split(fst->text(4), ' ');
+    fresh.uidnext = static_cast<uint64_t>(fst->int64(2));
+    mst->reset();
+    mst->bind(1, v->folder_id).bind(2, static_cast<int64_t>(since));
+    while (mst->step() == db::step_result::row) fresh.messages.push_back(read_meta(*mst, fresh));
+    est->reset();
+    est->bind(1, v->folder_id).bind(2, static_cast<int64_t>(since));
+    while (est->step() == db::step_result::row)
+      fresh.expunged.emplace_back(static_cast<uint32_t>(est->int64(0)),
+                                  static_cast<uint64_t>(est->int64(1)));
+    auto w = v->writer();
+    v->name = std::move(name);
+    v->keywords = std::move(fresh.keywords);
+    v->uidnext = fresh.uidnext;
+    v->highestmodseq = highest;
+    for (auto& m : fresh.messages) {
+      auto it = std::lower_bound(v->messages.begin(), v->messages.end(), m.uid,
+                                 [](const message_meta& a, uint32_t u) { return a.uid < u; });
+      if (it != v->messages.end() && it->uid == m.uid)
+        *it = m;
+      else
+        v->messages.insert(it, m);
+    }
+    if (!fresh.expunged.empty()) {
+      std::vector<uint32_t> gone;
+      for (auto& e : fresh.expunged) gone.push_back(e.first);
+      std::sort(gone.begin(), gone.end());
+      std::erase_if(v->messages, [&](const message_meta& m) {
+        return std::binary_search(gone.begin(), gone.end(), m.uid);
+      });
+      v->expunged.insert(v->expunged.end(), fresh.expunged.begin(), fresh.expunged.end());
+    }
+  }
+}
+
+}  // namespace postern::store

@@ -35,7 +35,7 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-14
 	cmake --build build-fuzz -j $(JOBS)
-	@for f in pop3 smtp mime canonical settings imap_framer sasl; do \
+	@for f in pop3 smtp mime canonical settings imap_framer imap_parsers sasl decode; do \
 	  mkdir -p build-fuzz/corpus/$$f; \
 	  echo "fuzz_$$f: $(FUZZ_SECONDS)s"; \
 	  if ! build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \

@@ -1,5 +1,6 @@
 #include "admin/protocols.hpp"
 
+#include "session/imap/session.hpp"
 #include "session/lmtp/session.hpp"
 #include "session/pop3/session.hpp"
 
@@ -8,6 +9,8 @@ namespace postern::admin {
 namespace {
 const protocol_kind kinds[] = {
     {"pop3", "POP3 (RFC 1939) for mail clients", session::pop3::run_session},
+    {"imap", "IMAP4rev2 and IMAP4rev1 (RFC 9051, RFC 3501) for mail clients",
+     session::imap::run_session},
     {"lmtp", "LMTP (RFC 2033) delivery from an MTA", session::lmtp::run_session},
 };
 }  // namespace

@@ -17,6 +17,7 @@ class live_settings {
 
   std::shared_ptr<const pop3_settings> pop3();
   std::shared_ptr<const lmtp_settings> lmtp();
+  std::shared_ptr<const imap_settings> imap();
 
  private:
   void refresh_locked();
@@ -26,6 +27,7 @@ class live_settings {
   uint64_t version_ = ~uint64_t{0};
   std::shared_ptr<const pop3_settings> pop3_;
   std::shared_ptr<const lmtp_settings> lmtp_;
+  std::shared_ptr<const imap_settings> imap_;
 };
 
 }  // namespace postern::directory

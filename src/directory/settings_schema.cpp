@@ -108,6 +108,109 @@ constexpr setting_spec pop3_specs[] = {
      "greeting text after +OK"},
 };
 
+// IMAP4 as Exchange's Set-ImapSettings: the same policy keys as POP3;
+// commands up to 16 KiB; never an idle timeout below RFC 9051 §5.4's
+// 29 minutes once logged in, so IDLE clients are not cut off.
+constexpr setting_spec imap_specs[] = {
+    {"login_type", setting_kind::choice, "secure", 0, 0, login_types,
+     "secure: LOGIN and AUTHENTICATE only after TLS (STARTTLS or the implicit-TLS port), "
+     "LOGINDISABLED advertised before; plaintext: allowed on any connection"},
+    {"secure_networks",
+     setting_kind::networks,
+     "",
+     0,
+     0,
+     {},
+     "networks whose plaintext connections count as secure for login_type=secure "
+     "(CIDR list, e.g. 127.0.0.0/8, 10.1.0.0/16)"},
+    {"max_connections",
+     setting_kind::integer,
+     "10000",
+     1,
+     unlimited,
+     {},
+     "IMAP connections this node accepts at once"},
+    {"max_connections_from_single_ip",
+     setting_kind::integer,
+     "10000",
+     1,
+     unlimited,
+     {},
+     "IMAP connections one client address may hold at once"},
+    {"max_connections_per_user",
+     setting_kind::integer,
+     "16",
+     1,
+     unlimited,
+     {},
+     "authenticated IMAP connections one user may hold at once"},
+    {"preauthenticated_timeout",
+     setting_kind::duration,
+     "60s",
+     10,
+     3600,
+     {},
+     "idle time allowed before login"},
+    {"authenticated_timeout",
+     setting_kind::duration,
+     "30min",
+     1740,
+     86400,
+     {},
+     "idle time allowed after login (at least 29min: RFC 9051 §5.4, IDLE)"},
+    {"max_command_size",
+     setting_kind::integer,
+     "10240",
+     1024,
+     16384,
+     {},
+     "longest command in bytes, CRLF included, literals other than APPEND's message counted"},
+    {"max_message_size",
+     setting_kind::integer,
+     "52428800",
+     1024,
+     1073741824,
+     {},
+     "largest message APPEND accepts, in bytes (advertised as APPENDLIMIT)"},
+    {"login_failure_delay",
+     setting_kind::duration,
+     "2s",
+     0,
+     60,
+     {},
+     "pause before answering the first failed login from an address or for an account; it "
+     "doubles with each further failure (0s: no pause)"},
+    {"login_failure_delay_max",
+     setting_kind::duration,
+     "15s",
+     0,
+     300,
+     {},
+     "longest pause after a failed login"},
+    {"login_block_threshold",
+     setting_kind::integer,
+     "10",
+     0,
+     unlimited,
+     {},
+     "failed logins from one address within login_block_window after which that address is "
+     "refused until they age out (0: never)"},
+    {"login_block_window",
+     setting_kind::duration,
+     "10min",
+     10,
+     86400,
+     {},
+     "how long a failed login counts toward login_block_threshold"},
+    {"banner",
+     setting_kind::text,
+     "Postern IMAP service ready",
+     0,
+     200,
+     {},
+     "greeting text after * OK"},
+};
+
 constexpr setting_spec lmtp_specs[] = {
     {"max_message_size",
      setting_kind::integer,
@@ -184,6 +287,7 @@ std::optional<int64_t> parse_duration(std::string_view v) {
 
 std::span<const setting_spec> settings_for(std::string_view protocol) {
   if (protocol == "pop3") return pop3_specs;
+  if (protocol == "imap") return imap_specs;
   if (protocol == "lmtp") return lmtp_specs;
   return {};
 }
@@ -271,6 +375,29 @@ pop3_settings make_pop3_settings(const setting_map& m) {
   s.message_sort_order = value_of(m, p, "message_sort_order") == "descending"
                              ? sort_order::descending
                              : sort_order::ascending;
+  s.login_failure_delay = duration_of(m, p, "login_failure_delay");
+  s.login_failure_delay_max = duration_of(m, p, "login_failure_delay_max");
+  s.login_block_threshold = static_cast<uint32_t>(integer_of(m, p, "login_block_threshold"));
+  s.login_block_window = duration_of(m, p, "login_block_window");
+  s.banner = value_of(m, p, "banner");
+  return s;
+}
+
+imap_settings make_imap_settings(const setting_map& m) {
+  constexpr std::string_view p = "imap";
+  imap_settings s;
+  s.login =
+      value_of(m, p, "login_type") == "plaintext" ? login_type::plaintext : login_type::secure;
+  std::string bad;
+  base::parse_network_list(value_of(m, p, "secure_networks"), s.secure_networks, bad);
+  s.max_connections = static_cast<uint32_t>(integer_of(m, p, "max_connections"));
+  s.max_connections_from_single_ip =
+      static_cast<uint32_t>(integer_of(m, p, "max_connections_from_single_ip"));
+  s.max_connections_per_user = static_cast<uint32_t>(integer_of(m, p, "max_connections_per_user"));
+  s.preauthenticated_timeout = duration_of(m, p, "preauthenticated_timeout");
+  s.authenticated_timeout = duration_of(m, p, "authenticated_timeout");
+  s.max_command_size = static_cast<uint32_t>(integer_of(m, p, "max_command_size"));
+  s.max_message_size = static_cast<uint64_t>(integer_of(m, p, "max_message_size"));
   s.login_failure_delay = duration_of(m, p, "login_failure_delay");
   s.login_failure_delay_max = duration_of(m, p, "login_failure_delay_max");
   s.login_block_threshold = static_cast<uint32_t>(integer_of(m, p, "login_block_threshold"));

@@ -29,7 +29,7 @@ struct setting_spec {
   std::string_view help;
 };
 
-// Protocols that have settings: "pop3", "lmtp". Empty span for others.
+// Protocols that have settings: "pop3", "imap", "lmtp". Empty span for others.
 std::span<const setting_spec> settings_for(std::string_view protocol);
 const setting_spec* find_setting(std::string_view protocol, std::string_view key);
 
@@ -64,6 +64,23 @@ struct pop3_settings {
   std::string banner;
 };
 
+struct imap_settings {
+  login_type login = login_type::secure;
+  std::vector<base::ip_network> secure_networks;
+  uint32_t max_connections = 0;
+  uint32_t max_connections_from_single_ip = 0;
+  uint32_t max_connections_per_user = 0;
+  std::chrono::seconds preauthenticated_timeout{0};
+  std::chrono::seconds authenticated_timeout{0};
+  uint32_t max_command_size = 0;
+  uint64_t max_message_size = 0;
+  std::chrono::seconds login_failure_delay{2};
+  std::chrono::seconds login_failure_delay_max{15};
+  uint32_t login_block_threshold = 10;
+  std::chrono::seconds login_block_window{600};
+  std::string banner;
+};
+
 struct lmtp_settings {
   uint64_t max_message_size = 0;
   uint32_t max_recipients = 0;
@@ -74,6 +91,7 @@ struct lmtp_settings {
 
 // Stored values override defaults; values are assumed validated.
 pop3_settings make_pop3_settings(const setting_map& stored);
+imap_settings make_imap_settings(const setting_map& stored);
 lmtp_settings make_lmtp_settings(const setting_map& stored);
 
 }  // namespace postern::directory

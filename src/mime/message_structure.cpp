@@ -26,6 +26,8 @@
 #include <optional>
 #include <utility>
 
+#include "mime/imap_structure.hpp"
+
 namespace postern::mime {
 namespace {
 
@@ -126,6 +128,9 @@ enum field_id : uint8_t {
   f_content_disposition,
   f_content_id,
   f_content_description,
+  f_content_language,
+  f_content_location,
+  f_content_md5,
   f_subject,
   f_from,
   f_sender,
@@ -144,6 +149,9 @@ constexpr std::array<std::string_view, field_count> field_names = {"content-type
                                                                    "content-disposition",
                                                                    "content-id",
                                                                    "content-description",
+                                                                   "content-language",
+                                                                   "content-location",
+                                                                   "content-md5",
                                                                    "subject",
                                                                    "from",
                                                                    "sender",
@@ -162,6 +170,21 @@ struct field_range {
   size_t end = 0;
 };
 using field_ranges = std::array<field_range, field_count>;
+
+// Every parameter GMime found, in header order: it has joined RFC 2231
+// continuations and converted charsets to UTF-8; names are made lower-case
+// (RFC 2045 §5.1: case-insensitive).
+void copy_params(GMimeParamList* list, part::params& out) {
+  if (list == nullptr) return;
+  const int n = g_mime_param_list_length(list);
+  for (int i = 0; i < n; ++i) {
+    GMimeParam* param = g_mime_param_list_get_parameter_at(list, i);
+    if (param == nullptr) continue;
+    const char* name = g_mime_param_get_name(param);
+    const char* v = g_mime_param_get_value(param);
+    out.emplace_back(lower(name ? name : ""), v ? v : "");
+  }
+}
 
 // Content-Type (RFC 2045 §5): type and subtype are ours to check, because GMime
 // turns a malformed value into application/octet-stream where RFC 2045 §5.2 says
@@ -182,6 +205,7 @@ void apply_content_type(const std::string& value, part& p) {
   if (const char* v = g_mime_content_type_get_parameter(ct, "charset")) p.charset = v;
   if (const char* v = g_mime_content_type_get_parameter(ct, "boundary")) p.boundary = v;
   if (const char* v = g_mime_content_type_get_parameter(ct, "name")) p.name = v;
+  copy_params(g_mime_content_type_get_parameters(ct), p.type_params);
   g_object_unref(ct);
 }
 
@@ -196,6 +220,7 @@ void apply_disposition(const std::string& value, part& p) {
   if (const char* v = g_mime_content_disposition_get_parameter(d, "filename"); v && *v) {
     p.name = v;
   }
+  copy_params(g_mime_content_disposition_get_parameters(d), p.disposition_params);
   g_object_unref(d);
 }
 
@@ -409,6 +434,24 @@ class walker {
     if (p.transfer_encoding.empty()) p.transfer_encoding = "7bit";
     p.content_id = value(fields, f_content_id);
     p.description = value(fields, f_content_description);
+    p.language = value(fields, f_content_language);
+    // RFC 2557 §4.4.2 folds a long URI by the RFC 2017 §3.1 rule: the white space
+    // that folding put in is not part of it (a URI holds none, §4.4.1).
+    p.location = value(fields, f_content_location);
+    std::erase_if(p.location, is_wsp);
+    p.md5 = value(fields, f_content_md5);
+  }
+
+  // The ENVELOPE of an encapsulated message, kept on its message/rfc822 part so
+  // that BODYSTRUCTURE needs no second look at the message.
+  std::string envelope(const field_ranges& fields) const {
+    const std::string v[] = {value(fields, f_date),        value(fields, f_subject),
+                             value(fields, f_from),        value(fields, f_sender),
+                             value(fields, f_reply_to),    value(fields, f_to),
+                             value(fields, f_cc),          value(fields, f_bcc),
+                             value(fields, f_in_reply_to), value(fields, f_message_id)};
+    return imap_envelope(
+        envelope_fields{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]});
   }
 
   void apply_message_fields(const field_ranges& fields) {
@@ -450,11 +493,15 @@ class walker {
     const size_t index = out_.parts.size();
     out_.parts.emplace_back();
     field_ranges fields;
-    const header_end he = read_header(s.offset, index == 0, fields);
+    // RFC 9051 §7.5.2: an encapsulated message's header gives its container's
+    // envelope, so its RFC 5322 fields are read as for the message itself.
+    const header_end he = read_header(s.offset, index == 0 || s.encapsulated, fields);
     part& p = out_.parts[index];
     p.header_offset = s.offset;
     apply_fields(fields, s.digest_child, p);
     if (index == 0) apply_message_fields(fields);
+    if (s.encapsulated && !stack_.empty())
+      out_.parts[stack_.back().part].envelope = envelope(fields);
 
     const kind k = he.delimiter ? kind::leaf : classify(p, s.depth);
     // RFC 9051 §6.4.5: the body of an encapsulated message is "<n>.1" unless it is

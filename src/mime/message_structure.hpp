@@ -24,12 +24,20 @@
 //   content stays in the body of the entity that holds it.
 // - charset, boundary and name are unquoted; RFC 2231 (and encoded-word) name
 //   parameters are decoded to UTF-8 (GMime's parameter parser).
+// - type_params and disposition_params hold every parameter of Content-Type and
+//   Content-Disposition in header order, names lower-case, values unquoted and
+//   RFC 2231 decoded (continuations joined, charset converted to UTF-8).
+// - A message/rfc822 or message/global part whose encapsulated message is parsed
+//   (identity encoding, within the depth and part caps) has `envelope` set to the
+//   IMAP ENVELOPE of that message (RFC 9051 §7.5.2), ready to send; otherwise it
+//   is empty and imap_bodystructure() sends an envelope of NILs.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace postern::mime {
@@ -45,6 +53,13 @@ struct part {
   std::string transfer_encoding;  // lower-case content-transfer-encoding; "7bit" when absent
   std::string content_id;
   std::string description;
+  using params = std::vector<std::pair<std::string, std::string>>;
+  params type_params;          // every Content-Type parameter (see above)
+  params disposition_params;   // every Content-Disposition parameter
+  std::string language;        // Content-Language, unfolded, raw (RFC 3282)
+  std::string location;        // Content-Location, white space removed (RFC 2557 §4.4.2)
+  std::string md5;             // Content-MD5, unfolded (RFC 1864)
+  std::string envelope;        // message/rfc822, message/global: the inner message's ENVELOPE
   uint64_t header_offset = 0;  // first byte of this entity's header
   uint64_t body_offset = 0;    // first byte of its body (after the blank line)
   uint64_t body_size = 0;      // bytes of the body
@@ -58,6 +73,10 @@ struct message_structure {
   std::string subject, from, sender, reply_to, to, cc, bcc, date, message_id, in_reply_to;
   // Every entity depth-first, parents before children; parts[0] is the message itself.
   std::vector<part> parts;
+  // Set by deserialize() when the text was written in format version 1, which
+  // lacks type_params, disposition_params, language, location, md5 and envelope
+  // (they are empty then). Re-parse the message to have them. Not serialized.
+  bool legacy_format = false;
 };
 
 message_structure parse(std::string_view message);
@@ -71,6 +90,8 @@ using progress_fn = std::function<void(size_t pos)>;
 message_structure parse(std::string_view message, const progress_fn& progress);
 
 // A compact text form kept in the index; deserialize(serialize(s)) == s.
+// serialize() writes format version 2; deserialize() reads versions 1 and 2 and
+// returns false (leaving `out` untouched) on anything else or a truncated text.
 std::string serialize(const message_structure& s);
 bool deserialize(std::string_view text, message_structure& out);
 

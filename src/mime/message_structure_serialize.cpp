@@ -1,22 +1,31 @@
 // serialize()/deserialize(): the text form of a message_structure kept in the
 // index (message_structure.hpp).
 //
-// Format, version 1; every line ends with LF and fields are separated by TAB:
+// Format, version 2; every line ends with LF and fields are separated by TAB:
 //
-//   postern-mime 1 <TAB> header_size <TAB> body_lines <TAB> part count
+//   postern-mime 2 <TAB> header_size <TAB> body_lines <TAB> part count
 //   <field> <TAB> value            one per non-empty top-level field, in the order
 //                                  subject from sender reply-to to cc bcc date
 //                                  message-id in-reply-to
 //   part <TAB> section <TAB> content_type <TAB> charset <TAB> boundary <TAB> name
 //        <TAB> disposition <TAB> transfer_encoding <TAB> content_id <TAB> description
 //        <TAB> header_offset <TAB> body_offset <TAB> body_size <TAB> body_lines
-//                                  one per part, in order
+//        <TAB> language <TAB> location <TAB> md5
+//                                  one per part, in order, each followed by:
+//   type <TAB> name <TAB> value    one per Content-Type parameter, in order
+//   disp <TAB> name <TAB> value    one per Content-Disposition parameter, in order
+//   envelope <TAB> value           when the part has an envelope
+//   end                            the last line
+//
+// Version 1, still read (the index holds rows written by it), is the same without
+// language, location and md5 in the part lines, without the type, disp, envelope
+// and end lines, and with "postern-mime 1" first.
 //
 // Numbers are plain decimal. In values, every byte below 0x20, 0x7f and '%'
 // itself is written as '%' and two upper-case hex digits, so a value never holds
 // TAB, CR, LF or NUL and the form is one text line per field or part; other bytes
-// (UTF-8 or not) are written as they are. The part count in the first line makes
-// a truncated row fail to load instead of losing parts silently.
+// (UTF-8 or not) are written as they are. The part count in the first line and
+// the end line make a truncated row fail to load instead of losing parts silently.
 #include <array>
 #include <charconv>
 #include <limits>
@@ -26,9 +35,15 @@
 namespace postern::mime {
 namespace {
 
-constexpr std::string_view magic = "postern-mime 1";
+constexpr std::string_view magic_v1 = "postern-mime 1";
+constexpr std::string_view magic = "postern-mime 2";
 constexpr std::string_view part_tag = "part";
-constexpr size_t part_field_count = 14;  // tag + 13 members
+constexpr std::string_view type_param_tag = "type";
+constexpr std::string_view disposition_param_tag = "disp";
+constexpr std::string_view envelope_tag = "envelope";
+constexpr std::string_view end_line = "end";
+constexpr size_t part_field_count_v1 = 14;  // tag + 13 members
+constexpr size_t part_field_count = 17;     // tag + 16 members
 constexpr char hex_digits[] = "0123456789ABCDEF";
 
 using field_member = std::string message_structure::*;
@@ -131,9 +146,14 @@ bool next_line(std::string_view& text, std::string_view& line) {
   return true;
 }
 
-bool parse_part(std::string_view line, part& p) {
+bool parse_part(std::string_view line, part& p, bool v1) {
   std::array<std::string_view, part_field_count> f;
-  if (!split_fields(line, f, part_field_count) || f[0] != part_tag) return false;
+  const size_t count = v1 ? part_field_count_v1 : part_field_count;
+  if (!split_fields(line, f, count) || f[0] != part_tag) return false;
+  if (!v1 &&
+      !(unescape(f[14], p.language) && unescape(f[15], p.location) && unescape(f[16], p.md5))) {
+    return false;
+  }
   return unescape(f[1], p.section) && unescape(f[2], p.content_type) && unescape(f[3], p.charset) &&
          unescape(f[4], p.boundary) && unescape(f[5], p.name) && unescape(f[6], p.disposition) &&
          unescape(f[7], p.transfer_encoding) && unescape(f[8], p.content_id) &&
@@ -141,6 +161,32 @@ bool parse_part(std::string_view line, part& p) {
          parse_number(f[11], p.body_offset) && parse_number(f[12], p.body_size) &&
          parse_number(f[13], p.body_lines);
 }
+
+bool has_tag(std::string_view line, std::string_view tag) {
+  return line.size() > tag.size() && line.starts_with(tag) && line[tag.size()] == '\t';
+}
+
+// A "type" or "disp" line: tag, name, value.
+bool parse_param(std::string_view line, part::params& out) {
+  std::array<std::string_view, 3> f;
+  if (!split_fields(line, f, 3)) return false;
+  auto& [name, value] = out.emplace_back();
+  return unescape(f[1], name) && unescape(f[2], value);
+}
+
+void append_param_lines(std::string& out, std::string_view tag, const part::params& params) {
+  for (const auto& [name, value] : params) {
+    out += tag;
+    out += '\t';
+    append_escaped(out, name);
+    out += '\t';
+    append_escaped(out, value);
+    out += '\n';
+  }
+}
+
+// The lines that may follow a part line, in the order they must come.
+enum class after_part { type_params, disposition_params, envelope, none };
 
 }  // namespace
 
@@ -175,8 +221,22 @@ std::string serialize(const message_structure& s) {
       out += '\t';
       append_number(out, n);
     }
+    for (const std::string* v : {&p.language, &p.location, &p.md5}) {
+      out += '\t';
+      append_escaped(out, *v);
+    }
     out += '\n';
+    append_param_lines(out, type_param_tag, p.type_params);
+    append_param_lines(out, disposition_param_tag, p.disposition_params);
+    if (!p.envelope.empty()) {
+      out += envelope_tag;
+      out += '\t';
+      append_escaped(out, p.envelope);
+      out += '\n';
+    }
   }
+  out += end_line;
+  out += '\n';
   return out;
 }
 
@@ -185,18 +245,49 @@ bool deserialize(std::string_view text, message_structure& out) {
   std::string_view line;
   std::array<std::string_view, 4> head;
   uint64_t part_count = 0;
-  if (!next_line(text, line) || !split_fields(line, head, 4) || head[0] != magic ||
-      !parse_number(head[1], s.header_size) || !parse_number(head[2], s.body_lines) ||
-      !parse_number(head[3], part_count)) {
+  if (!next_line(text, line) || !split_fields(line, head, 4) ||
+      (head[0] != magic && head[0] != magic_v1) || !parse_number(head[1], s.header_size) ||
+      !parse_number(head[2], s.body_lines) || !parse_number(head[3], part_count)) {
     return false;
   }
+  const bool v1 = head[0] == magic_v1;
+  s.legacy_format = v1;
   // Fields come once each, in serialize()'s order, never empty.
   size_t next_field = 0;
+  after_part state = after_part::none;
+  bool ended = false;
   while (next_line(text, line)) {
-    if (line.starts_with(part_tag) && line.size() > part_tag.size() &&
-        line[part_tag.size()] == '\t') {
-      if (s.parts.size() == part_count || !parse_part(line, s.parts.emplace_back())) return false;
+    if (ended) return false;  // a line after the end line
+    if (has_tag(line, part_tag)) {
+      if (s.parts.size() == part_count || !parse_part(line, s.parts.emplace_back(), v1)) {
+        return false;
+      }
+      state = after_part::type_params;
       continue;
+    }
+    if (!v1 && line == end_line) {
+      ended = true;
+      continue;
+    }
+    if (!v1 && !s.parts.empty()) {
+      part& p = s.parts.back();
+      if (has_tag(line, type_param_tag) && state == after_part::type_params) {
+        if (!parse_param(line, p.type_params)) return false;
+        continue;
+      }
+      if (has_tag(line, disposition_param_tag) && state <= after_part::disposition_params) {
+        state = after_part::disposition_params;
+        if (!parse_param(line, p.disposition_params)) return false;
+        continue;
+      }
+      if (has_tag(line, envelope_tag) && state <= after_part::envelope) {
+        state = after_part::none;
+        if (!unescape(line.substr(envelope_tag.size() + 1), p.envelope) || p.envelope.empty()) {
+          return false;
+        }
+        continue;
+      }
+      return false;
     }
     if (!s.parts.empty()) return false;  // a field after the parts
     const size_t tab = line.find('\t');
@@ -209,7 +300,7 @@ bool deserialize(std::string_view text, message_structure& out) {
     if (!unescape(line.substr(tab + 1), s.*message_fields[next_field].member)) return false;
     ++next_field;
   }
-  if (!text.empty() || s.parts.size() != part_count) return false;
+  if (!text.empty() || s.parts.size() != part_count || (!v1 && !ended)) return false;
   out = std::move(s);
   return true;
 }

@@ -72,6 +72,12 @@ void expect_same(const message_structure& a, const message_structure& b) {
     EXPECT_EQ(x.transfer_encoding, y.transfer_encoding);
     EXPECT_EQ(x.content_id, y.content_id);
     EXPECT_EQ(x.description, y.description);
+    EXPECT_EQ(x.type_params, y.type_params);
+    EXPECT_EQ(x.disposition_params, y.disposition_params);
+    EXPECT_EQ(x.language, y.language);
+    EXPECT_EQ(x.location, y.location);
+    EXPECT_EQ(x.md5, y.md5);
+    EXPECT_EQ(x.envelope, y.envelope);
     EXPECT_EQ(x.header_offset, y.header_offset);
     EXPECT_EQ(x.body_offset, y.body_offset);
     EXPECT_EQ(x.body_size, y.body_size);
@@ -508,6 +514,49 @@ TEST(MimeParse, ParametersDecodedByGmime) {
   EXPECT_EQ(s.parts[3].disposition, "inline");
   EXPECT_EQ(s.parts[3].name, "");
   EXPECT_EQ(s.parts[4].name, "caf\xC3\xA9.txt");  // converted to UTF-8
+}
+
+TEST(MimeParse, AllParametersAndExtensionFields) {
+  const message_structure s =
+      parse(crlf("Content-Type: multipart/mixed; boundary=b\n"
+                 "\n"
+                 "--b\n"
+                 "Content-Type: Application/X-Y; B=\"2\"; A=1; title*0*=utf-8''%C3%A4; title*1=x\n"
+                 "Content-Disposition: ATTACHMENT; Filename=\"f \\\"q\\\".txt\"; size=3\n"
+                 "Content-Language: en,\n de\n"
+                 "Content-Location: http://example.org/\n a/b\n"
+                 "Content-MD5:  Q2hlY2s=  \n"
+                 "\n"
+                 "x\n"
+                 "--b\n"
+                 "Content-Type: message/rfc822\n"
+                 "\n"
+                 "From: A <a@example.org>\n"
+                 "Subject: inner\n"
+                 "Content-Type: text/plain\n"
+                 "\n"
+                 "y\n"
+                 "--b--\n"));
+  ASSERT_EQ(sections(s), (std::vector<std::string>{"", "1", "2", "2.1"}));
+  EXPECT_EQ(s.parts[0].type_params, (part::params{{"boundary", "b"}}));
+  const part& p = s.parts[1];
+  EXPECT_EQ(p.content_type, "application/x-y");
+  EXPECT_EQ(p.type_params, (part::params{{"b", "2"}, {"a", "1"}, {"title", "\xC3\xA4x"}}));
+  EXPECT_EQ(p.disposition, "attachment");
+  EXPECT_EQ(p.disposition_params, (part::params{{"filename", "f \"q\".txt"}, {"size", "3"}}));
+  EXPECT_EQ(p.name, "f \"q\".txt");
+  EXPECT_EQ(p.language, "en, de");
+  EXPECT_EQ(p.location, "http://example.org/a/b");
+  EXPECT_EQ(p.md5, "Q2hlY2s=");
+  EXPECT_EQ(p.envelope, "");
+  // The inner message's envelope is kept on its message/rfc822 part; the inner
+  // part itself (and the top level) has none.
+  EXPECT_EQ(s.parts[2].envelope,
+            "(NIL \"inner\" ((\"A\" NIL \"a\" \"example.org\")) ((\"A\" NIL \"a\" "
+            "\"example.org\")) ((\"A\" NIL \"a\" \"example.org\")) NIL NIL NIL NIL NIL)");
+  EXPECT_EQ(s.parts[3].envelope, "");
+  EXPECT_EQ(s.parts[0].envelope, "");
+  expect_sane(crlf(""), parse(""));
 }
 
 TEST(MimeParse, PartWithoutHeaderAndEmptyParts) {

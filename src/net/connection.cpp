@@ -292,6 +292,19 @@ awaitable<bool> connection::write(std::string_view data, bool more) {
   co_return !ec && !closed_;
 }
 
+awaitable<bool> connection::write_beside_read(std::string_view data) {
+  if (closed_ || injected_failure(fail_write_at_, writes_)) co_return false;
+  error_code ec;
+  if (tls_active_) {
+    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), use_nothrow);
+  } else {
+    std::tie(ec, std::ignore) =
+        co_await asio::async_write(socket_, asio::buffer(data), use_nothrow);
+  }
+  if (!ec) bytes_out_ += data.size();
+  co_return !ec && !closed_;
+}
+
 awaitable<bool> connection::send_file(int fd, uint64_t offset, uint64_t length) {
   if (closed_ || injected_failure(fail_write_at_, writes_)) co_return false;
   auto& sock = socket_;

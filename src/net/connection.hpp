@@ -105,6 +105,10 @@ class connection : public std::enable_shared_from_this<connection> {
   // `more`: the caller sends more right after (a file follows a header), so
   // the kernel may hold a partial segment instead of pushing it (MSG_MORE).
   awaitable<bool> write(std::string_view data, bool more = false);
+  // A write while a read is waiting (IMAP IDLE's untagged updates): it leaves
+  // that read's deadline alone, and a client that stops reading is closed by
+  // it.
+  awaitable<bool> write_beside_read(std::string_view data);
   // Sends a file range without copying it through user space (plaintext only).
   awaitable<bool> send_file(int fd, uint64_t offset, uint64_t length);
 

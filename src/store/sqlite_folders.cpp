@@ -481,6 +481,22 @@ base::result<std::vector<uint32_t>> sqlite_mailbox::append_files(
   return uids;
 }
 
+base::result<std::vector<uint32_t>> sqlite_mailbox::expunged_since(std::string_view folder,
+                                                                   uint64_t modseq) {
+  std::lock_guard lock(db_mu_);
+  auto f = find_folder(folder, false);
+  if (!f) return f.err();
+  auto st = db_.prepare("SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid");
+  if (!st) return st.err();
+  st->bind(1, f->id).bind(2, static_cast<int64_t>(modseq));
+  std::vector<uint32_t> out;
+  db::step_result r;
+  while ((r = st->step()) == db::step_result::row)
+    out.push_back(static_cast<uint32_t>(st->int64(0)));
+  if (r == db::step_result::error) return db_.error_of("reading expunges");
+  return out;
+}
+
 base::result<std::string> sqlite_mailbox::structure(std::string_view folder, uint32_t uid) {
   std::lock_guard lock(db_mu_);
   auto f = find_folder(folder, false);

@@ -99,6 +99,10 @@ base::result<std::shared_ptr<sqlite_mailbox>> sqlite_mailbox::open(int64_t user_
   }
   std::shared_ptr<sqlite_mailbox> mb(new sqlite_mailbox(user_id, root, std::move(*db), fd));
   if (auto s = mb->create_schema(); !s) return s.err();
+  // The baseline for poll_external_changes: any commit by another process
+  // from now on is noticed, even one before the first poll.
+  if (auto v = mb->db_.prepare("PRAGMA data_version"); v && v->step() == db::step_result::row)
+    mb->data_version_ = static_cast<uint64_t>(v->int64(0));
   return mb;
 }
 
@@ -314,7 +318,13 @@ base::result<uint32_t> sqlite_mailbox::commit(pending_append& p) {
 }
 
 void sqlite_mailbox::poll_external_changes() {
-  if (!notifier_.has_subscribers()) return;
+  bool viewed;
+  {
+    std::lock_guard vlock(views_mu_);
+    viewed = !views_.empty();
+  }
+  // Only mailboxes someone watches (IDLE) or has open in IMAP need polling.
+  if (!notifier_.has_subscribers() && !viewed) return;
   uint64_t v = 0;
   {
     std::lock_guard lock(db_mu_);
@@ -324,7 +334,7 @@ void sqlite_mailbox::poll_external_changes() {
     if (!st || st->step() != db::step_result::row) return;
     v = static_cast<uint64_t>(st->int64(0));
   }
-  bool changed = data_version_ != 0 && v != data_version_;
+  bool changed = v != data_version_;
   data_version_ = v;
   if (changed) {
     refresh_views();

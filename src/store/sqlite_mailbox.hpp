@@ -42,6 +42,8 @@ class sqlite_mailbox final : public mailbox {
   base::result<std::vector<uint32_t>> append_files(
       std::string_view folder, std::span<const spooled_message> msgs,
       std::span<const std::vector<std::string>> keywords) override;
+  base::result<std::vector<uint32_t>> expunged_since(std::string_view folder,
+                                                     uint64_t modseq) override;
   base::result<std::string> structure(std::string_view folder, uint32_t uid) override;
   base::result<usage> total_usage() override;
   base::result<usage> folder_usage(std::string_view folder) override;

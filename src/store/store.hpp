@@ -179,6 +179,9 @@ class mailbox {
   virtual base::result<std::vector<uint32_t>> append_files(
       std::string_view folder, std::span<const spooled_message> msgs,
       std::span<const std::vector<std::string>> keywords) = 0;
+  // UIDs expunged from a folder after `modseq` (QRESYNC VANISHED (EARLIER)).
+  virtual base::result<std::vector<uint32_t>> expunged_since(std::string_view folder,
+                                                             uint64_t modseq) = 0;
   // The MIME structure text saved at delivery (mime::serialize).
   virtual base::result<std::string> structure(std::string_view folder, uint32_t uid) = 0;
   virtual base::result<usage> total_usage() = 0;

@@ -82,6 +82,14 @@ class Node:
     def lmtp(self):
         return self.ports["lmtp_none"]
 
+    @property
+    def imap(self):
+        return self.ports["imap_starttls"]
+
+    @property
+    def imaps(self):
+        return self.ports["imap_implicit"]
+
     def write_config(self, extra=""):
         lines = [f'data_dir = "{self.dir}/data"', 'hostname = "mail.test"', "threads = 2",
                  "[tls]", f'certificate = "{self.cert}"', f'key = "{self.key}"']

@@ -64,6 +64,8 @@ class faulty_mailbox final : public mailbox {
                   (std::string_view f, std::span<const spooled_message> m,
                    std::span<const std::vector<std::string>> k),
                   (f, m, k))
+  POSTERN_FORWARD(base::result<std::vector<uint32_t>>, expunged_since,
+                  (std::string_view f, uint64_t m), (f, m))
   POSTERN_FORWARD(base::result<std::string>, structure, (std::string_view f, uint32_t u), (f, u))
   POSTERN_FORWARD(base::result<usage>, total_usage, (), ())
   POSTERN_FORWARD(base::result<usage>, folder_usage, (std::string_view f), (f))

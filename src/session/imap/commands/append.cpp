@@ -1,0 +1,298 @@
+// APPEND with MULTIAPPEND (RFC 9051 §6.3.12, RFC 3502), LITERAL+ (RFC 7888)
+// and literal8 (RFC 3516): each message literal is streamed to a spool file
+// in pieces, canonicalised on the way, so a 50 MB APPEND costs a buffer, not
+// 50 MB; all messages of one command are stored in one transaction (all or
+// none) and OK [APPENDUID] is sent only once they are durable.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "base/strings.hpp"
+#include "net/blocking.hpp"
+#include "observe/log.hpp"
+#include "proto/imap/store_args.hpp"
+#include "session/imap/commands.hpp"
+#include "session/imap/flags.hpp"
+#include "session/imap/mailbox_name.hpp"
+#include "session/imap/reader.hpp"
+#include "session/imap/sequence.hpp"
+#include "store/canonical.hpp"
+
+namespace postern::session::imap {
+
+using proto::imap::cursor;
+
+namespace {
+
+constexpr size_t spool_chunk = 256 * 1024;
+
+// date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
+std::optional<int64_t> parse_date_time(std::string_view t) {
+  static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  // A one-digit day without its leading space is accepted too.
+  std::string s(t);
+  if (s.size() == 25) s = " " + s;
+  if (s.size() != 26) return std::nullopt;
+  auto num = [&](size_t at, size_t n) -> int {
+    int v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (s[i] == ' ' && i == at) continue;
+      if (s[i] < '0' || s[i] > '9') return -1;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  int day = num(0, 2), year = num(7, 4), hh = num(12, 2), mm = num(15, 2), ss = num(18, 2);
+  int zh = num(22, 2), zm = num(24, 2);
+  int month = -1;
+  for (int i = 0; i < 12; ++i)
+    if (base::iequals(s.substr(3, 3), months[i])) month = i;
+  if (s[2] != '-' || s[6] != '-' || s[11] != ' ' || s[14] != ':' || s[17] != ':' || s[20] != ' ' ||
+      (s[21] != '+' && s[21] != '-'))
+    return std::nullopt;
+  if (day < 1 || day > 31 || month < 0 || year < 1900 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
+      ss < 0 || ss > 60 || zh < 0 || zm < 0 || zm > 59)
+    return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month;
+  tm.tm_mday = day;
+  tm.tm_hour = hh;
+  tm.tm_min = mm;
+  tm.tm_sec = ss;
+  int64_t t0 = ::timegm(&tm);
+  int64_t zone = (zh * 3600 + zm * 60) * (s[21] == '-' ? -1 : 1);
+  return t0 - zone;
+}
+
+struct message_args {
+  std::vector<std::string> flags;
+  int64_t internal_date = 0;
+};
+
+// "[SP flag-list] [SP date-time] SP" before a message literal.
+std::optional<std::string> read_message_args(cursor& c, message_args& a) {
+  c.skip(' ');
+  if (c.peek('(')) {
+    auto f = proto::imap::read_flag_list(c);
+    if (!f) return f.error().words;
+    a.flags = std::move(*f);
+    c.skip(' ');
+  }
+  if (c.peek('"')) {
+    auto d = c.read_quoted("a date-time");
+    if (!d) return d.error().words;
+    auto t = parse_date_time(*d);
+    if (!t)
+      return fmt::format("invalid date-time \"{}\" (expected \"01-Feb-2026 10:00:00 +0000\")",
+                         base::printable(*d));
+    a.internal_date = *t;
+    c.skip(' ');
+  }
+  if (!c.at_end())
+    return fmt::format("unexpected {} before the message", base::printable(c.rest()));
+  return std::nullopt;
+}
+
+struct received {
+  store::spool_file spool;
+  uint64_t size = 0;
+  uint32_t dot_lines = 0;
+};
+
+// Reads one message literal of `n` bytes into a new spool file.
+net::awaitable<base::result<received>> receive(session& s, uint64_t n) {
+  auto& mail = s.svc.mail;
+  auto make = [&mail] { return mail.create_spool(); };
+  auto spool = co_await net::run_blocking(std::move(make));
+  if (!spool) co_return spool.err();
+  received r;
+  r.spool = std::move(*spool);
+  store::canonical_stream canonical;
+  std::string out;
+  bool write_failed = false;
+  base::error failure{base::errc::io_error, "", ""};
+  auto spill = [&]() -> net::awaitable<void> {
+    if (out.empty() || write_failed) {
+      out.clear();
+      co_return;
+    }
+    int fd = r.spool.fd;
+    std::string path = r.spool.path;
+    std::string bytes;
+    bytes.swap(out);
+    auto write = [fd, path, bytes = std::move(bytes)]() -> base::status {
+      std::string_view rest = bytes;
+      while (!rest.empty()) {
+        auto w = ::write(fd, rest.data(), rest.size());
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          int err = errno;
+          return base::error{
+              err == ENOSPC || err == EDQUOT ? base::errc::disk_full : base::errc::io_error,
+              fmt::format("cannot write the message to disk: {}", std::strerror(err)), path};
+        }
+        rest.remove_prefix(static_cast<size_t>(w));
+      }
+      return base::ok_status();
+    };
+    auto st = co_await net::run_blocking(std::move(write));
+    if (!st) {
+      write_failed = true;
+      failure = st.err();
+    }
+  };
+  auto& conn = *s.conn;
+  auto deadline = net::connection::clock::now() + conn.timeout();
+  uint64_t left = n;
+  while (left > 0) {
+    std::string_view chunk;
+    auto st = co_await conn.read_some(chunk, deadline);
+    if (st != net::read_status::ok)
+      co_return base::error{base::errc::unavailable, "the connection ended inside the message", ""};
+    size_t take = static_cast<size_t>(std::min<uint64_t>(left, chunk.size()));
+    size_t before = out.size();
+    canonical.feed(chunk.substr(0, take), out);
+    r.size += out.size() - before;
+    if (take < chunk.size()) conn.unread(chunk.size() - take);
+    left -= take;
+    if (out.size() >= spool_chunk) co_await spill();
+  }
+  size_t before = out.size();
+  canonical.finish(out);
+  r.size += out.size() - before;
+  co_await spill();
+  if (write_failed) co_return failure;
+  r.dot_lines = canonical.dot_lines();
+  co_return r;
+}
+
+}  // namespace
+
+net::awaitable<void> cmd_append(session& s, std::string_view args) {
+  if (s.append_size == 0 && !s.append_sync) {
+    s.bad("APPEND needs a message literal: APPEND mailbox [(flags)] [date-time] {size}");
+    co_return;
+  }
+  cursor c(args);
+  auto name = read_mailbox(s, c);
+  std::string refusal;
+  bool refusal_bad = false;
+  if (auto* e = std::get_if<name_refusal>(&name)) {
+    refusal = e->words;
+    refusal_bad = e->syntax;
+  }
+  std::vector<received> messages;
+  std::vector<message_args> margs(1);
+  if (refusal.empty()) {
+    if (auto e = read_message_args(c, margs[0])) {
+      refusal = *e;
+      refusal_bad = true;
+    }
+  }
+  uint64_t size = s.append_size;
+  bool sync = s.append_sync;
+  const uint64_t limit = s.settings->max_message_size;
+  for (;;) {
+    if (!refusal.empty() || size > limit) {
+      if (refusal.empty())
+        refusal = fmt::format(
+            "[TOOBIG] The message has {} bytes; APPENDLIMIT (max_message_size) "
+            "is {}",
+            size, limit);
+      if (!sync) {
+        // RFC 7888 §4: the literal is on its way; the connection cannot
+        // recover without reading it, so it ends.
+        s.bad(refusal);
+        s.out += s.completion;
+        s.completion.clear();
+        s.untagged("BYE The refused message was sent without waiting; closing");
+        s.quit = true;
+        co_return;
+      }
+      refusal_bad ? s.bad(refusal) : s.no(refusal);
+      co_return;
+    }
+    if (sync) {
+      s.out += "+ Ready for the message\r\n";
+      bool sent = co_await s.flush();
+      if (!sent) {
+        s.quit = true;
+        co_return;
+      }
+    }
+    auto got = co_await receive(s, size);
+    if (!got) {
+      if (got.err().code == base::errc::unavailable) {
+        s.quit = true;
+        co_return;
+      }
+      observe::log(observe::level::error, "imap", s.id, "APPEND for {} failed: {} ({})", s.who(),
+                   got.err().message, got.err().detail);
+      // The rest of the command still arrives; it is read and dropped.
+      refusal = error_reply(s, got.err());
+    } else {
+      messages.push_back(std::move(*got));
+    }
+    // The rest of the line: its end, or the next message (MULTIAPPEND).
+    std::string line;
+    auto st = co_await s.conn->read_line(line, s.settings->max_command_size);
+    if (st != net::read_status::ok) {
+      s.quit = true;
+      co_return;
+    }
+    if (line.empty()) break;
+    auto marker = trailing_literal(line);
+    if (!marker) {
+      s.bad("expected another message or the end of the command after the message");
+      co_return;
+    }
+    cursor rest(std::string_view(line).substr(0, line.size() - marker->length));
+    margs.emplace_back();
+    if (auto e = read_message_args(rest, margs.back()); e && refusal.empty()) {
+      refusal = *e;
+      refusal_bad = true;
+    }
+    size = marker->size;
+    sync = marker->sync;
+  }
+  if (!refusal.empty()) {
+    refusal_bad ? s.bad(refusal) : s.no(refusal);
+    co_return;
+  }
+  std::vector<store::spooled_message> spooled;
+  std::vector<std::vector<std::string>> keywords;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    auto f = split_flag_names(margs[i].flags);
+    spooled.push_back(store::spooled_message{&messages[i].spool, messages[i].size,
+                                             messages[i].dot_lines, margs[i].internal_date,
+                                             f.system});
+    keywords.push_back(std::move(f.keywords));
+  }
+  auto mb = s.mailbox;
+  auto folder = std::get<std::string>(name);
+  auto store_all = [mb, folder, &spooled, &keywords] {
+    return mb->append_files(folder, spooled, keywords);
+  };
+  auto uids = co_await net::run_blocking(std::move(store_all));
+  if (!uids) {
+    if (uids.err().code == base::errc::not_found)
+      s.no(fmt::format("[TRYCREATE] {}", uids.err().message));
+    else
+      s.no(error_reply(s, uids.err()));
+    co_return;
+  }
+  auto mbf = s.mailbox;
+  auto info = [mbf, folder] { return mbf->folder(folder); };
+  auto f = co_await net::run_blocking(std::move(info));
+  std::string code =
+      f ? fmt::format("[APPENDUID {} {}] ", f->uidvalidity, compress_set(*uids)) : std::string();
+  s.ok(fmt::format("{}APPEND completed", code));
+}
+
+}  // namespace postern::session::imap

@@ -1,0 +1,531 @@
+// FETCH and UID FETCH (RFC 9051 §6.4.5, §7.5.2) with CONDSTORE's
+// CHANGEDSINCE and QRESYNC's VANISHED (RFC 7162 §3.1.4, §3.2.6), BINARY
+// (RFC 3516), SAVEDATE (RFC 8514) and OBJECTID (RFC 8474). Flags, sizes and
+// dates come from the shared view; ENVELOPE, BODYSTRUCTURE and the section
+// offsets from the structure parsed at delivery; message bytes from the
+// blob, read in pieces so a large BODY[] is streamed, never held whole.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "base/strings.hpp"
+#include "mime/imap_structure.hpp"
+#include "mime/message_structure.hpp"
+#include "mime/transfer_decode.hpp"
+#include "net/blocking.hpp"
+#include "proto/imap/fetch_items.hpp"
+#include "session/imap/commands.hpp"
+#include "session/imap/sequence.hpp"
+#include "session/imap/status.hpp"
+#include "session/imap/sync.hpp"
+
+namespace postern::session::imap {
+
+namespace {
+
+using proto::imap::fetch_att;
+using proto::imap::section_spec;
+using kind = fetch_att::kind;
+
+constexpr uint64_t inline_limit = 256 * 1024;  // larger ranges are streamed
+
+std::string imap_date(int64_t t) {
+  static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  return fmt::format("\"{:02}-{}-{:04} {:02}:{:02}:{:02} +0000\"", tm.tm_mday, months[tm.tm_mon],
+                     tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+bool needs_structure(const fetch_att& a) {
+  switch (a.what) {
+    case kind::envelope:
+    case kind::body_structure_short:
+    case kind::bodystructure:
+    case kind::binary:
+    case kind::binary_size:
+      return true;
+    case kind::body_section:
+      return !a.section.part.empty();
+    default:
+      return false;
+  }
+}
+
+bool sets_seen(const fetch_att& a) {
+  return !a.peek && (a.what == kind::body_section || a.what == kind::rfc822 ||
+                     a.what == kind::rfc822_text || a.what == kind::binary);
+}
+
+// One piece of a FETCH response: text, or a range of the blob sent as a
+// literal (streamed when large).
+struct piece {
+  std::string text;
+  uint64_t offset = 0, length = 0;
+  bool range = false;
+};
+
+// Where a section lies in the message: a byte range, or computed bytes.
+struct located {
+  uint64_t offset = 0, length = 0;
+  bool computed = false;
+  std::string bytes;
+  std::string error;  // [UNKNOWN-CTE] etc.
+};
+
+const mime::part* find_part(const mime::message_structure& st, const std::string& sec,
+                            size_t* index = nullptr) {
+  for (size_t i = 0; i < st.parts.size(); ++i)
+    if (st.parts[i].section == sec) {
+      if (index) *index = i;
+      return &st.parts[i];
+    }
+  return nullptr;
+}
+
+std::string part_name(const std::vector<uint32_t>& p) {
+  std::string s;
+  for (auto n : p) s += (s.empty() ? "" : ".") + std::to_string(n);
+  return s;
+}
+
+bool is_message(const mime::part& p) {
+  return p.content_type == "message/rfc822" || p.content_type == "message/global";
+}
+
+// The header fields of `header` that HEADER.FIELDS (or .NOT) selects, and
+// the blank line (RFC 9051 §6.4.5).
+std::string select_fields(std::string_view header, const section_spec& sec) {
+  bool negate = sec.what == section_spec::text::header_fields_not;
+  std::string out;
+  size_t pos = 0;
+  while (pos < header.size()) {
+    size_t end = pos;
+    // A field runs to the line break not followed by folding white space.
+    for (;;) {
+      size_t nl = header.find('\n', end);
+      if (nl == std::string_view::npos) {
+        end = header.size();
+        break;
+      }
+      end = nl + 1;
+      if (end >= header.size() || (header[end] != ' ' && header[end] != '\t')) break;
+    }
+    auto field = header.substr(pos, end - pos);
+    pos = end;
+    auto colon = field.find(':');
+    if (colon == std::string_view::npos) continue;  // the blank line, or junk
+    auto name = base::trim(field.substr(0, colon));
+    bool listed = false;
+    for (auto& f : sec.fields) listed |= base::iequals(f, name);
+    if (listed != negate) out += field;
+  }
+  out += "\r\n";
+  return out;
+}
+
+// Finds a section: `st` may be empty (not loaded) when none is needed.
+located locate(const section_spec& sec, const store::message_meta& m,
+               const mime::message_structure& st, int fd, bool binary) {
+  located out;
+  uint64_t hdr_off = 0, hdr_len = m.header_size, body_off = m.header_size,
+           body_len = m.size - std::min(m.size, m.header_size);
+  const mime::part* part = nullptr;
+  if (!sec.part.empty()) {
+    auto name = part_name(sec.part);
+    size_t idx = 0;
+    part = find_part(st, name, &idx);
+    if (!part && name == "1" && !st.parts.empty() &&
+        st.parts[0].content_type.rfind("multipart/", 0) != 0)
+      part = &st.parts[0];  // BODY[1] of a single-part message is its body
+    if (!part) {
+      out.computed = true;  // a part that does not exist is empty
+      return out;
+    }
+    if (sec.what == section_spec::text::mime) {
+      out.offset = part->header_offset;
+      out.length = part->body_offset - part->header_offset;
+      return out;
+    }
+    if (sec.what == section_spec::text::all) {
+      out.offset = part->body_offset;
+      out.length = part->body_size;
+      if (binary) {
+        auto enc = mime::classify_cte(part->transfer_encoding);
+        if (enc == mime::cte::unknown) {
+          out.error = fmt::format("[UNKNOWN-CTE] Part {} has the transfer encoding {}", name,
+                                  part->transfer_encoding);
+          return out;
+        }
+        if (enc != mime::cte::identity) {
+          std::string raw(out.length, '\0');
+          auto n = ::pread(fd, raw.data(), raw.size(), static_cast<off_t>(out.offset));
+          raw.resize(n > 0 ? static_cast<size_t>(n) : 0);
+          out.computed = true;
+          out.bytes = mime::decode_body(raw, enc);
+        }
+      }
+      return out;
+    }
+    // HEADER, HEADER.FIELDS and TEXT of an encapsulated message.
+    if (!is_message(*part) || idx + 1 >= st.parts.size()) {
+      out.computed = true;
+      return out;
+    }
+    auto& inner = st.parts[idx + 1];
+    hdr_off = inner.header_offset;
+    hdr_len = inner.body_offset - inner.header_offset;
+    body_off = inner.body_offset;
+    body_len = inner.body_size;
+  }
+  switch (sec.what) {
+    case section_spec::text::all:
+      out.offset = 0;
+      out.length = m.size;
+      break;
+    case section_spec::text::header:
+    case section_spec::text::mime:
+      out.offset = hdr_off;
+      out.length = hdr_len;
+      break;
+    case section_spec::text::text:
+      out.offset = body_off;
+      out.length = body_len;
+      break;
+    case section_spec::text::header_fields:
+    case section_spec::text::header_fields_not: {
+      std::string header(hdr_len, '\0');
+      auto n = ::pread(fd, header.data(), header.size(), static_cast<off_t>(hdr_off));
+      header.resize(n > 0 ? static_cast<size_t>(n) : 0);
+      out.computed = true;
+      out.bytes = select_fields(header, sec);
+      break;
+    }
+  }
+  return out;
+}
+
+struct message_work {
+  store::message_meta meta;
+  uint32_t seq = 0;
+  bool set_seen = false;
+};
+
+struct built {
+  std::vector<piece> pieces;
+  std::string error;                   // a NO for the whole command, with its code
+  std::optional<base::error> failure;  // a store failure (mapped by error_reply)
+  bool gone = false;                   // expunged meanwhile
+  int fd = -1;
+};
+
+// The blocking part of one message's FETCH: structure, blob, small ranges.
+built build_message(store::mailbox& mb, const std::string& folder, const message_work& w,
+                    const std::vector<fetch_att>& items, bool need_blob, bool need_structure,
+                    std::string head) {
+  built b;
+  mime::message_structure st;
+  if (need_structure) {
+    auto text = mb.structure(folder, w.meta.uid);
+    if (!text) {
+      b.gone = text.err().code == base::errc::expunge_issued;
+      if (!b.gone) b.failure = text.err();
+      return b;
+    }
+    if (!mime::deserialize(*text, st)) st = mime::message_structure{};
+  }
+  if (need_blob) {
+    auto fd = mb.open_blob(w.meta.blob_id, w.meta.uid);
+    if (!fd) {
+      b.gone = fd.err().code == base::errc::not_found;
+      if (!b.gone) b.failure = fd.err();
+      return b;
+    }
+    b.fd = *fd;
+  }
+  std::string text = std::move(head);
+  // Items are separated by one space; none after the opening "(".
+  auto sep = [&]() -> const char* { return !text.empty() && text.back() == '(' ? "" : " "; };
+  auto flush_text = [&] {
+    if (!text.empty()) b.pieces.push_back(piece{std::move(text), 0, 0, false});
+    text.clear();
+  };
+  for (auto& a : items) {
+    switch (a.what) {
+      case kind::envelope:
+        text += sep();
+        text += "ENVELOPE " + mime::imap_envelope(st);
+        break;
+      case kind::bodystructure:
+        text += sep();
+        text += "BODYSTRUCTURE " + mime::imap_bodystructure(st, true);
+        break;
+      case kind::body_structure_short:
+        text += sep();
+        text += "BODY " + mime::imap_bodystructure(st, false);
+        break;
+      case kind::binary_size: {
+        auto loc = locate(a.section, w.meta, st, b.fd, true);
+        if (!loc.error.empty()) {
+          b.error = loc.error;
+          return b;
+        }
+        text += sep();
+        text += fmt::format("{} {}", a.response_name, loc.computed ? loc.bytes.size() : loc.length);
+        break;
+      }
+      case kind::rfc822:
+      case kind::rfc822_header:
+      case kind::rfc822_text:
+      case kind::body_section:
+      case kind::binary: {
+        section_spec sec = a.section;
+        if (a.what == kind::rfc822) sec.what = section_spec::text::all;
+        if (a.what == kind::rfc822_header) sec.what = section_spec::text::header;
+        if (a.what == kind::rfc822_text) sec.what = section_spec::text::text;
+        auto loc = locate(sec, w.meta, st, b.fd, a.what == kind::binary);
+        if (!loc.error.empty()) {
+          b.error = loc.error;
+          return b;
+        }
+        uint64_t total = loc.computed ? loc.bytes.size() : loc.length;
+        uint64_t from = 0, len = total;
+        if (a.partial) {
+          from = std::min(a.partial->offset, total);
+          len = std::min(a.partial->length, total - from);
+        }
+        bool nul = false;
+        if (loc.computed) nul = loc.bytes.find('\0', from) < from + len;
+        text += sep();
+        text += fmt::format("{} {}{{{}}}\r\n", a.response_name,
+                            a.what == kind::binary && nul ? "~" : "", len);
+        if (loc.computed) {
+          text.append(loc.bytes, static_cast<size_t>(from), static_cast<size_t>(len));
+        } else if (len <= inline_limit) {
+          size_t at = text.size();
+          text.resize(at + len);
+          auto n = ::pread(b.fd, text.data() + at, len, static_cast<off_t>(loc.offset + from));
+          if (n != static_cast<ssize_t>(len)) {
+            b.failure =
+                base::error{base::errc::io_error,
+                            fmt::format("message UID {} could not be read whole", w.meta.uid), ""};
+            return b;
+          }
+        } else {
+          flush_text();
+          b.pieces.push_back(piece{{}, loc.offset + from, len, true});
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  flush_text();
+  return b;
+}
+
+net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
+  auto req = proto::imap::parse_fetch(args);
+  if (!req) {
+    s.bad(req.error().words);
+    co_return;
+  }
+  auto& sel = *s.selected;
+  if (req->vanished && (!by_uid || !s.qresync || !req->changed_since)) {
+    s.bad("VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC (RFC 7162 §3.2.6)");
+    co_return;
+  }
+  auto r = resolve(sel, req->set, by_uid);
+  if (!r.error.empty()) {
+    s.bad(r.error);
+    co_return;
+  }
+  auto items = req->items;
+  bool want_uid = by_uid, want_flags = false, want_modseq = false;
+  bool need_blob = false, need_structure = false, any_seen = false;
+  for (auto& a : items) {
+    want_uid |= a.what == kind::uid;
+    want_flags |= a.what == kind::flags;
+    want_modseq |= a.what == kind::modseq;
+    need_structure |= needs_structure(a);
+    need_blob |= a.what == kind::body_section || a.what == kind::rfc822 ||
+                 a.what == kind::rfc822_header || a.what == kind::rfc822_text ||
+                 a.what == kind::binary || a.what == kind::binary_size;
+    any_seen |= sets_seen(a);
+  }
+  if (req->changed_since) {
+    want_modseq = true;
+    s.condstore = true;
+  }
+  if (want_modseq) s.condstore = true;
+  if (any_seen && sel.read_only) any_seen = false;
+
+  if (req->vanished) {
+    auto mb = s.mailbox;
+    auto n = sel.name;
+    auto since = *req->changed_since;
+    auto read = [mb, n, since] { return mb->expunged_since(n, since); };
+    auto gone = co_await net::run_blocking(std::move(read));
+    if (gone) {
+      auto norm = proto::imap::normalize(req->set, sel.uids.empty() ? 0 : sel.uids.back());
+      std::vector<uint32_t> in_set;
+      for (auto u : *gone)
+        for (auto& rg : norm)
+          if (u >= rg.first && u <= rg.last) in_set.push_back(u);
+      if (!in_set.empty()) s.untagged("VANISHED (EARLIER) " + compress_set(in_set));
+    }
+  }
+
+  // \Seen first, in one transaction, so the FLAGS sent below are the new ones.
+  if (any_seen) {
+    std::vector<uint32_t> unseen;
+    {
+      auto lock = sel.view->reader();
+      for (auto uid : r.uids) {
+        auto* m = sel.view->find(uid);
+        if (m && !(m->flags & store::flag_seen)) unseen.push_back(uid);
+      }
+    }
+    if (!unseen.empty()) {
+      auto mb = s.mailbox;
+      auto n = sel.name;
+      store::flag_update u{store::flag_change::add, store::flag_seen, {}, {}};
+      auto run = [mb, n, unseen, u] { return mb->store_flags(n, unseen, u); };
+      auto done = co_await net::run_blocking(std::move(run));
+      if (done) {
+        for (auto& m : done->changed) sel.own_changes.emplace_back(m.uid, m.modseq);
+        want_flags = true;
+      }
+    }
+  }
+
+  bool some_gone = false;
+  for (auto uid : r.uids) {
+    message_work w;
+    {
+      auto lock = sel.view->reader();
+      auto* m = sel.view->find(uid);
+      if (!m) {
+        some_gone = true;
+        continue;
+      }
+      if (req->changed_since && m->modseq <= *req->changed_since) continue;
+      w.meta = *m;
+      w.seq = sel.seq_of(uid);
+      std::string head = fmt::format("* {} FETCH (", w.seq);
+      std::string attrs;
+      auto add = [&](const std::string& a) {
+        if (!attrs.empty()) attrs += ' ';
+        attrs += a;
+      };
+      if (want_uid) add(fmt::format("UID {}", uid));
+      if (want_flags) add("FLAGS " + flag_list(*sel.view, *m, !s.rev2 && uid >= sel.recent_from));
+      for (auto& a : items) {
+        switch (a.what) {
+          case kind::internaldate:
+            add("INTERNALDATE " + imap_date(m->internal_date));
+            break;
+          case kind::rfc822_size:
+            add(fmt::format("RFC822.SIZE {}", m->size));
+            break;
+          case kind::savedate:
+            add(m->save_date ? "SAVEDATE " + imap_date(m->save_date) : "SAVEDATE NIL");
+            break;
+          case kind::emailid:
+            add(fmt::format("EMAILID ({})", email_id(*m)));
+            break;
+          case kind::threadid:
+            add("THREADID NIL");
+            break;
+          default:
+            break;
+        }
+      }
+      if (want_modseq) add(fmt::format("MODSEQ ({})", m->modseq));
+      head += attrs;
+      if (!need_blob && !need_structure) {
+        s.out += head + ")\r\n";
+        lock.unlock();
+        bool sent = co_await s.flush_if_full();
+        if (!sent) co_return;
+        continue;
+      }
+      auto mb = s.mailbox;
+      auto folder = sel.name;
+      auto run = [mb, folder, w, items, need_blob, need_structure, head = std::move(head)] {
+        return build_message(*mb, folder, w, items, need_blob, need_structure, head);
+      };
+      lock.unlock();
+      auto b = co_await net::run_blocking(std::move(run));
+      struct fd_closer {
+        int fd;
+        ~fd_closer() {
+          if (fd >= 0) ::close(fd);
+        }
+      } closer{b.fd};
+      if (b.gone) {
+        some_gone = true;
+        continue;
+      }
+      if (b.failure) {
+        s.no(error_reply(s, *b.failure));
+        co_return;
+      }
+      if (!b.error.empty()) {
+        s.no(b.error);
+        co_return;
+      }
+      for (auto& p : b.pieces) {
+        if (!p.range) {
+          s.out += p.text;
+          bool sent = co_await s.flush_if_full();
+          if (!sent) co_return;
+          continue;
+        }
+        uint64_t off = p.offset, left = p.length;
+        int fd = b.fd;
+        while (left > 0) {
+          size_t n = static_cast<size_t>(std::min<uint64_t>(left, inline_limit));
+          auto read = [fd, off, n]() -> std::string {
+            std::string chunk(n, '\0');
+            auto got = ::pread(fd, chunk.data(), n, static_cast<off_t>(off));
+            chunk.resize(got > 0 ? static_cast<size_t>(got) : 0);
+            return chunk;
+          };
+          auto chunk = co_await net::run_blocking(std::move(read));
+          if (chunk.empty()) {
+            // The client was promised `length` bytes; it cannot be given
+            // less, so the session ends rather than desynchronise.
+            s.quit = true;
+            co_return;
+          }
+          s.out += chunk;
+          off += chunk.size();
+          left -= chunk.size();
+          bool sent = co_await s.flush_if_full();
+          if (!sent) co_return;
+        }
+      }
+      s.out += ")\r\n";
+    }
+  }
+  if (some_gone) {
+    s.no("[EXPUNGEISSUED] Some of the requested messages were expunged by another session");
+    co_return;
+  }
+  s.ok(by_uid ? "UID FETCH completed" : "FETCH completed");
+}
+
+}  // namespace
+
+net::awaitable<void> cmd_fetch(session& s, std::string_view a) { co_await fetch(s, a, false); }
+net::awaitable<void> cmd_uid_fetch(session& s, std::string_view a) { co_await fetch(s, a, true); }
+
+}  // namespace postern::session::imap

@@ -1,0 +1,358 @@
+"""IMAP with Python's imaplib against a real node: the telnet session of the
+troubleshooting guides, login policy, folders, FETCH, STORE, SEARCH, COPY,
+MOVE, APPEND, IDLE, two sessions and two protocols on one mailbox, and a
+crash that must not reuse a UID."""
+import imaplib
+import os
+import poplib
+import re
+import smtplib
+import socket
+import time
+import unittest
+
+from harness import Node, RawClient, client_tls_context, message
+
+USER, PASSWORD = "joe@example.com", "correct horse"
+
+
+class ImapNode(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Node(listeners=("imap:starttls", "imap:implicit", "pop3:starttls",
+                                   "pop3:implicit", "lmtp:none"))
+        cls.node.add_user(USER, PASSWORD)
+        cls.node.set("imap", "secure_networks=127.0.0.0/8", "login_failure_delay=0s")
+        cls.node.set("pop3", "secure_networks=127.0.0.0/8")
+        cls.node.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+
+    def login(self, tls=True):
+        if tls:
+            c = imaplib.IMAP4_SSL("127.0.0.1", self.node.imaps, ssl_context=client_tls_context())
+        else:
+            c = imaplib.IMAP4("127.0.0.1", self.node.imap)
+        c.login(USER, PASSWORD)
+        return c
+
+    def deliver(self, subject, body="Hello.\r\n"):
+        self.assertEqual(self.node.deliver(USER, message(subject, body)), 0)
+
+
+class TelnetSession(ImapNode):
+    def test_seed_000_session_exactly_as_typed(self):
+        """`. login USER PASS`, `. LIST "" "*"`, `. status inbox (messages)`."""
+        self.deliver("telnet one")
+        c = RawClient(self.node.imap)
+        greeting = c.line()
+        self.assertTrue(greeting.startswith(b"* OK [CAPABILITY IMAP4rev2 IMAP4rev1"), greeting)
+        c.send(f". login {USER} \"{PASSWORD}\"\r\n".encode())
+        self.assertTrue(c.line().startswith(b". OK [CAPABILITY"))
+        c.send(b'. LIST "" "*"\r\n')
+        lines = []
+        while True:
+            l = c.line()
+            if l.startswith(b". "):
+                break
+            lines.append(l)
+        self.assertEqual(l, b". OK LIST completed")
+        names = [re.search(rb'"/" (.*)$', x).group(1).strip(b'"') for x in lines]
+        for n in (b"INBOX", b"Drafts", b"Sent", b"Trash", b"Junk", b"Archive"):
+            self.assertIn(n, names)
+        self.assertTrue(any(b"\\Sent" in x and b'"Sent"' in x for x in lines), lines)
+        c.send(b". status inbox (messages)\r\n")
+        st = c.line()
+        self.assertRegex(st, rb'^\* STATUS "INBOX" \(MESSAGES \d+\)$')
+        self.assertEqual(c.line(), b". OK STATUS completed")
+        c.send(b". logout\r\n")
+        self.assertTrue(c.line().startswith(b"* BYE"))
+        c.close()
+
+
+class LoginPolicy(ImapNode):
+    def test_logindisabled_without_tls_from_an_insecure_network(self):
+        self.node.set("imap", "secure_networks=")
+        try:
+            time.sleep(0.3)
+            c = imaplib.IMAP4("127.0.0.1", self.node.imap)
+            self.assertIn("LOGINDISABLED", c.capabilities)
+            self.assertIn("STARTTLS", c.capabilities)
+            with self.assertRaises(imaplib.IMAP4.error) as e:
+                c.login(USER, PASSWORD)
+            self.assertIn("PRIVACYREQUIRED", str(e.exception))
+            c.starttls(ssl_context=client_tls_context())
+            typ, caps = c.capability()
+            self.assertNotIn(b"LOGINDISABLED", caps[0])
+            self.assertIn(b"AUTH=PLAIN", caps[0])
+            c.login(USER, PASSWORD)
+            c.logout()
+        finally:
+            self.node.set("imap", "secure_networks=127.0.0.0/8")
+
+    def test_wrong_password_says_authenticationfailed(self):
+        c = imaplib.IMAP4("127.0.0.1", self.node.imap)
+        with self.assertRaises(imaplib.IMAP4.error) as e:
+            c.login(USER, "wrong")
+        self.assertIn("AUTHENTICATIONFAILED", str(e.exception))
+
+    def test_authenticate_plain_with_initial_response(self):
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.node.imaps, ssl_context=client_tls_context())
+        typ, _ = c.authenticate("PLAIN", lambda _: f"\0{USER}\0{PASSWORD}".encode())
+        self.assertEqual(typ, "OK")
+        c.logout()
+
+
+class Folders(ImapNode):
+    def test_create_rename_delete_and_hostile_names(self):
+        c = self.login()
+        self.assertEqual(c.create("Projects/2026")[0], "OK")
+        typ, lines = c.list('""', "Projects*")
+        joined = b"\n".join(lines)
+        self.assertIn(b'"Projects"', joined)
+        self.assertIn(b"\\HasChildren", joined)
+        self.assertEqual(c.rename("Projects", "Work")[0], "OK")
+        typ, lines = c.list('""', "Work/*")
+        self.assertIn(b'"Work/2026"', lines[0])
+        typ, data = c.delete("Work")
+        self.assertEqual(typ, "NO")
+        self.assertEqual(c.delete("Work/2026")[0], "OK")
+        self.assertEqual(c.delete("Work")[0], "OK")
+        typ, data = c.create('"bad\\\\name\x01"'.replace("\\\\", "x"))
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"CANNOT", data[0])
+        typ, data = c.create("a" * 600)
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"CANNOT", data[0])
+        # Modified UTF-7 in and out.
+        self.assertEqual(c.create("&ZeVnLIqe-")[0], "OK")
+        typ, lines = c.list('""', "&ZeVnLIqe-")
+        self.assertIn(b"&ZeVnLIqe-", lines[0])
+        c.logout()
+
+    def test_select_an_unknown_folder_is_nonexistent(self):
+        c = self.login()
+        typ, data = c.select("Nowhere")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"NONEXISTENT", data[0])
+        c.logout()
+
+
+class Messages(ImapNode):
+    def test_fetch_store_search_copy_move_expunge(self):
+        self.node.cli("user", "add", "msgs@example.com", "--password-stdin",
+                      stdin=b"pw\n")
+        for i in range(3):
+            self.assertEqual(self.node.deliver("msgs@example.com",
+                                               message(f"Subject {i}", f"Body number {i}\r\n")), 0)
+        c = imaplib.IMAP4("127.0.0.1", self.node.imap)
+        c.login("msgs@example.com", "pw")
+        typ, data = c.select("INBOX")
+        self.assertEqual(data[0], b"3")
+        typ, data = c.fetch("1:3", "(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertEqual(typ, "OK")
+        subjects = [d[1] for d in data if isinstance(d, tuple)]
+        self.assertEqual(subjects[0], b"Subject: Subject 0\r\n\r\n")
+        typ, data = c.fetch("2", "(BODY[TEXT])")
+        self.assertEqual(data[0][1], b"Body number 1\r\n")
+        typ, data = c.fetch("2", "(FLAGS)")
+        self.assertIn(b"\\Seen", data[0])  # BODY[] set \Seen
+        typ, whole = c.fetch("1", "(BODY.PEEK[])")
+        typ, data = c.fetch("1", "(BODY.PEEK[]<2.5>)")
+        self.assertEqual(data[0][1], whole[0][1][2:7])
+        self.assertIn(b"BODY[]<2>", data[0][0])
+        typ, data = c.store("1", "+FLAGS", "(\\Flagged $Important)")
+        self.assertIn(b"\\Flagged", data[0])
+        self.assertIn(b"$Important", data[0])
+        typ, data = c.search(None, "FLAGGED")
+        self.assertEqual(data[0], b"1")
+        typ, data = c.search(None, "SUBJECT", '"subject 2"')
+        self.assertEqual(data[0], b"3")
+        typ, data = c.search(None, "BODY", "number")
+        self.assertEqual(data[0], b"1 2 3")
+        typ, data = c.uid("SEARCH", None, "ALL")
+        uids = data[0].split()
+        typ, data = c.copy("1", "Archive")
+        self.assertIn(b"COPYUID", data[0])
+        typ, data = c.uid("MOVE", uids[2].decode(), "Trash")
+        self.assertEqual(typ, "OK")
+        typ, data = c.select("INBOX")
+        self.assertEqual(data[0], b"2")
+        c.store("1", "+FLAGS", "\\Deleted")
+        typ, data = c.expunge()
+        self.assertEqual(data[0], b"1")
+        typ, data = c.status("Archive", "(MESSAGES)")
+        self.assertIn(b"MESSAGES 1", data[0])
+        typ, data = c.status("Trash", "(MESSAGES)")
+        self.assertIn(b"MESSAGES 1", data[0])
+        # The copy in Archive is still readable after its original was expunged.
+        c.select("Archive")
+        typ, data = c.fetch("1", "(BODY.PEEK[TEXT])")
+        self.assertEqual(data[0][1], b"Body number 0\r\n")
+        c.logout()
+
+    def test_append_and_multiappend_are_durable_and_answer_appenduid(self):
+        c = self.login()
+        msg = message("Appended", "Appended body\r\n")
+        typ, data = c.append("Drafts", "(\\Draft)", None, msg)
+        self.assertEqual(typ, "OK")
+        self.assertRegex(data[0], rb"APPENDUID \d+ \d+")
+        c.select("Drafts")
+        typ, data = c.fetch("1", "(FLAGS BODY.PEEK[])")
+        self.assertIn(b"\\Draft", data[0][0])
+        self.assertEqual(data[0][1], msg)
+        # MULTIAPPEND: two messages in one command (RFC 3502), by hand.
+        raw = RawClient(self.node.imap)
+        raw.line()
+        raw.send(f"a login {USER} \"{PASSWORD}\"\r\n".encode())
+        raw.line()
+        m1, m2 = message("M1"), message("M2")
+        raw.send(f"b APPEND Drafts {{{len(m1)}+}}\r\n".encode() + m1 +
+                 f" (\\Seen) {{{len(m2)}+}}\r\n".encode() + m2 + b"\r\n")
+        reply = raw.line()
+        self.assertRegex(reply, rb"^b OK \[APPENDUID \d+ \d+:\d+\]")
+        # A literal over APPENDLIMIT is refused before a byte is sent.
+        raw.send(b"c APPEND Drafts {999999999999}\r\n")
+        reply = raw.line()
+        self.assertTrue(reply.startswith(b"c NO [TOOBIG]"), reply)
+        raw.close()
+        c.logout()
+
+
+class Concurrency(ImapNode):
+    def test_two_sessions_see_each_others_flags_and_expunges(self):
+        self.node.cli("user", "add", "two@example.com", "--password-stdin", stdin=b"pw\n")
+        for i in range(2):
+            self.node.deliver("two@example.com", message(f"T{i}"))
+        a = imaplib.IMAP4("127.0.0.1", self.node.imap)
+        b = imaplib.IMAP4("127.0.0.1", self.node.imap)
+        a.login("two@example.com", "pw")
+        b.login("two@example.com", "pw")
+        a.select("INBOX")
+        b.select("INBOX")
+        a.store("1", "+FLAGS", "\\Flagged")
+        typ, data = b.noop()
+        fetches = b.untagged_responses.get("FETCH", [])
+        self.assertTrue(any(b"\\Flagged" in f for f in fetches), b.untagged_responses)
+        a.store("2", "+FLAGS", "\\Deleted")
+        a.expunge()
+        b.noop()
+        self.assertIn("EXPUNGE", b.untagged_responses)
+        # No EXPUNGE during FETCH by sequence number (RFC 9051 §7.5.1).
+        self.node.deliver("two@example.com", message("T2"))
+        # `postern deliver` is another process: the node notices within 250 ms.
+        a.untagged_responses.clear()
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            a.noop()
+            if a.untagged_responses.get("EXISTS", [b"0"])[-1] == b"2":
+                break
+            time.sleep(0.05)
+        b.noop()  # b learns of the new message too
+        self.assertEqual(b.untagged_responses.get("EXISTS", [b"0"])[-1], b"2")
+        a.store("2", "+FLAGS", "\\Deleted")
+        a.expunge()
+        b.untagged_responses.clear()
+        typ, data = b.fetch("1", "(FLAGS)")
+        self.assertNotIn("EXPUNGE", b.untagged_responses)
+        b.noop()
+        self.assertIn("EXPUNGE", b.untagged_responses)
+        a.logout()
+        b.logout()
+
+    def idle_until(self, conn, want, timeout=5.0):
+        """Reads IDLE updates until one contains `want`; returns the time taken."""
+        start = time.monotonic()
+        conn.sock.settimeout(timeout)
+        buf = b""
+        while want not in buf:
+            chunk = conn.sock.recv(65536)
+            if not chunk:
+                raise EOFError(buf)
+            buf += chunk
+        return time.monotonic() - start, buf
+
+    def test_idle_sees_delivery_and_pop3_deletion_within_a_second(self):
+        self.node.cli("user", "add", "idle@example.com", "--password-stdin", stdin=b"pw\n")
+        self.node.deliver("idle@example.com", message("first"))
+        raw = RawClient(self.node.imap)
+        raw.line()
+        raw.send(b"a login idle@example.com pw\r\n")
+        raw.line()
+        raw.send(b"b select INBOX\r\n")
+        while not raw.line().startswith(b"b OK"):
+            pass
+        raw.send(b"c idle\r\n")
+        self.assertEqual(raw.line(), b"+ idling")
+        # LMTP delivery.
+        with smtplib.LMTP("127.0.0.1", self.node.lmtp) as lmtp:
+            lmtp.sendmail("s@example.com", ["idle@example.com"], message("second"))
+        took, buf = self.idle_until(raw, b"* 2 EXISTS")
+        self.assertLess(took, 1.5)
+        # POP3 DELE + QUIT is an expunge IMAP reports at once.
+        p = poplib.POP3("127.0.0.1", self.node.pop3)
+        p.user("idle@example.com")
+        p.pass_("pw")
+        p.dele(1)
+        p.quit()
+        took, buf = self.idle_until(raw, b"* 1 EXPUNGE")
+        self.assertLess(took, 1.5)
+        raw.send(b"DONE\r\n")
+        self.assertEqual(raw.line(), b"c OK IDLE terminated")
+        raw.close()
+
+    def test_uid_never_reused_after_kill_9(self):
+        self.node.cli("user", "add", "crash@example.com", "--password-stdin", stdin=b"pw\n")
+        c = imaplib.IMAP4("127.0.0.1", self.node.imap)
+        c.login("crash@example.com", "pw")
+        typ, data = c.append("INBOX", None, None, message("before crash"))
+        uid_before = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
+        c.select("INBOX")
+        c.store("1", "+FLAGS", "\\Deleted")
+        c.expunge()
+        self.node.kill()
+        self.node.start()
+        c = imaplib.IMAP4("127.0.0.1", self.node.imap)
+        c.login("crash@example.com", "pw")
+        typ, data = c.append("INBOX", None, None, message("after crash"))
+        uid_after = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
+        self.assertGreater(uid_after, uid_before)
+        c.logout()
+
+
+class BadInput(ImapNode):
+    def test_literal_over_the_command_limit_is_refused_without_continuation(self):
+        raw = RawClient(self.node.imap)
+        raw.line()
+        raw.send(b"a login {99999}\r\n")
+        reply = raw.line()
+        self.assertTrue(reply.startswith(b"a NO [TOOBIG]"), reply)
+        raw.send(b"b noop\r\n")
+        self.assertEqual(raw.line(), b"b OK NOOP completed")
+        raw.send(b"c login {99999+}\r\n")
+        self.assertTrue(raw.line().startswith(b"c BAD [TOOBIG]"))
+        self.assertTrue(raw.line().startswith(b"* BYE"))
+        self.assertTrue(raw.closed())
+
+    def test_bad_sequence_sets_and_unknown_commands(self):
+        raw = RawClient(self.node.imap)
+        raw.line()
+        raw.send(f"a login {USER} \"{PASSWORD}\"\r\n".encode())
+        raw.line()
+        raw.send(b"b select INBOX\r\n")
+        while not raw.line().startswith(b"b OK"):
+            pass
+        for cmd in (b"c fetch 0 flags", b"d fetch 4294967296 flags", b"e fetch 1:*:2 flags",
+                    b"f frobnicate", b"g fetch 999999 flags"):
+            raw.send(cmd + b"\r\n")
+            reply = raw.line()
+            self.assertTrue(reply.startswith(cmd[:2] + b"BAD"), (cmd, reply))
+        raw.send(b"h noop\r\n")
+        self.assertEqual(raw.line(), b"h OK NOOP completed")
+        raw.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -28,6 +28,7 @@ struct token {
   std::string text;           // atom and literal: as written; quoted: unescaped content
   char ch = 0;                // special: the character
   bool space_before = false;  // white space or a comment came before it
+  std::string comment_after;  // the text of a comment right after it, "(Real Name)"
   bool is(char c) const { return kind == special && ch == c; }
 };
 
@@ -61,10 +62,17 @@ std::vector<token> tokenize(std::string_view s) {
     }
     if (c == '(') {
       space = true;
-      i = skip_comment(s, i);
+      size_t end = skip_comment(s, i);
+      bool closed = end > i + 1 && s[end - 1] == ')';
+      if (closed && !out.empty() && out.back().comment_after.empty()) {
+        auto inner = s.substr(i + 1, end - i - 1);
+        if (!inner.empty() && inner.back() == ')') inner.remove_suffix(1);
+        out.back().comment_after = std::string(inner);
+      }
+      i = end;
       continue;
     }
-    token t{token::atom, std::string(), 0, space};
+    token t{token::atom, std::string(), 0, space, {}};
     space = false;
     if (c == '"') {
       // RFC 5322 §3.2.4: quoted-pairs lose their backslash; an unterminated
@@ -188,6 +196,9 @@ void parse_mailbox(const tokens& t, size_t begin, size_t end, size_t lt, address
   address a;
   if (lt == end) {
     addr_spec(t, begin, end, a);
+    // "user@domain (Real Name)": with no display name the comment is the
+    // name, as Dovecot and most clients read it.
+    if (end > begin) a.name = t[end - 1].comment_after;
   } else {
     a.name = phrase(t, begin, lt);
     size_t k = lt + 1;

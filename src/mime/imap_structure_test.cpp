@@ -213,7 +213,8 @@ TEST(ImapAddress, Forms) {
       {"\"john doe\"@x", "((NIL NIL \"john doe\" \"x\"))"},
       {"a . b @ c . d", "((NIL NIL \"a.b\" \"c.d\"))"},
       {"u@[192.0.2.1]", "((NIL NIL \"u\" \"[192.0.2.1]\"))"},
-      {"x@y (Comment, with comma)", "((NIL NIL \"x\" \"y\"))"},
+      // A comment after a bare address is its name (as Dovecot reads it).
+      {"x@y (Comment, with comma)", "((\"Comment, with comma\" NIL \"x\" \"y\"))"},
       {"undisclosed-recipients:;", "((NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL))"},
       {"G: a@b, \"c, d\" <c@d>;, e@f",
        "((NIL NIL \"G\" NIL)(NIL NIL \"a\" \"b\")(\"c, d\" NIL \"c\" \"d\")(NIL NIL NIL NIL)"

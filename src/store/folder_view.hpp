@@ -15,6 +15,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <shared_mutex>
@@ -42,6 +43,17 @@ class folder_view {
   uint64_t loaded_at_modseq = 0;      // expunges at or below it are not listed
   std::vector<std::string> keywords;  // bit i of message_meta::keywords names keywords[i]
   bool deleted = false;               // the folder was deleted or renamed away
+  // The first UID no session has claimed as \Recent (RFC 3501 §2.3.2): a
+  // session claims [recent_uid, n) by advancing it, so exactly one session
+  // sees each message as recent. Loaded from the index, saved on SELECT.
+  std::atomic<uint32_t> recent_uid{0};
+  // Advances recent_uid to `upto` if it is below; returns the value before.
+  uint32_t claim_recent(uint32_t upto) {
+    uint32_t old = recent_uid.load();
+    while (old < upto && !recent_uid.compare_exchange_weak(old, upto)) {
+    }
+    return old;
+  }
 
   std::shared_lock<std::shared_mutex> reader() const { return std::shared_lock(mu_); }
   std::unique_lock<std::shared_mutex> writer() { return std::unique_lock(mu_); }

@@ -38,7 +38,9 @@ int folder_view::keyword_index(std::string_view name) const {
 
 base::result<std::vector<folder_entry>> sqlite_mailbox::folders() {
   std::lock_guard lock(db_mu_);
-  auto st = db_.prepare("SELECT id, name, special_use, subscribed FROM folders ORDER BY name");
+  auto st = db_.prepare(
+      "SELECT id, name, special_use, EXISTS(SELECT 1 FROM subscriptions s WHERE s.name = "
+      "folders.name) FROM folders ORDER BY name");
   if (!st) return st.err();
   std::vector<folder_entry> out;
   db::step_result r;
@@ -151,13 +153,23 @@ base::status sqlite_mailbox::rename_folder(std::string_view from, std::string_vi
 
 base::status sqlite_mailbox::subscribe(std::string_view name, bool on) {
   std::lock_guard lock(db_mu_);
-  auto f = find_folder(name, false);
-  if (!f) return f.err();
-  auto st = db_.prepare("UPDATE folders SET subscribed = ? WHERE id = ?");
+  auto st = db_.prepare(on ? "INSERT OR IGNORE INTO subscriptions(name) VALUES(?)"
+                           : "DELETE FROM subscriptions WHERE name = ?");
   if (!st) return st.err();
-  st->bind(1, on ? 1 : 0).bind(2, f->id);
+  st->bind(1, name);
   if (st->step() != db::step_result::done) return db_.error_of("subscribing");
   return base::ok_status();
+}
+
+base::result<std::vector<std::string>> sqlite_mailbox::subscriptions() {
+  std::lock_guard lock(db_mu_);
+  auto st = db_.prepare("SELECT name FROM subscriptions ORDER BY name");
+  if (!st) return st.err();
+  std::vector<std::string> out;
+  db::step_result r;
+  while ((r = st->step()) == db::step_result::row) out.push_back(st->text(0));
+  if (r == db::step_result::error) return db_.error_of("listing subscriptions");
+  return out;
 }
 
 base::result<std::vector<std::string>> sqlite_mailbox::folder_keywords(
@@ -283,8 +295,8 @@ base::result<copy_result> sqlite_mailbox::copy(std::string_view from,
     if (!src) return src.err();
     auto dst = find_folder(to, to == "INBOX");
     if (!dst) return dst.err();
-    if (move && src->id == dst->id)
-      return base::error{base::errc::cannot, "a message cannot be moved to its own folder", ""};
+    // A MOVE to the same folder gives the messages new UIDs (RFC 6851 §3.3
+    // does not forbid it, and Dovecot allows it).
     out.uidvalidity = dst->uidvalidity;
     auto sel = db_.prepare("SELECT keywords FROM messages WHERE folder_id = ? AND uid = ?");
     // Every column but id, folder, uid, modseq and save date comes along;
@@ -497,6 +509,17 @@ base::result<std::vector<uint32_t>> sqlite_mailbox::expunged_since(std::string_v
   return out;
 }
 
+base::status sqlite_mailbox::save_recent(std::string_view folder, uint32_t uid) {
+  std::lock_guard lock(db_mu_);
+  auto f = find_folder(folder, false);
+  if (!f) return f.err();
+  auto st = db_.prepare("UPDATE folders SET recent_uid = max(recent_uid, ?) WHERE id = ?");
+  if (!st) return st.err();
+  st->bind(1, static_cast<int64_t>(uid)).bind(2, f->id);
+  if (st->step() != db::step_result::done) return db_.error_of("recording \\Recent");
+  return base::ok_status();
+}
+
 base::result<std::string> sqlite_mailbox::structure(std::string_view folder, uint32_t uid) {
   std::lock_guard lock(db_mu_);
   auto f = find_folder(folder, false);
@@ -594,10 +617,13 @@ base::result<std::shared_ptr<folder_view>> sqlite_mailbox::view(std::string_view
   v->uidnext = f->uidnext;
   v->highestmodseq = f->highestmodseq;
   v->loaded_at_modseq = f->highestmodseq;
-  auto kw = db_.prepare("SELECT keywords FROM folders WHERE id = ?");
+  auto kw = db_.prepare("SELECT keywords, recent_uid FROM folders WHERE id = ?");
   if (!kw) return kw.err();
   kw->bind(1, f->id);
-  if (kw->step() == db::step_result::row) v->keywords = base::split(kw->text(0), ' ');
+  if (kw->step() == db::step_result::row) {
+    v->keywords = base::split(kw->text(0), ' ');
+    v->recent_uid = static_cast<uint32_t>(kw->int64(1));
+  }
   auto st = db_.prepare(
       fmt::format("SELECT {} FROM messages WHERE folder_id = ? ORDER BY uid", meta_columns));
   if (!st) return st.err();

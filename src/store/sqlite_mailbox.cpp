@@ -24,7 +24,8 @@ namespace {
 // 2: counters (the last UIDVALIDITY handed out, so it is never reused).
 // 3: special-use, subscriptions and keyword lists of folders, save dates,
 //    the default folders, indexes for shared blobs and modseq scans.
-constexpr int64_t schema_version = 3;
+// 4: the first UID no session has seen as \Recent yet (IMAP4rev1).
+constexpr int64_t schema_version = 4;
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS folders(
@@ -63,6 +64,14 @@ ALTER TABLE messages ADD COLUMN save_date INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS messages_blob ON messages(blob);
 CREATE INDEX IF NOT EXISTS messages_modseq ON messages(folder_id, modseq);
 CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder_id, modseq);
+)sql";
+
+// Subscriptions are names, not folders: one may outlive its folder
+// (RFC 9051 §6.3.7), and a new folder is not subscribed.
+constexpr const char* migrate_4_sql = R"sql(
+ALTER TABLE folders ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT OR IGNORE INTO subscriptions(name) SELECT name FROM folders WHERE subscribed = 1;
 )sql";
 
 // What a new user finds (RFC 6154 special-use attributes).
@@ -126,7 +135,7 @@ base::status sqlite_mailbox::create_schema() {
   int64_t v = -1, n = -1;
   if (auto s = read_state(v, n); !s) return s;
   if (v == schema_version) return base::ok_status();
-  auto upgradable = [&] { return (v == 0 && n == 0) || v == 1 || v == 2; };
+  auto upgradable = [&] { return (v == 0 && n == 0) || (v >= 1 && v < schema_version); };
   if (upgradable()) {
     // New, or an older format: create or upgrade under a write lock, then
     // look again, since another process may have won the race.
@@ -136,7 +145,9 @@ base::status sqlite_mailbox::create_schema() {
     if (v == schema_version) return base::ok_status();
     if (upgradable()) {
       if (auto s = db_.exec(schema_sql); !s) return s;
-      if (auto s = migrate_to_3(); !s) return s;
+      if (v < 3)
+        if (auto s = migrate_to_3(); !s) return s;
+      if (auto s = db_.exec(migrate_4_sql); !s) return s;
       if (auto s = db_.exec(fmt::format("PRAGMA user_version = {}", schema_version)); !s) return s;
       return txn.commit();
     }

@@ -34,6 +34,7 @@ class sqlite_mailbox final : public mailbox {
   base::status delete_folder(std::string_view name) override;
   base::status rename_folder(std::string_view from, std::string_view to) override;
   base::status subscribe(std::string_view name, bool on) override;
+  base::result<std::vector<std::string>> subscriptions() override;
   base::result<std::shared_ptr<folder_view>> view(std::string_view folder) override;
   base::result<flag_result> store_flags(std::string_view folder, std::span<const uint32_t> uids,
                                         const flag_update& update) override;
@@ -45,6 +46,7 @@ class sqlite_mailbox final : public mailbox {
   base::result<std::vector<uint32_t>> expunged_since(std::string_view folder,
                                                      uint64_t modseq) override;
   base::result<std::string> structure(std::string_view folder, uint32_t uid) override;
+  base::status save_recent(std::string_view folder, uint32_t uid) override;
   base::result<usage> total_usage() override;
   base::result<usage> folder_usage(std::string_view folder) override;
   // Notifies subscribers when another process committed (store::poll_external_changes).

@@ -161,7 +161,9 @@ class mailbox {
   // Renames a folder and its children; renaming INBOX moves its messages to
   // a new folder and leaves INBOX empty (RFC 9051 §6.3.6).
   virtual base::status rename_folder(std::string_view from, std::string_view to) = 0;
+  // Subscriptions are names (RFC 9051 §6.3.7): one may name no folder.
   virtual base::status subscribe(std::string_view name, bool on) = 0;
+  virtual base::result<std::vector<std::string>> subscriptions() = 0;
 
   // The shared, always current in-memory state of a folder (UIDs, flags,
   // modseqs) that every session of the folder reads: see folder_view.hpp.
@@ -179,6 +181,8 @@ class mailbox {
   virtual base::result<std::vector<uint32_t>> append_files(
       std::string_view folder, std::span<const spooled_message> msgs,
       std::span<const std::vector<std::string>> keywords) = 0;
+  // Records that UIDs below `uid` have been seen as \Recent (RFC 3501 §2.3.2).
+  virtual base::status save_recent(std::string_view folder, uint32_t uid) = 0;
   // UIDs expunged from a folder after `modseq` (QRESYNC VANISHED (EARLIER)).
   virtual base::result<std::vector<uint32_t>> expunged_since(std::string_view folder,
                                                              uint64_t modseq) = 0;

@@ -268,7 +268,9 @@ read_result<std::string> cursor::read_string(std::string_view what) {
 }
 
 read_result<std::string> cursor::read_astring(std::string_view what) {
-  if (peek('"') || peek('{') || peek('~')) return read_string(what);
+  // "~foo" is an atom; only "~{" starts a literal8.
+  bool literal8 = peek('~') && pos_ + 1 < in_.size() && in_[pos_ + 1] == '{';
+  if (peek('"') || peek('{') || literal8) return read_string(what);
   size_t start = pos_;
   while (pos_ < in_.size() && is_astring_char(in_[pos_])) ++pos_;
   if (pos_ == start) return expected(what);
@@ -276,7 +278,8 @@ read_result<std::string> cursor::read_astring(std::string_view what) {
 }
 
 read_result<std::optional<std::string>> cursor::read_nstring(std::string_view what) {
-  if (peek('"') || peek('{') || peek('~')) {
+  bool literal8 = peek('~') && pos_ + 1 < in_.size() && in_[pos_ + 1] == '{';
+  if (peek('"') || peek('{') || literal8) {
     auto s = read_string(what);
     if (!s) return s.error();
     return std::optional<std::string>(std::move(*s));

@@ -57,11 +57,13 @@ std::string cap_move(const session&) { return "MOVE"; }
 std::string cap_append(const session& s) {
   return fmt::format("MULTIAPPEND APPENDLIMIT={}", s.settings->max_message_size);
 }
+std::string cap_search(const session&) { return "ESEARCH SEARCHRES"; }
+std::string cap_fetch(const session&) { return "BINARY"; }
 std::string cap_unauthenticate(const session& s) { return after_login(s) ? "UNAUTHENTICATE" : ""; }
 
 const row table[] = {
     {"CAPABILITY", any, pe, secret::none, cmd_capability, cap_base},
-    {"NOOP", any, pe, secret::none, cmd_noop},
+    {"NOOP", any, pe, secret::none, cmd_noop, cap_literal},
     {"LOGOUT", any, pe, secret::none, cmd_logout},
     {"ID", any, pe, secret::none, cmd_id, cap_id},
     {"STARTTLS", na, 0, secret::none, cmd_starttls, cap_starttls},
@@ -87,11 +89,11 @@ const row table[] = {
     {"UNSELECT", se, pe, secret::none, cmd_unselect, cap_unselect},
     {"EXPUNGE", se, pe, secret::none, cmd_expunge},
     {"UID EXPUNGE", se, pe, secret::none, cmd_uid_expunge, cap_uidplus},
-    {"FETCH", se, pipelined, secret::none, cmd_fetch},
+    {"FETCH", se, pipelined, secret::none, cmd_fetch, cap_fetch},
     {"UID FETCH", se, pe, secret::none, cmd_uid_fetch},
     {"STORE", se, pipelined, secret::none, cmd_store},
     {"UID STORE", se, pe, secret::none, cmd_uid_store},
-    {"SEARCH", se, pipelined, secret::none, cmd_search},
+    {"SEARCH", se, pipelined, secret::none, cmd_search, cap_search},
     {"UID SEARCH", se, pe, secret::none, cmd_uid_search},
     {"COPY", se, pe, secret::none, cmd_copy},
     {"UID COPY", se, pe, secret::none, cmd_uid_copy},

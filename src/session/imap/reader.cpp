@@ -62,9 +62,22 @@ net::awaitable<bool> read_literal_into(session& s, uint64_t n, std::string& out)
   co_return true;
 }
 
+namespace {
+// RFC 2971 §3.3 allows ID 30 fields of 1024 octets; such a command may pass
+// max_command_size, and only ID may.
+constexpr size_t id_command_max = 40 * 1024;
+
+bool is_id_command(std::string_view line) {
+  proto::imap::cursor c(line);
+  if (!c.read_tag() || !c.expect_sp()) return false;
+  auto verb = c.read_atom();
+  return verb && base::iequals(*verb, "ID");
+}
+}  // namespace
+
 net::awaitable<command_input> read_command(session& s) {
   auto& conn = *s.conn;
-  const size_t budget = s.settings->max_command_size;
+  size_t budget = s.settings->max_command_size;
   command_input in;
   std::string line;
   for (;;) {
@@ -73,6 +86,8 @@ net::awaitable<command_input> read_command(session& s) {
       in.what = command_input::kind::too_long;
       co_return in;
     }
+    bool first = in.text.empty();
+    if (first) room = std::max(room, id_command_max);
     auto st = co_await conn.read_line(line, room);
     switch (st) {
       case net::read_status::ok:
@@ -89,6 +104,13 @@ net::awaitable<command_input> read_command(session& s) {
       default:
         in.what = command_input::kind::closed;
         co_return in;
+    }
+    if (first && line.size() + 2 > budget) {
+      if (!is_id_command(line)) {
+        in.what = command_input::kind::too_long;
+        co_return in;
+      }
+      budget = id_command_max;
     }
     auto marker = trailing_literal(line);
     if (!marker) {

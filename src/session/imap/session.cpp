@@ -238,6 +238,7 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
     auto in_before = conn.bytes_in();
     auto out_before = conn.bytes_out() + s.out.size();
     s.status = {};
+    bool condstore_before = s.condstore;
     std::string failure;
     try {
       co_await row->run(s, d->args);
@@ -256,7 +257,15 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
       s.untagged("BYE [SERVERBUG] Closing after an internal error");
       break;
     }
-    if (s.state == phase::selected) sync_selected(s, row->flags & core::expunge_notices);
+    if (s.state == phase::selected && !s.quit) {
+      sync_selected(s, row->flags & core::expunge_notices);
+      // RFC 7162 §3.1: the first CONDSTORE-enabling command tells the
+      // folder's HIGHESTMODSEQ (SELECT and EXAMINE tell it themselves).
+      if (!condstore_before && s.condstore && d->verb != "SELECT" && d->verb != "EXAMINE") {
+        auto lock = s.selected->view->reader();
+        s.untagged(fmt::format("OK [HIGHESTMODSEQ {}] Highest", s.selected->view->highestmodseq));
+      }
+    }
     s.out += s.completion;
     if (!observer.wanted()) continue;
     auto args = core::loggable_arguments(d->args, row->mask);

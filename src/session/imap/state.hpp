@@ -36,7 +36,17 @@ struct selected_folder {
   // sync does not report them again.
   std::vector<std::pair<uint32_t, uint64_t>> own_changes;
   std::vector<uint32_t> saved_search;  // "$" (RFC 5182), as UIDs
-  uint32_t recent_from = 0;            // UIDs at or above it are \Recent here (IMAP4rev1)
+  size_t known_keywords = 0;           // keywords this session was told of in FLAGS
+  // UID ranges [first, last) this session claimed as \Recent (IMAP4rev1;
+  // see folder_view::recent_uid). EXAMINE claims nothing but shows what no
+  // one has claimed.
+  std::vector<std::pair<uint32_t, uint32_t>> recent;
+  bool is_recent(uint32_t uid) const {
+    for (auto& r : recent)
+      if (uid >= r.first && uid < r.second) return true;
+    return false;
+  }
+  uint32_t recent_count() const;
 
   // Sequence number of a UID, or 0.
   uint32_t seq_of(uint32_t uid) const;

@@ -47,7 +47,11 @@ net::awaitable<base::result<std::string>> status_line(session& s, const std::str
       }
       add(item, n);
     } else if (item == "RECENT") {
-      add(item, 0);  // \Recent is per session here; another session's are not counted
+      // Messages no session has claimed as \Recent yet (RFC 3501 §6.3.10).
+      uint64_t n = 0;
+      uint32_t from = v.recent_uid.load();
+      for (auto& m : v.messages) n += m.uid >= from;
+      add(item, n);
     } else if (item == "HIGHESTMODSEQ") {
       add(item, v.highestmodseq);
       s.condstore = true;  // RFC 7162 §3.1: a CONDSTORE-enabling command

@@ -6,6 +6,16 @@
 
 namespace postern::session::imap {
 
+uint32_t selected_folder::recent_count() const {
+  uint32_t n = 0;
+  for (auto& r : recent) {
+    auto lo = std::lower_bound(uids.begin(), uids.end(), r.first);
+    auto hi = std::lower_bound(uids.begin(), uids.end(), r.second);
+    n += static_cast<uint32_t>(hi - lo);
+  }
+  return n;
+}
+
 uint32_t selected_folder::seq_of(uint32_t uid) const {
   auto it = std::lower_bound(uids.begin(), uids.end(), uid);
   if (it == uids.end() || *it != uid) return 0;
@@ -30,11 +40,28 @@ std::string flag_list(const store::folder_view& v, const store::message_meta& m,
   return out;
 }
 
+std::string defined_flags(const store::folder_view& v) {
+  std::string out = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+  for (auto& k : v.keywords) out += " " + k;
+  return out;
+}
+
+void announce_flags(session& s, const store::folder_view& v) {
+  auto& sel = *s.selected;
+  if (v.keywords.size() == sel.known_keywords) return;
+  sel.known_keywords = v.keywords.size();
+  auto flags = defined_flags(v);
+  s.untagged(fmt::format("FLAGS ({})", flags));
+  s.untagged(fmt::format("OK [PERMANENTFLAGS ({}{})] Flags permitted", sel.read_only ? "" : flags,
+                         sel.read_only ? "" : " \\*"));
+}
+
 void sync_selected(session& s, bool allow_expunge) {
   if (!s.selected) return;
   auto& sel = *s.selected;
   auto& v = *sel.view;
   auto lock = v.reader();
+  announce_flags(s, v);
 
   // Expunges by anyone (this session's EXPUNGE reports its own first).
   for (; sel.expunge_cursor < v.expunged.size(); ++sel.expunge_cursor) {
@@ -77,8 +104,20 @@ void sync_selected(session& s, bool allow_expunge) {
                              [](uint32_t u, const store::message_meta& m) { return u < m.uid; });
   for (; it != v.messages.end(); ++it) sel.uids.push_back(it->uid);
   bool grew = sel.uids.size() != before;
-  if (grew || (allow_expunge && before != sel.uids.size()))
+  if (grew) {
     s.untagged(fmt::format("{} EXISTS", sel.uids.size()));
+    if (!s.rev2) {
+      // RFC 3501 §7.3.2: this session is the first to hear of them unless
+      // another claimed them already.
+      if (!sel.read_only) {
+        uint32_t first = sel.uids[before];
+        uint32_t upto = sel.uids.back() == UINT32_MAX ? UINT32_MAX : sel.uids.back() + 1;
+        uint32_t old = v.claim_recent(upto);
+        if (old < upto) sel.recent.emplace_back(std::max(old, first), upto);
+      }
+      s.untagged(fmt::format("{} RECENT", sel.recent_count()));
+    }
+  }
 
   // Flag changes by others since the last sync.
   if (v.highestmodseq > sel.seen_modseq) {
@@ -91,7 +130,7 @@ void sync_selected(session& s, bool allow_expunge) {
       if (!seq) continue;
       std::string line = fmt::format("{} FETCH (", seq);
       if (s.qresync) line += fmt::format("UID {} ", m.uid);
-      line += "FLAGS " + flag_list(v, m, !s.rev2 && m.uid >= sel.recent_from);
+      line += "FLAGS " + flag_list(v, m, !s.rev2 && sel.is_recent(m.uid));
       if (s.condstore) line += fmt::format(" MODSEQ ({})", m.modseq);
       line += ')';
       s.untagged(line);

@@ -14,6 +14,12 @@ namespace postern::session::imap {
 // Appends the untagged updates since the last sync to s.out.
 void sync_selected(session& s, bool allow_expunge);
 
+// "\\Answered ... \\Draft $kw1 $kw2": the flags a folder knows.
+std::string defined_flags(const store::folder_view& v);
+// FLAGS and PERMANENTFLAGS again when a keyword was added to the folder
+// (RFC 9051 §7.3.5), before any FETCH that uses it. Call with the view read-locked.
+void announce_flags(session& s, const store::folder_view& v);
+
 // "(\\Seen \\Flagged $Forwarded)" of one message.
 std::string flag_list(const store::folder_view& v, const store::message_meta& m, bool recent);
 

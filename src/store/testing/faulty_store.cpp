@@ -53,6 +53,7 @@ class faulty_mailbox final : public mailbox {
   POSTERN_FORWARD(base::status, delete_folder, (std::string_view n), (n))
   POSTERN_FORWARD(base::status, rename_folder, (std::string_view a, std::string_view b), (a, b))
   POSTERN_FORWARD(base::status, subscribe, (std::string_view n, bool on), (n, on))
+  POSTERN_FORWARD(base::result<std::vector<std::string>>, subscriptions, (), ())
   POSTERN_FORWARD(base::result<std::shared_ptr<folder_view>>, view, (std::string_view n), (n))
   POSTERN_FORWARD(base::result<flag_result>, store_flags,
                   (std::string_view f, std::span<const uint32_t> u, const flag_update& x),
@@ -66,6 +67,7 @@ class faulty_mailbox final : public mailbox {
                   (f, m, k))
   POSTERN_FORWARD(base::result<std::vector<uint32_t>>, expunged_since,
                   (std::string_view f, uint64_t m), (f, m))
+  POSTERN_FORWARD(base::status, save_recent, (std::string_view f, uint32_t u), (f, u))
   POSTERN_FORWARD(base::result<std::string>, structure, (std::string_view f, uint32_t u), (f, u))
   POSTERN_FORWARD(base::result<usage>, total_usage, (), ())
   POSTERN_FORWARD(base::result<usage>, folder_usage, (std::string_view f), (f))

@@ -105,8 +105,10 @@ struct received {
   uint32_t dot_lines = 0;
 };
 
-// Reads one message literal of `n` bytes into a new spool file.
-net::awaitable<base::result<received>> receive(session& s, uint64_t n) {
+// Reads one message literal of `n` bytes into a new spool file. A literal8
+// (RFC 3516) is kept byte for byte: its content may be binary, where a line
+// ending is data; anything else is canonicalised to CRLF.
+net::awaitable<base::result<received>> receive(session& s, uint64_t n, bool binary) {
   auto& mail = s.svc.mail;
   auto make = [&mail] { return mail.create_spool(); };
   auto spool = co_await net::run_blocking(std::move(make));
@@ -157,14 +159,25 @@ net::awaitable<base::result<received>> receive(session& s, uint64_t n) {
       co_return base::error{base::errc::unavailable, "the connection ended inside the message", ""};
     size_t take = static_cast<size_t>(std::min<uint64_t>(left, chunk.size()));
     size_t before = out.size();
-    canonical.feed(chunk.substr(0, take), out);
+    if (binary) {
+      out.append(chunk.substr(0, take));
+      std::string counted;  // the POP3 dot-line count of the canonical form
+      canonical.feed(chunk.substr(0, take), counted);
+    } else {
+      canonical.feed(chunk.substr(0, take), out);
+    }
     r.size += out.size() - before;
     if (take < chunk.size()) conn.unread(chunk.size() - take);
     left -= take;
     if (out.size() >= spool_chunk) co_await spill();
   }
   size_t before = out.size();
-  canonical.finish(out);
+  if (binary) {
+    std::string counted;
+    canonical.finish(counted);
+  } else {
+    canonical.finish(out);
+  }
   r.size += out.size() - before;
   co_await spill();
   if (write_failed) co_return failure;
@@ -197,6 +210,7 @@ net::awaitable<void> cmd_append(session& s, std::string_view args) {
   }
   uint64_t size = s.append_size;
   bool sync = s.append_sync;
+  bool binary = s.append_binary;
   const uint64_t limit = s.settings->max_message_size;
   for (;;) {
     if (!refusal.empty() || size > limit) {
@@ -226,7 +240,7 @@ net::awaitable<void> cmd_append(session& s, std::string_view args) {
         co_return;
       }
     }
-    auto got = co_await receive(s, size);
+    auto got = co_await receive(s, size, binary);
     if (!got) {
       if (got.err().code == base::errc::unavailable) {
         s.quit = true;
@@ -260,6 +274,7 @@ net::awaitable<void> cmd_append(session& s, std::string_view args) {
     }
     size = marker->size;
     sync = marker->sync;
+    binary = marker->binary;
   }
   if (!refusal.empty()) {
     refusal_bad ? s.bad(refusal) : s.no(refusal);

@@ -138,14 +138,23 @@ located locate(const section_spec& sec, const store::message_meta& m,
            body_len = m.size - std::min(m.size, m.header_size);
   const mime::part* part = nullptr;
   if (!sec.part.empty()) {
-    auto name = part_name(sec.part);
+    // RFC 9051 §6.4.5: a message that is not multipart has one part, "1",
+    // its body. The structure numbers the entities inside that body from
+    // "1" (an encapsulated message's parts), so IMAP's "1.x" is its "x".
+    std::vector<uint32_t> path = sec.part;
+    bool single = st.parts.empty() || st.parts[0].content_type.rfind("multipart/", 0) != 0;
+    if (single) {
+      if (path[0] != 1) {
+        out.computed = true;  // a part that does not exist is empty
+        return out;
+      }
+      path.erase(path.begin());
+    }
+    auto name = part_name(path);
     size_t idx = 0;
-    part = find_part(st, name, &idx);
-    if (!part && name == "1" && !st.parts.empty() &&
-        st.parts[0].content_type.rfind("multipart/", 0) != 0)
-      part = &st.parts[0];  // BODY[1] of a single-part message is its body
+    part = name.empty() ? (st.parts.empty() ? nullptr : &st.parts[0]) : find_part(st, name, &idx);
     if (!part) {
-      out.computed = true;  // a part that does not exist is empty
+      out.computed = true;
       return out;
     }
     if (sec.what == section_spec::text::mime) {
@@ -300,27 +309,41 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
           from = std::min(a.partial->offset, total);
           len = std::min(a.partial->length, total - from);
         }
-        bool nul = false;
-        if (loc.computed) nul = loc.bytes.find('\0', from) < from + len;
-        text += sep();
-        text += fmt::format("{} {}{{{}}}\r\n", a.response_name,
-                            a.what == kind::binary && nul ? "~" : "", len);
-        if (loc.computed) {
-          text.append(loc.bytes, static_cast<size_t>(from), static_cast<size_t>(len));
-        } else if (len <= inline_limit) {
-          size_t at = text.size();
-          text.resize(at + len);
-          auto n = ::pread(b.fd, text.data() + at, len, static_cast<off_t>(loc.offset + from));
+        if (!loc.computed && len <= inline_limit) {
+          // Small ranges are read now, so a NUL in them can be seen.
+          loc.bytes.resize(len);
+          auto n = ::pread(b.fd, loc.bytes.data(), len, static_cast<off_t>(loc.offset + from));
           if (n != static_cast<ssize_t>(len)) {
             b.failure =
                 base::error{base::errc::io_error,
                             fmt::format("message UID {} could not be read whole", w.meta.uid), ""};
             return b;
           }
-        } else {
+          loc.computed = true;
+          from = 0;
+        }
+        text += sep();
+        if (!loc.computed) {
+          text += fmt::format("{} {{{}}}\r\n", a.response_name, len);
           flush_text();
           b.pieces.push_back(piece{{}, loc.offset + from, len, true});
+          break;
         }
+        std::string_view bytes = std::string_view(loc.bytes).substr(from, len);
+        bool nul = bytes.find('\0') != std::string_view::npos;
+        if (nul && a.what != kind::binary) {
+          // A literal cannot carry NUL (RFC 9051 §4.3): binary content asked
+          // for as BODY goes out base64-encoded, as a 7-bit client can take it.
+          auto encoded = base::base64_encode(bytes);
+          std::string wrapped;
+          for (size_t i = 0; i < encoded.size(); i += 76) wrapped += encoded.substr(i, 76) + "\r\n";
+          text += fmt::format("{} {{{}}}\r\n", a.response_name, wrapped.size());
+          text += wrapped;
+          break;
+        }
+        // BINARY: literal8 when it holds NUL (RFC 3516 §4.2).
+        text += fmt::format("{} {}{{{}}}\r\n", a.response_name, nul ? "~" : "", bytes.size());
+        text += bytes;
         break;
       }
       default:
@@ -411,6 +434,7 @@ net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
     message_work w;
     {
       auto lock = sel.view->reader();
+      announce_flags(s, *sel.view);
       auto* m = sel.view->find(uid);
       if (!m) {
         some_gone = true;
@@ -426,7 +450,7 @@ net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
         attrs += a;
       };
       if (want_uid) add(fmt::format("UID {}", uid));
-      if (want_flags) add("FLAGS " + flag_list(*sel.view, *m, !s.rev2 && uid >= sel.recent_from));
+      if (want_flags) add("FLAGS " + flag_list(*sel.view, *m, !s.rev2 && sel.is_recent(uid)));
       for (auto& a : items) {
         switch (a.what) {
           case kind::internaldate:

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "base/strings.hpp"
@@ -192,21 +193,43 @@ net::awaitable<void> list_or_lsub(session& s, std::string_view args, bool lsub) 
     co_return;
   }
   auto mb = s.mailbox;
-  auto read = [mb] { return mb->folders(); };
-  auto folders = co_await net::run_blocking(std::move(read));
-  if (!folders) {
-    s.no(error_reply(s, folders.err()));
+  struct listing {
+    std::vector<store::folder_entry> folders;
+    std::vector<std::string> subscribed;
+  };
+  auto read = [mb]() -> base::result<listing> {
+    auto f = mb->folders();
+    if (!f) return f.err();
+    auto subs = mb->subscriptions();
+    if (!subs) return subs.err();
+    return listing{std::move(*f), std::move(*subs)};
+  };
+  auto got = co_await net::run_blocking(std::move(read));
+  if (!got) {
+    s.no(error_reply(s, got.err()));
     co_return;
   }
-  std::set<std::string> names;
-  for (auto& f : *folders) names.insert(f.name);
+  std::map<std::string, const store::folder_entry*> existing;
+  for (auto& f : got->folders) existing[f.name] = &f;
+  std::set<std::string> subs(got->subscribed.begin(), got->subscribed.end());
   auto has_children = [&](const std::string& n) {
-    auto it = names.upper_bound(n + "/");
-    auto lo = names.lower_bound(n + "/");
-    (void)it;
-    return lo != names.end() && lo->compare(0, n.size() + 1, n + "/") == 0;
+    auto lo = existing.lower_bound(n + "/");
+    return lo != existing.end() && lo->first.compare(0, n.size() + 1, n + "/") == 0;
   };
   std::vector<std::string> decoded_patterns;
+  auto match_any = [&](const std::string& name) {
+    for (auto& p : decoded_patterns)
+      if (matches(p, name)) return true;
+    return false;
+  };
+  // RFC 5258 §3.5 CHILDINFO (and LSUB's \\Noselect parents, RFC 3501
+  // §6.3.9): a subscribed descendant of `n` that the patterns leave out.
+  auto subscribed_below_unlisted = [&](const std::string& n) {
+    for (auto it = subs.lower_bound(n + "/");
+         it != subs.end() && it->compare(0, n.size() + 1, n + "/") == 0; ++it)
+      if (!match_any(*it)) return true;
+    return false;
+  };
   for (auto& p : r.patterns) {
     std::string full = r.reference + p;
     if (!s.utf8_accept) {
@@ -218,35 +241,51 @@ net::awaitable<void> list_or_lsub(session& s, std::string_view args, bool lsub) 
       full.replace(0, 5, "INBOX");
     decoded_patterns.push_back(std::move(full));
   }
-  auto match_any = [&](const std::string& name) {
-    for (auto& p : decoded_patterns)
-      if (matches(p, name)) return true;
-    return false;
-  };
-  // INBOX first, as clients expect; the rest in name order.
-  std::vector<const store::folder_entry*> order;
-  for (auto& f : *folders)
-    if (f.name == "INBOX") order.push_back(&f);
-  for (auto& f : *folders)
-    if (f.name != "INBOX") order.push_back(&f);
-  for (auto* f : order) {
-    if (r.subscribed_only && !f->subscribed) continue;
-    if (r.special_use_only && f->special_use.empty()) continue;
-    if (!match_any(f->name)) continue;
+  // The names to consider: the folders, or under SUBSCRIBED the subscribed
+  // names (which may name no folder) and, with RECURSIVEMATCH, their parents.
+  std::set<std::string> names;
+  if (r.subscribed_only) {
+    names = subs;
+    if (r.recursive_match || lsub)
+      for (auto& n : subs)
+        for (auto& p : parents_of(n)) names.insert(p);
+  } else {
+    for (auto& [n, f] : existing) names.insert(n);
+  }
+  std::vector<std::string> order;
+  if (names.count("INBOX")) order.push_back("INBOX");  // first, as clients expect
+  for (auto& n : names)
+    if (n != "INBOX") order.push_back(n);
+  for (auto& name : order) {
+    if (!match_any(name)) continue;
+    auto it = existing.find(name);
+    const store::folder_entry* f = it == existing.end() ? nullptr : it->second;
+    bool is_subscribed = subs.count(name) > 0;
+    bool child_info =
+        !lsub && r.subscribed_only && r.recursive_match && subscribed_below_unlisted(name);
+    bool lsub_parent = lsub && !is_subscribed && subscribed_below_unlisted(name);
+    if (r.subscribed_only && !is_subscribed && !child_info && !lsub_parent) continue;
+    if (r.special_use_only && (!f || f->special_use.empty())) continue;
     std::string attrs;
     auto add = [&](std::string_view a) {
       if (!attrs.empty()) attrs += ' ';
       attrs += a;
     };
-    if (!lsub && r.return_children)
-      add(has_children(f->name) ? "\\HasChildren" : "\\HasNoChildren");
-    if (r.return_subscribed && f->subscribed && !lsub) add("\\Subscribed");
-    if (!lsub && r.return_special_use && !f->special_use.empty()) add(f->special_use);
+    if (lsub_parent) {
+      add("\\Noselect");
+    } else if (!f && !lsub) {
+      add("\\NonExistent");
+    } else if (!lsub && r.return_children) {
+      add(has_children(name) ? "\\HasChildren" : "\\HasNoChildren");
+    }
+    if (!lsub && r.return_subscribed && is_subscribed) add("\\Subscribed");
+    if (!lsub && f && r.return_special_use && !f->special_use.empty()) add(f->special_use);
     std::string line = fmt::format("{} ({}) \"/\" ", verb, attrs);
-    proto::imap::append_string(line, s.wire_name(f->name), s.utf8_accept);
+    proto::imap::append_string(line, s.wire_name(name), s.utf8_accept);
+    if (child_info) line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
     s.untagged(line);
-    if (!r.status_items.empty()) {
-      auto st = co_await status_line(s, f->name, r.status_items);
+    if (f && !r.status_items.empty()) {
+      auto st = co_await status_line(s, name, r.status_items);
       if (st) s.untagged(*st);
     }
     bool sent = co_await s.flush_if_full();

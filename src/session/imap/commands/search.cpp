@@ -14,6 +14,7 @@
 
 #include "base/strings.hpp"
 #include "mime/message_structure.hpp"
+#include "mime/text_decode.hpp"
 #include "mime/text_search.hpp"
 #include "net/blocking.hpp"
 #include "proto/imap/search_keys.hpp"
@@ -54,6 +55,42 @@ bool uses_modseq(const search_key& k) {
   for (auto& c : k.children)
     if (uses_modseq(c)) return true;
   return false;
+}
+
+// An address header as addresses are compared: comments dropped and no
+// white space around "@" and ".", so "<user (c)@ (c) example.org>" is found
+// by "user@example.org" (RFC 5322 §3.4 allows CFWS there).
+std::string bare_addresses(std::string_view raw) {
+  std::string out;
+  int depth = 0;
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '\\' && depth > 0) {
+      ++i;
+      continue;
+    }
+    if (c == '(') {
+      ++depth;
+      continue;
+    }
+    if (c == ')' && depth > 0) {
+      --depth;
+      continue;
+    }
+    if (depth) continue;
+    if (blank(c)) {
+      size_t j = i;
+      while (j < raw.size() && blank(raw[j])) ++j;
+      bool next_joins = j < raw.size() && (raw[j] == '@' || raw[j] == '.' || raw[j] == '(');
+      bool prev_joins = !out.empty() && (out.back() == '@' || out.back() == '.');
+      if (!next_joins && !prev_joins) out += ' ';
+      i = j - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
 }
 
 // Days since 1970-01-01 of an RFC 5322 Date header, or nullopt.
@@ -102,12 +139,18 @@ struct message_access {
 };
 
 struct evaluator {
-  const std::vector<std::string>& keywords;  // the folder's, bit order
-  const std::vector<uint32_t>& uids;         // the session's sequence map
-  const std::vector<uint32_t>& saved;        // "$"
+  const std::vector<std::string>& keywords;                  // the folder's, bit order
+  const std::vector<uint32_t>& uids;                         // the session's sequence map
+  const std::vector<uint32_t>& saved;                        // "$"
+  const std::vector<std::pair<uint32_t, uint32_t>>& recent;  // this session's \Recent
   uint32_t largest_uid;
   int64_t now;
 
+  bool is_recent(uint32_t uid) const {
+    for (auto& r : recent)
+      if (uid >= r.first && uid < r.second) return true;
+    return false;
+  }
   bool keyword_set(const store::message_meta& m, const std::string& k) const {
     for (size_t i = 0; i < keywords.size() && i < 64; ++i)
       if (base::iequals(keywords[i], k)) return (m.keywords >> i) & 1;
@@ -127,6 +170,15 @@ struct evaluator {
     auto header = [&](std::string_view field, const std::string& text) {
       if (!msg.load()) return false;
       return mime::header_field_contains(msg.bytes(), msg.st, field, mime::text_needle(text));
+    };
+    auto address = [&](std::string_view field, const std::string& text) {
+      if (header(field, text)) return true;
+      const std::string& raw = field == "From" ? msg.st.from
+                               : field == "To" ? msg.st.to
+                               : field == "Cc" ? msg.st.cc
+                                               : msg.st.bcc;
+      mime::text_needle n(text);
+      return n.found_in(mime::fold_case(bare_addresses(mime::decode_header_value(raw))));
     };
     switch (k.what) {
       case key::all:
@@ -152,11 +204,11 @@ struct evaluator {
       case key::unseen:
         return !flag(store::flag_seen);
       case key::recent:
-        return false;  // \Recent is never set here
+        return is_recent(m.uid);
       case key::new_:
-        return false;
+        return is_recent(m.uid) && !flag(store::flag_seen);
       case key::old:
-        return true;
+        return !is_recent(m.uid);
       case key::keyword:
         return keyword_set(m, k.text);
       case key::unkeyword:
@@ -204,13 +256,13 @@ struct evaluator {
           if (!match(c, m, seq, msg)) return false;
         return true;
       case key::from:
-        return header("From", k.text);
+        return address("From", k.text);
       case key::to:
-        return header("To", k.text);
+        return address("To", k.text);
       case key::cc:
-        return header("Cc", k.text);
+        return address("Cc", k.text);
       case key::bcc:
-        return header("Bcc", k.text);
+        return address("Bcc", k.text);
       case key::subject:
         return header("Subject", k.text);
       case key::header:
@@ -272,10 +324,15 @@ net::awaitable<void> search(session& s, std::string_view args, bool by_uid) {
   auto folder = sel.name;
   auto root = req->root;
   bool heavy = needs_message(root);
+  auto recent = s.rev2 ? decltype(sel.recent){} : sel.recent;
   auto run = [mb, folder, metas = std::move(metas), present = std::move(present),
-              keywords = std::move(keywords), uids = std::move(uids), saved = std::move(saved),
-              root]() {
-    evaluator ev{keywords, uids, saved, uids.empty() ? 0 : uids.back(),
+              recent = std::move(recent), keywords = std::move(keywords), uids = std::move(uids),
+              saved = std::move(saved), root]() {
+    evaluator ev{keywords,
+                 uids,
+                 saved,
+                 recent,
+                 uids.empty() ? 0 : uids.back(),
                  static_cast<int64_t>(::time(nullptr))};
     std::vector<std::pair<uint32_t, uint32_t>> hits;  // (seq, uid)
     uint64_t top_modseq = 0;
@@ -328,7 +385,21 @@ net::awaitable<void> search(session& s, std::string_view args, bool by_uid) {
       if (all) line += " ALL " + compress_set(numbers);
     }
     if (req->ret_count) line += fmt::format(" COUNT {}", numbers.size());
-    if (modseq_key && !hits.empty()) line += fmt::format(" MODSEQ {}", found.second);
+    if (modseq_key && !hits.empty()) {
+      // RFC 7162 §3.1.5: the highest modseq of the messages returned.
+      auto modseq_of = [&](uint32_t uid) {
+        auto lock = sel.view->reader();
+        auto* m = sel.view->find(uid);
+        return m ? m->modseq : uint64_t{0};
+      };
+      uint64_t top = found.second;
+      if (req->has_return && !all && !req->ret_count) {
+        top = 0;
+        if (req->ret_min) top = std::max(top, modseq_of(hits.front().second));
+        if (req->ret_max) top = std::max(top, modseq_of(hits.back().second));
+      }
+      line += fmt::format(" MODSEQ {}", top);
+    }
     s.untagged(line);
   }
   s.ok(by_uid ? "UID SEARCH completed" : "SEARCH completed");

@@ -27,12 +27,6 @@ struct qresync_params {
   std::optional<proto::imap::sequence_set> known_uids;
 };
 
-std::string permanent_flags(const store::folder_view& v) {
-  std::string out = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
-  for (auto& k : v.keywords) out += " " + k;
-  return out;
-}
-
 net::awaitable<void> open_folder(session& s, std::string_view args, bool read_only) {
   const char* verb = read_only ? "EXAMINE" : "SELECT";
   // RFC 9051 §6.3.2: a failed SELECT leaves no folder selected.
@@ -124,11 +118,11 @@ net::awaitable<void> open_folder(session& s, std::string_view args, bool read_on
     auto gone = co_await net::run_blocking(std::move(read));
     if (gone) vanished = std::move(*gone);
   }
+  uint32_t claimed = 0;  // \Recent claimed up to here, to be saved
   selected_folder sel;
   sel.view = *view;
   sel.name = n;
   sel.read_only = read_only;
-  sel.recent_from = UINT32_MAX;  // \Recent is never set: no session can claim it alone
   auto& v = *sel.view;
   {
     auto lock = v.reader();
@@ -136,11 +130,24 @@ net::awaitable<void> open_folder(session& s, std::string_view args, bool read_on
     for (auto& m : v.messages) sel.uids.push_back(m.uid);
     sel.seen_modseq = v.highestmodseq;
     sel.expunge_cursor = v.expunged.size();
+    sel.known_keywords = v.keywords.size();
+    // \Recent (RFC 3501 §2.3.2): SELECT claims what no session saw yet;
+    // EXAMINE only looks (§6.3.2: it must not clear \Recent).
+    uint32_t upto = v.uidnext > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(v.uidnext);
+    if (read_only) {
+      sel.recent.emplace_back(v.recent_uid.load(), UINT32_MAX);
+    } else {
+      uint32_t old = v.claim_recent(upto);
+      if (old < upto) {
+        sel.recent.emplace_back(old, upto);
+        claimed = upto;
+      }
+    }
     s.untagged(fmt::format("{} EXISTS", sel.uids.size()));
-    if (!s.rev2) s.untagged("0 RECENT");
-    s.untagged(fmt::format("FLAGS ({})", permanent_flags(v)));
+    if (!s.rev2) s.untagged(fmt::format("{} RECENT", sel.recent_count()));
+    s.untagged(fmt::format("FLAGS ({})", defined_flags(v)));
     s.untagged(fmt::format("OK [PERMANENTFLAGS ({}{})] Flags permitted",
-                           read_only ? "" : permanent_flags(v), read_only ? "" : " \\*"));
+                           read_only ? "" : defined_flags(v), read_only ? "" : " \\*"));
     if (!s.rev2) {
       for (size_t i = 0; i < v.messages.size(); ++i)
         if (!(v.messages[i].flags & store::flag_seen)) {
@@ -174,6 +181,10 @@ net::awaitable<void> open_folder(session& s, std::string_view args, bool read_on
   }
   s.selected = std::move(sel);
   s.state = phase::selected;
+  if (claimed) {
+    auto save = [mb, n, claimed] { return mb->save_recent(n, claimed); };
+    co_await net::run_blocking(std::move(save));  // best effort: \Recent is advisory
+  }
   s.ok(fmt::format("[{}] {} completed", read_only ? "READ-ONLY" : "READ-WRITE", verb));
 }
 

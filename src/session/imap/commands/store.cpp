@@ -57,6 +57,7 @@ net::awaitable<void> store(session& s, std::string_view args, bool by_uid) {
   auto& v = *sel.view;
   {
     auto lock = v.reader();
+    announce_flags(s, v);
     bool silent = req->silent;
     for (auto uid : r.uids) {
       bool failed =

@@ -637,6 +637,7 @@ base::result<std::shared_ptr<folder_view>> sqlite_mailbox::view(std::string_view
 }
 
 void sqlite_mailbox::refresh_views() {
+  std::lock_guard serial(refresh_mu_);
   std::vector<std::shared_ptr<folder_view>> live;
   {
     std::lock_guard vlock(views_mu_);

@@ -94,7 +94,9 @@ class sqlite_mailbox final : public mailbox {
   std::mutex db_mu_;  // guards db_
   db::database db_;
 
-  std::mutex views_mu_;                                  // guards views_
+  std::mutex views_mu_;  // guards views_
+  // One refresh at a time, so an older one never lands after a newer one.
+  std::mutex refresh_mu_;
   std::map<int64_t, std::weak_ptr<folder_view>> views_;  // by folder id
 
   // Group commit: appenders queue here; one of them commits the whole queue

@@ -47,6 +47,7 @@ struct selected_folder {
     return false;
   }
   uint32_t recent_count() const;
+  uint32_t reported_recent = 0;  // the count in the last RECENT response
 
   // Sequence number of a UID, or 0.
   uint32_t seq_of(uint32_t uid) const;

@@ -115,7 +115,15 @@ void sync_selected(session& s, bool allow_expunge) {
         uint32_t old = v.claim_recent(upto);
         if (old < upto) sel.recent.emplace_back(std::max(old, first), upto);
       }
-      s.untagged(fmt::format("{} RECENT", sel.recent_count()));
+    }
+  }
+  // RFC 3501 §7.3.2: the client keeps the count it was last told, so it is
+  // told again whenever it changes (new messages, or recent ones expunged).
+  if (!s.rev2) {
+    uint32_t recent = sel.recent_count();
+    if (grew || recent != sel.reported_recent) {
+      s.untagged(fmt::format("{} RECENT", recent));
+      sel.reported_recent = recent;
     }
   }
 

@@ -541,7 +541,9 @@ net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
     }
   }
   if (some_gone) {
-    s.no("[EXPUNGEISSUED] Some of the requested messages were expunged by another session");
+    s.no(
+        "[EXPUNGEISSUED] Some of the requested messages no longer exist: another session expunged "
+        "them");
     co_return;
   }
   s.ok(by_uid ? "UID FETCH completed" : "FETCH completed");

@@ -144,7 +144,8 @@ net::awaitable<void> open_folder(session& s, std::string_view args, bool read_on
       }
     }
     s.untagged(fmt::format("{} EXISTS", sel.uids.size()));
-    if (!s.rev2) s.untagged(fmt::format("{} RECENT", sel.recent_count()));
+    sel.reported_recent = sel.recent_count();
+    if (!s.rev2) s.untagged(fmt::format("{} RECENT", sel.reported_recent));
     s.untagged(fmt::format("FLAGS ({})", defined_flags(v)));
     s.untagged(fmt::format("OK [PERMANENTFLAGS ({}{})] Flags permitted",
                            read_only ? "" : defined_flags(v), read_only ? "" : " \\*"));
@@ -175,7 +176,7 @@ net::awaitable<void> open_folder(session& s, std::string_view args, bool read_on
         auto& m = v.messages[i];
         if (m.modseq <= qr->modseq) continue;
         s.untagged(fmt::format("{} FETCH (UID {} FLAGS {} MODSEQ ({}))", i + 1, m.uid,
-                               flag_list(v, m, false), m.modseq));
+                               flag_list(v, m, !s.rev2 && sel.is_recent(m.uid)), m.modseq));
       }
     }
   }

@@ -71,7 +71,7 @@ net::awaitable<void> store(session& s, std::string_view args, bool by_uid) {
       if (silent && !(s.condstore && changed_here)) continue;
       std::string line = fmt::format("{} FETCH (", sel.seq_of(uid));
       if (by_uid || s.qresync) line += fmt::format("UID {} ", uid);
-      if (!silent) line += "FLAGS " + flag_list(v, *m, false);
+      if (!silent) line += "FLAGS " + flag_list(v, *m, !s.rev2 && sel.is_recent(uid));
       if (s.condstore) line += fmt::format("{}MODSEQ ({})", silent ? "" : " ", m->modseq);
       line += ')';
       s.untagged(line);

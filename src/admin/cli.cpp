@@ -34,6 +34,13 @@ int run_cli(int argc, char** argv) {
   passwd->add_option("address", address, "mail address")->required();
   passwd->add_flag("--password-stdin", password_stdin, "read the password from standard input");
   passwd->fallthrough();
+  std::optional<std::string> quota_storage, quota_messages;
+  auto* uset = user->add_subcommand("set", "change a user's limits (IMAP QUOTA, RFC 9208)");
+  uset->add_option("address", address, "mail address")->required();
+  uset->add_option("--quota-storage", quota_storage,
+                   "largest mailbox size: bytes or 500K, 200M, 2G; 0 for no limit");
+  uset->add_option("--quota-messages", quota_messages, "most messages; 0 for no limit");
+  uset->fallthrough();
   auto* remove = user->add_subcommand("remove", "remove a user and their mailbox");
   remove->add_option("address", address, "mail address")->required();
   remove->fallthrough();
@@ -83,6 +90,7 @@ int run_cli(int argc, char** argv) {
   if (*list) return user_list(*cfg);
   if (*passwd) return user_passwd(*cfg, address, password_stdin);
   if (*remove) return user_remove(*cfg, address);
+  if (*uset) return user_set(*cfg, address, quota_storage, quota_messages);
   if (*deliver_cmd) return deliver(*cfg, address, sender);
   for (size_t i = 0; i < getters.size(); ++i) {
     std::string proto(protocols()[i].name);

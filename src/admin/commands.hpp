@@ -2,6 +2,7 @@
 // prints what it did, or what is wrong, in words.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,11 @@ int user_add(const node_config& cfg, const std::string& address, bool password_s
 int user_list(const node_config& cfg);
 int user_passwd(const node_config& cfg, const std::string& address, bool password_stdin);
 int user_remove(const node_config& cfg, const std::string& address);
+// `user set ADDRESS --quota-storage 2G --quota-messages 100000`: an option
+// left out keeps its value.
+int user_set(const node_config& cfg, const std::string& address,
+             const std::optional<std::string>& quota_storage,
+             const std::optional<std::string>& quota_messages);
 int deliver(const node_config& cfg, const std::string& address, const std::string& sender);
 int settings_get(const node_config& cfg, const std::string& protocol, const std::string& key);
 int settings_set(const node_config& cfg, const std::string& protocol,

@@ -2,10 +2,13 @@
 // they run before the first start and while the node is serving.
 #include <fmt/format.h>
 
+#include <cctype>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "admin/commands.hpp"
+#include "base/strings.hpp"
 #include "directory/directory.hpp"
 #include "directory/password.hpp"
 #include "store/store.hpp"
@@ -111,6 +114,78 @@ int user_remove(const node_config& cfg, const std::string& address) {
     return ex_ioerr;
   }
   fmt::print("removed {} and their mailbox\n", u->address);
+  return ex_ok;
+}
+
+namespace {
+// "2G", "500M", "100K", "1048576": bytes; nullopt when malformed.
+std::optional<uint64_t> parse_size(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t unit = 1;
+  std::string digits = text;
+  switch (std::toupper(static_cast<unsigned char>(text.back()))) {
+    case 'K':
+      unit = 1024;
+      break;
+    case 'M':
+      unit = 1024 * 1024;
+      break;
+    case 'G':
+      unit = uint64_t{1024} * 1024 * 1024;
+      break;
+    case 'T':
+      unit = uint64_t{1024} * 1024 * 1024 * 1024;
+      break;
+    default:
+      break;
+  }
+  if (unit != 1) digits.pop_back();
+  auto n = base::parse_u64(digits);
+  if (!n || *n > UINT64_MAX / unit) return std::nullopt;
+  return *n * unit;
+}
+}  // namespace
+
+int user_set(const node_config& cfg, const std::string& address,
+             const std::optional<std::string>& quota_storage,
+             const std::optional<std::string>& quota_messages) {
+  auto dir = open_dir(cfg);
+  if (!dir) return ex_config;
+  auto u = dir->find_user(address);
+  if (!u) {
+    fmt::print(stderr, "postern: {}\n", u.err().message);
+    return u.err().code == base::errc::not_found ? ex_nouser : ex_ioerr;
+  }
+  uint64_t storage = u->quota_storage, messages = u->quota_messages;
+  if (quota_storage) {
+    auto v = parse_size(*quota_storage);
+    if (!v) {
+      fmt::print(stderr,
+                 "postern: --quota-storage {}: expected bytes or a size like 500K, 200M, 2G (0 "
+                 "for no limit)\n",
+                 *quota_storage);
+      return ex_usage;
+    }
+    storage = *v;
+  }
+  if (quota_messages) {
+    auto v = base::parse_u64(*quota_messages);
+    if (!v) {
+      fmt::print(stderr, "postern: --quota-messages {}: expected a whole number (0 for no limit)\n",
+                 *quota_messages);
+      return ex_usage;
+    }
+    messages = *v;
+  }
+  if (auto s = dir->set_quota(address, storage, messages); !s) {
+    fmt::print(stderr, "postern: {}\n", s.err().message);
+    return ex_ioerr;
+  }
+  auto show = [](uint64_t v, const char* unit) {
+    return v ? fmt::format("{} {}", v, unit) : std::string("no limit");
+  };
+  fmt::print("{}: quota storage {}, messages {}\n", u->address, show(storage, "bytes"),
+             show(messages, "messages"));
   return ex_ok;
 }
 

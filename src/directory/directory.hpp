@@ -21,6 +21,9 @@ struct user_record {
   int64_t id = 0;  // never reused; names the user's mailbox folder
   std::string address;
   std::string password_hash;
+  // RFC 9208 QUOTA resources; 0 means no limit.
+  uint64_t quota_storage = 0;   // bytes (STORAGE is reported in KiB)
+  uint64_t quota_messages = 0;  // messages
 };
 
 class directory {
@@ -33,6 +36,9 @@ class directory {
   virtual base::status set_password(std::string_view address, std::string_view password_hash) = 0;
   virtual base::result<user_record> remove_user(std::string_view address) = 0;
   virtual base::result<std::vector<user_record>> list_users() = 0;
+  // Sets the user's quota limits (0: none).
+  virtual base::status set_quota(std::string_view address, uint64_t storage_bytes,
+                                 uint64_t messages) = 0;
 
   // Stored (non-default) values of a protocol's settings.
   virtual base::result<setting_map> settings(std::string_view protocol) = 0;

@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS users(
   address TEXT NOT NULL UNIQUE COLLATE NOCASE,
   password TEXT NOT NULL,
   created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS quotas(
+  user_id INTEGER PRIMARY KEY,
+  storage INTEGER NOT NULL,
+  messages INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS settings(
   protocol TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -69,22 +73,25 @@ class sqlite_directory final : public directory {
     std::lock_guard lock(mu_);
     auto u = find_locked(a);
     if (!u) return u.err();
-    auto st = db_.prepare("DELETE FROM users WHERE id = ?");
-    if (!st) return st.err();
-    st->bind(1, u->id);
-    if (st->step() != db::step_result::done) return db_.error_of("removing user");
+    for (auto sql : {"DELETE FROM quotas WHERE user_id = ?", "DELETE FROM users WHERE id = ?"}) {
+      auto st = db_.prepare(sql);
+      if (!st) return st.err();
+      st->bind(1, u->id);
+      if (st->step() != db::step_result::done) return db_.error_of("removing user");
+    }
     ++local_changes_;
     return u;
   }
 
   base::result<std::vector<user_record>> list_users() override {
     std::lock_guard lock(mu_);
-    auto st = db_.prepare("SELECT id, address, password FROM users ORDER BY address");
+    auto st = db_.prepare(
+        "SELECT id, address, password, coalesce(q.storage, 0), coalesce(q.messages, 0) FROM users"
+        " LEFT JOIN quotas q ON q.user_id = users.id ORDER BY address");
     if (!st) return st.err();
     std::vector<user_record> out;
     db::step_result r;
-    while ((r = st->step()) == db::step_result::row)
-      out.push_back(user_record{st->int64(0), st->text(1), st->text(2)});
+    while ((r = st->step()) == db::step_result::row) out.push_back(record_of(*st));
     if (r == db::step_result::error) return db_.error_of("listing users");
     return out;
   }
@@ -116,6 +123,23 @@ class sqlite_directory final : public directory {
     return v;
   }
 
+  base::status set_quota(std::string_view address, uint64_t storage, uint64_t messages) override {
+    auto a = base::normalize_address(address);
+    std::lock_guard lock(mu_);
+    auto u = find_locked(a);
+    if (!u) return u.err();
+    auto st = db_.prepare(
+        "INSERT INTO quotas(user_id, storage, messages) VALUES(?, ?, ?) ON CONFLICT(user_id) DO "
+        "UPDATE SET storage = excluded.storage, messages = excluded.messages");
+    if (!st) return st.err();
+    st->bind(1, u->id)
+        .bind(2, static_cast<int64_t>(storage))
+        .bind(3, static_cast<int64_t>(messages));
+    if (st->step() != db::step_result::done) return db_.error_of("setting quota");
+    ++local_changes_;
+    return base::ok_status();
+  }
+
   uint64_t version() override {
     std::lock_guard lock(mu_);
     // data_version moves when another connection (the CLI) commits; our own
@@ -131,10 +155,17 @@ class sqlite_directory final : public directory {
     return base::error{base::errc::not_found, fmt::format("no user {} in the directory", a), ""};
   }
 
+  static user_record record_of(db::statement& st) {
+    return user_record{st.int64(0), st.text(1), st.text(2), static_cast<uint64_t>(st.int64(3)),
+                       static_cast<uint64_t>(st.int64(4))};
+  }
+
   base::result<user_record> find_locked(const std::string& a) {
     // The most frequent statement (every login and delivery) is prepared once.
     if (!find_stmt_) {
-      auto st = db_.prepare("SELECT id, address, password FROM users WHERE address = ?");
+      auto st = db_.prepare(
+          "SELECT id, address, password, coalesce(q.storage, 0), coalesce(q.messages, 0) FROM "
+          "users LEFT JOIN quotas q ON q.user_id = users.id WHERE address = ?");
       if (!st) return st.err();
       find_stmt_.emplace(std::move(*st));
     }
@@ -142,7 +173,7 @@ class sqlite_directory final : public directory {
     st.bind(1, a);
     auto r = st.step();
     base::result<user_record> out = no_such_user(a);
-    if (r == db::step_result::row) out = user_record{st.int64(0), st.text(1), st.text(2)};
+    if (r == db::step_result::row) out = record_of(st);
     if (r == db::step_result::error) out = db_.error_of("looking up user");
     st.reset();  // no read transaction stays open between calls
     return out;

@@ -221,6 +221,57 @@ class Messages(ImapNode):
         c.logout()
 
 
+class Quota(ImapNode):
+    def test_quota_set_by_the_administrator_refuses_with_overquota(self):
+        self.node.cli("user", "add", "quota@example.com", "--password-stdin", stdin=b"pw\n")
+        out = self.node.cli("user", "set", "quota@example.com", "--quota-storage", "2K",
+                            "--quota-messages", "2").stdout
+        self.assertIn(b"quota storage 2048 bytes, messages 2 messages", out)
+        bad = self.node.cli("user", "set", "quota@example.com", "--quota-storage", "lots",
+                            check=False)
+        self.assertEqual(bad.returncode, 64)
+        self.assertIn(b"--quota-storage lots", bad.stderr)
+        c = imaplib.IMAP4("127.0.0.1", self.node.imap)
+        c.login("quota@example.com", "pw")
+        self.assertIn("QUOTA", c.capabilities)
+        self.assertIn("QUOTA=RES-STORAGE", c.capabilities)
+        self.assertEqual(c.append("INBOX", None, None, message("q1"))[0], "OK")
+        typ, data = c.getquotaroot("INBOX")
+        self.assertEqual(typ, "OK")
+        flat = b" ".join(d if isinstance(d, bytes) else b" ".join(d) for d in data[0] + data[1])
+        self.assertIn(b'"INBOX" ""', flat)
+        self.assertRegex(flat, rb"STORAGE 1 2 MESSAGE 1 2")
+        # Too big for what is left of 2 KiB.
+        typ, data = c.append("INBOX", None, None, message("big", "x" * 3000 + "\r\n"))
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[OVERQUOTA]", data[0])
+        self.assertIn(b"storage quota", data[0])
+        self.assertEqual(c.append("INBOX", None, None, message("q2"))[0], "OK")
+        typ, data = c.append("INBOX", None, None, message("q3"))
+        self.assertIn(b"[OVERQUOTA]", data[0])
+        self.assertIn(b"message quota", data[0])
+        c.select("INBOX")
+        typ, data = c.copy("1", "Archive")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[OVERQUOTA]", data[0])
+        typ, data = c._simple_command("SETQUOTA", '""', "(STORAGE 99999)")
+        self.assertEqual(typ, "NO")
+        c.logout()
+        # LMTP refuses a delivery to the full mailbox (its reply after DATA).
+        with smtplib.LMTP("127.0.0.1", self.node.lmtp) as lmtp:
+            with self.assertRaises(smtplib.SMTPDataError) as e:
+                lmtp.sendmail("s@example.com", ["quota@example.com"], message("q4"))
+            self.assertEqual(e.exception.smtp_code, 552)
+            self.assertIn(b"5.2.2", e.exception.smtp_error)
+            self.assertIn(b"mailbox is full", e.exception.smtp_error)
+        # A raised quota applies at once, without a restart.
+        self.node.cli("user", "set", "quota@example.com", "--quota-messages", "0")
+        c = imaplib.IMAP4("127.0.0.1", self.node.imap)
+        c.login("quota@example.com", "pw")
+        self.assertEqual(c.append("INBOX", None, None, message("q5"))[0], "OK")
+        c.logout()
+
+
 class Concurrency(ImapNode):
     def test_two_sessions_see_each_others_flags_and_expunges(self):
         self.node.cli("user", "add", "two@example.com", "--password-stdin", stdin=b"pw\n")

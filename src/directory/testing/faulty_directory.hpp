@@ -32,6 +32,9 @@ class faulty_directory final : public directory {
     return inner_.remove_user(a);
   }
   base::result<std::vector<user_record>> list_users() override { return inner_.list_users(); }
+  base::status set_quota(std::string_view a, uint64_t s, uint64_t m) override {
+    return inner_.set_quota(a, s, m);
+  }
   base::result<setting_map> settings(std::string_view p) override { return inner_.settings(p); }
   base::result<std::string> set_setting(std::string_view p, std::string_view k,
                                         std::string_view v) override {

@@ -58,6 +58,7 @@ std::string cap_append(const session& s) {
   return fmt::format("MULTIAPPEND APPENDLIMIT={}", s.settings->max_message_size);
 }
 std::string cap_search(const session&) { return "ESEARCH SEARCHRES"; }
+std::string cap_quota(const session&) { return "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE"; }
 std::string cap_fetch(const session&) { return "BINARY"; }
 std::string cap_unauthenticate(const session& s) { return after_login(s) ? "UNAUTHENTICATE" : ""; }
 
@@ -80,6 +81,9 @@ const row table[] = {
     {"RENAME", in, pe, secret::none, cmd_rename},
     {"SUBSCRIBE", in, pe, secret::none, cmd_subscribe},
     {"UNSUBSCRIBE", in, pe, secret::none, cmd_unsubscribe},
+    {"GETQUOTAROOT", in, pe, secret::none, cmd_getquotaroot, cap_quota},
+    {"GETQUOTA", in, pe, secret::none, cmd_getquota},
+    {"SETQUOTA", in, pe, secret::none, cmd_setquota},
     {"SELECT", in, pe, secret::none, cmd_select, cap_select},
     {"EXAMINE", in, pe, secret::none, cmd_examine},
     {"APPEND", in, 0, secret::none, cmd_append, cap_append},

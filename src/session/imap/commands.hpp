@@ -36,6 +36,7 @@ net::awaitable<void> cmd_subscribe(session& s, std::string_view args);
 net::awaitable<void> cmd_unsubscribe(session& s, std::string_view args);
 net::awaitable<void> cmd_getquota(session& s, std::string_view args);
 net::awaitable<void> cmd_getquotaroot(session& s, std::string_view args);
+net::awaitable<void> cmd_setquota(session& s, std::string_view args);
 
 net::awaitable<void> cmd_select(session& s, std::string_view args);
 net::awaitable<void> cmd_examine(session& s, std::string_view args);

@@ -137,6 +137,21 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
       if (gone()) return removed;
       auto mb = mail.open(r.user_id);
       if (!mb) return mb.err();
+      // The user's QUOTA (RFC 9208, set by `postern user set`): a full
+      // mailbox refuses the message for this recipient (552 5.2.2).
+      if (auto u = dir.find_user(r.address); u && (u->quota_storage || u->quota_messages)) {
+        auto used = (*mb)->total_usage();
+        if (!used) return used.err();
+        uint64_t incoming = spooled ? first_size : memory.size();
+        if ((u->quota_storage && used->bytes + incoming > u->quota_storage) ||
+            (u->quota_messages && used->messages + 1 > u->quota_messages))
+          return base::error{base::errc::over_quota,
+                             fmt::format("{}'s mailbox is full: {} of {} bytes, {} of {} messages "
+                                         "(quota set by postern user set)",
+                                         u->address, used->bytes, u->quota_storage, used->messages,
+                                         u->quota_messages),
+                             ""};
+      }
       auto store = [&]() -> base::result<uint32_t> {
         if (!spooled) {
           // A small message: already canonical in memory, stored as it is.

@@ -18,6 +18,7 @@
 #include "session/imap/commands.hpp"
 #include "session/imap/flags.hpp"
 #include "session/imap/mailbox_name.hpp"
+#include "session/imap/quota.hpp"
 #include "session/imap/reader.hpp"
 #include "session/imap/sequence.hpp"
 #include "store/canonical.hpp"
@@ -278,6 +279,13 @@ net::awaitable<void> cmd_append(session& s, std::string_view args) {
   }
   if (!refusal.empty()) {
     refusal_bad ? s.bad(refusal) : s.no(refusal);
+    co_return;
+  }
+  uint64_t total = 0;
+  for (auto& m : messages) total += m.size;
+  auto over = co_await check_quota(s, total, messages.size());
+  if (over) {
+    s.no(*over);
     co_return;
   }
   std::vector<store::spooled_message> spooled;

@@ -6,6 +6,7 @@
 #include "net/blocking.hpp"
 #include "session/imap/commands.hpp"
 #include "session/imap/mailbox_name.hpp"
+#include "session/imap/quota.hpp"
 #include "session/imap/sequence.hpp"
 
 namespace postern::session::imap {
@@ -47,6 +48,20 @@ net::awaitable<void> copy_or_move(session& s, std::string_view args, bool by_uid
   if (r.uids.empty()) {
     s.ok(fmt::format("{} completed: no messages", verb));
     co_return;
+  }
+  if (!move) {
+    // A copy shares its file but counts toward the quota like any message.
+    uint64_t bytes = 0;
+    {
+      auto lock = s.selected->view->reader();
+      for (auto uid : r.uids)
+        if (auto* m = s.selected->view->find(uid)) bytes += m->size;
+    }
+    auto over = co_await check_quota(s, bytes, r.uids.size());
+    if (over) {
+      s.no(*over);
+      co_return;
+    }
   }
   auto mb = s.mailbox;
   auto from = s.selected->name;

@@ -221,6 +221,40 @@ class Messages(ImapNode):
         c.logout()
 
 
+class Replace(ImapNode):
+    def test_replace_appends_the_new_draft_and_expunges_the_old(self):
+        self.node.cli("user", "add", "replace@example.com", "--password-stdin", stdin=b"pw\n")
+        raw = RawClient(self.node.imap)
+        self.assertIn(b" REPLACE", raw.line())
+        raw.send(b"a login replace@example.com pw\r\n")
+        self.assertIn(b" REPLACE", raw.line())
+        old, new = message("draft v1"), message("draft v2")
+        raw.send(f"b APPEND Drafts {{{len(old)}+}}\r\n".encode() + old + b"\r\n")
+        self.assertTrue(raw.line().startswith(b"b OK [APPENDUID"))
+        raw.send(b"c SELECT Drafts\r\n")
+        while not raw.line().startswith(b"c OK"):
+            pass
+        raw.send(f"d UID REPLACE 1 Drafts (\\Draft) {{{len(new)}}}\r\n".encode())
+        self.assertTrue(raw.line().startswith(b"+"))
+        raw.send(new + b"\r\n")
+        lines = []
+        while True:
+            l = raw.line()
+            lines.append(l)
+            if l.startswith(b"d "):
+                break
+        self.assertEqual(lines[-1], b"d OK UID REPLACE completed", lines)
+        self.assertTrue(any(l.startswith(b"* OK [APPENDUID ") for l in lines), lines)
+        self.assertIn(b"* 1 EXPUNGE", lines)
+        raw.send(b"e UID FETCH 1:* (UID BODY.PEEK[])\r\n")
+        reply = b""
+        while not reply.endswith(b"e OK UID FETCH completed\r\n"):
+            reply += raw.sock.recv(65536)
+        self.assertIn(b"draft v2", reply)
+        self.assertNotIn(b"draft v1", reply)
+        raw.close()
+
+
 class Quota(ImapNode):
     def test_quota_set_by_the_administrator_refuses_with_overquota(self):
         self.node.cli("user", "add", "quota@example.com", "--password-stdin", stdin=b"pw\n")

@@ -58,6 +58,7 @@ std::string cap_append(const session& s) {
   return fmt::format("MULTIAPPEND APPENDLIMIT={}", s.settings->max_message_size);
 }
 std::string cap_search(const session&) { return "ESEARCH SEARCHRES"; }
+std::string cap_replace(const session&) { return "REPLACE"; }
 std::string cap_quota(const session&) { return "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE"; }
 std::string cap_fetch(const session&) { return "BINARY"; }
 std::string cap_unauthenticate(const session& s) { return after_login(s) ? "UNAUTHENTICATE" : ""; }
@@ -103,6 +104,8 @@ const row table[] = {
     {"UID COPY", se, pe, secret::none, cmd_uid_copy},
     {"MOVE", se, pe, secret::none, cmd_move, cap_move},
     {"UID MOVE", se, pe, secret::none, cmd_uid_move},
+    {"REPLACE", se, expunge_notices, secret::none, cmd_replace, cap_replace},
+    {"UID REPLACE", se, expunge_notices, secret::none, cmd_uid_replace},
 };
 
 }  // namespace

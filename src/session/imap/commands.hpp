@@ -46,6 +46,8 @@ net::awaitable<void> cmd_expunge(session& s, std::string_view args);
 net::awaitable<void> cmd_uid_expunge(session& s, std::string_view args);
 net::awaitable<void> cmd_idle(session& s, std::string_view args);
 net::awaitable<void> cmd_append(session& s, std::string_view args);
+net::awaitable<void> cmd_replace(session& s, std::string_view args);
+net::awaitable<void> cmd_uid_replace(session& s, std::string_view args);
 
 net::awaitable<void> cmd_fetch(session& s, std::string_view args);
 net::awaitable<void> cmd_uid_fetch(session& s, std::string_view args);

@@ -37,11 +37,20 @@ std::string tag_of(std::string_view text) {
 namespace {
 // "tag APPEND mailbox ..." with something after the mailbox: the literal
 // that ends this line is a message (RFC 9051 §6.3.12), not the mailbox name.
+// REPLACE (RFC 8508) carries one too, after its sequence number or UID.
 bool is_append_message(std::string_view before_marker) {
   proto::imap::cursor c(before_marker);
   if (!c.read_tag() || !c.expect_sp()) return false;
   auto verb = c.read_atom();
-  if (!verb || !base::iequals(*verb, "APPEND") || !c.expect_sp()) return false;
+  if (!verb) return false;
+  if (base::iequals(*verb, "UID")) {
+    if (!c.expect_sp()) return false;
+    verb = c.read_atom();
+    if (!verb || !base::iequals(*verb, "REPLACE")) return false;
+  }
+  bool replace = base::iequals(*verb, "REPLACE");
+  if ((!replace && !base::iequals(*verb, "APPEND")) || !c.expect_sp()) return false;
+  if (replace && (!c.read_sequence_set() || !c.expect_sp())) return false;
   if (!c.read_astring()) return false;
   return !c.at_end();
 }

@@ -198,9 +198,10 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
       if (count_bad()) break;
       continue;
     }
+    s.append_literal = in.what == kind::append_literal;
     if (in.what == kind::append_literal) {
-      if (d->verb != "APPEND") {
-        s.bad("Only APPEND takes a message literal");
+      if (d->verb != "APPEND" && d->verb != "REPLACE" && d->verb != "UID REPLACE") {
+        s.bad("Only APPEND and REPLACE take a message literal");
         s.out += s.completion;
         break;
       }

@@ -64,6 +64,7 @@ struct session : core::session_base {
   std::string tag;         // of the command running now
   std::string completion;  // its tagged reply, sent after the untagged updates
   // The message literal APPEND starts with (the reader stopped before it).
+  bool append_literal = false;  // this command stopped before a message literal
   uint64_t append_size = 0;
   bool append_sync = true;
   bool append_binary = false;

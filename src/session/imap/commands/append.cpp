@@ -188,12 +188,21 @@ net::awaitable<base::result<received>> receive(session& s, uint64_t n, bool bina
 
 }  // namespace
 
-net::awaitable<void> cmd_append(session& s, std::string_view args) {
-  if (s.append_size == 0 && !s.append_sync) {
-    s.bad("APPEND needs a message literal: APPEND mailbox [(flags)] [date-time] {size}");
+namespace {
+
+// The message REPLACE replaces (RFC 8508), in the selected folder.
+struct replace_target {
+  uint32_t uid = 0;  // 0: the set named no message (the append still happens)
+  const char* verb = "REPLACE";
+};
+
+net::awaitable<void> append_impl(session& s, cursor& c, std::optional<replace_target> replace) {
+  const char* verb = replace ? replace->verb : "APPEND";
+  if (!s.append_literal) {
+    s.bad(fmt::format("{} needs a message literal: {} mailbox [(flags)] [date-time] {{size}}", verb,
+                      verb));
     co_return;
   }
-  cursor c(args);
   auto name = read_mailbox(s, c);
   std::string refusal;
   bool refusal_bad = false;
@@ -263,6 +272,7 @@ net::awaitable<void> cmd_append(session& s, std::string_view args) {
     }
     if (line.empty()) break;
     auto marker = trailing_literal(line);
+    if (replace) marker.reset();  // REPLACE takes one message (RFC 8508 §3)
     if (!marker) {
       s.bad("expected another message or the end of the command after the message");
       co_return;
@@ -315,7 +325,71 @@ net::awaitable<void> cmd_append(session& s, std::string_view args) {
   auto f = co_await net::run_blocking(std::move(info));
   std::string code =
       f ? fmt::format("[APPENDUID {} {}] ", f->uidvalidity, compress_set(*uids)) : std::string();
-  s.ok(fmt::format("{}APPEND completed", code));
+  if (!replace) {
+    s.ok(fmt::format("{}APPEND completed", code));
+    co_return;
+  }
+  // RFC 8508 §3.3: APPENDUID in an untagged OK, then the old message goes
+  // as by MOVE (its EXPUNGE follows before the tagged reply).
+  s.untagged(fmt::format("OK {}Replacement message ready", code));
+  if (replace->uid) {
+    uint32_t old[] = {replace->uid};
+    auto from = s.selected->name;
+    std::vector<uint32_t> one(old, old + 1);
+    auto remove = [mbf, from, one]() -> base::status {
+      auto st = mbf->store_flags(from, one, {store::flag_change::add, store::flag_deleted, {}, {}});
+      if (!st) return st.err();
+      auto gone = mbf->expunge(from, one);
+      if (!gone) return gone.err();
+      return base::ok_status();
+    };
+    auto done = co_await net::run_blocking(std::move(remove));
+    if (!done) {
+      s.no(error_reply(s, done.err()));
+      co_return;
+    }
+  }
+  s.ok(fmt::format("{} completed", verb));
+}
+
+net::awaitable<void> replace(session& s, std::string_view args, bool by_uid) {
+  cursor c(args);
+  replace_target t;
+  t.verb = by_uid ? "UID REPLACE" : "REPLACE";
+  auto set = c.read_sequence_set(by_uid ? "a UID" : "a message number");
+  if (!set || !c.expect_sp()) {
+    // The literal is on its way or waits for "+": the reader stopped before it.
+    s.bad(fmt::format("usage: {} 1 mailbox [(flags)] [date-time] {{size}}", t.verb));
+    if (s.append_literal && !s.append_sync) s.quit = true;
+    co_return;
+  }
+  auto r = resolve(*s.selected, *set, by_uid);
+  if (!r.error.empty() || r.uids.size() > 1) {
+    s.bad(r.error.empty() ? "REPLACE names exactly one message" : r.error);
+    if (s.append_literal && !s.append_sync) s.quit = true;
+    co_return;
+  }
+  if (s.selected->read_only) {
+    s.no("[READ-ONLY] The mailbox was opened with EXAMINE");
+    if (s.append_literal && !s.append_sync) s.quit = true;
+    co_return;
+  }
+  t.uid = r.uids.empty() ? 0 : r.uids[0];
+  co_await append_impl(s, c, t);
+}
+
+}  // namespace
+
+net::awaitable<void> cmd_append(session& s, std::string_view args) {
+  cursor c(args);
+  co_await append_impl(s, c, std::nullopt);
+}
+
+net::awaitable<void> cmd_replace(session& s, std::string_view args) {
+  co_await replace(s, args, false);
+}
+net::awaitable<void> cmd_uid_replace(session& s, std::string_view args) {
+  co_await replace(s, args, true);
 }
 
 }  // namespace postern::session::imap

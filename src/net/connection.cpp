@@ -155,16 +155,43 @@ awaitable<read_status> connection::fill(size_t want_capacity) {
   size_t target = std::max({in_cap_, idle_buffer, want_capacity});
   if (in_end_ == target) target *= 2;
   grow(target);
-  auto buf = asio::buffer(in_.get() + in_end_, in_cap_ - in_end_);
   error_code ec;
   size_t n = 0;
-  reading_ = true;
-  if (tls_active_) {
-    std::tie(ec, n) = co_await tls_->async_read_some(buf, use_nothrow);
+  if (z_) {
+    // Inflate what is pending; read compressed bytes only when it is not
+    // enough for one byte of output.
+    for (;;) {
+      if (z_->has_input()) {
+        long got = z_->inflate_into(in_.get() + in_end_, in_cap_ - in_end_);
+        if (got < 0) co_return read_status::error;  // a corrupt stream: nothing to resync on
+        if (got > 0) {
+          in_end_ += static_cast<size_t>(got);
+          co_return read_status::ok;
+        }
+      }
+      char raw[16384];
+      reading_ = true;
+      if (tls_active_) {
+        std::tie(ec, n) = co_await tls_->async_read_some(asio::buffer(raw), use_nothrow);
+      } else {
+        std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(raw), use_nothrow);
+      }
+      reading_ = false;
+      if (timed_out_) co_return read_status::timed_out;
+      if (ec) break;
+      bytes_in_ += n;
+      z_->add_input(std::string_view(raw, n));
+    }
   } else {
-    std::tie(ec, n) = co_await socket_.async_read_some(buf, use_nothrow);
+    auto buf = asio::buffer(in_.get() + in_end_, in_cap_ - in_end_);
+    reading_ = true;
+    if (tls_active_) {
+      std::tie(ec, n) = co_await tls_->async_read_some(buf, use_nothrow);
+    } else {
+      std::tie(ec, n) = co_await socket_.async_read_some(buf, use_nothrow);
+    }
+    reading_ = false;
   }
-  reading_ = false;
   if (timed_out_) co_return read_status::timed_out;
   if (ec) {
     if (ec == asio::error::operation_aborted && interrupted_ && !closed_)
@@ -177,6 +204,18 @@ awaitable<read_status> connection::fill(size_t want_capacity) {
   in_end_ += n;
   bytes_in_ += n;
   co_return read_status::ok;
+}
+
+bool connection::start_compression() {
+  if (z_) return false;
+  auto z = std::make_unique<deflate_codec>();
+  if (!z->ok()) return false;
+  // Anything the client sent after the COMPRESS command is already compressed.
+  if (in_end_ > in_begin_)
+    z->add_input(std::string_view(in_.get() + in_begin_, in_end_ - in_begin_));
+  in_begin_ = in_end_ = 0;
+  z_ = std::move(z);
+  return true;
 }
 
 bool connection::has_buffered_line() const {
@@ -272,6 +311,12 @@ awaitable<read_status> connection::read_frame(
 
 awaitable<bool> connection::write(std::string_view data, bool more) {
   if (closed_ || injected_failure(fail_write_at_, writes_)) co_return false;
+  std::string compressed;
+  if (z_) {
+    if (!z_->compress(data, compressed)) co_return false;
+    data = compressed;
+    more = false;
+  }
   arm_for_operation();
   error_code ec;
   size_t total = data.size();
@@ -294,6 +339,11 @@ awaitable<bool> connection::write(std::string_view data, bool more) {
 
 awaitable<bool> connection::write_beside_read(std::string_view data) {
   if (closed_ || injected_failure(fail_write_at_, writes_)) co_return false;
+  std::string compressed;
+  if (z_) {
+    if (!z_->compress(data, compressed)) co_return false;
+    data = compressed;
+  }
   error_code ec;
   if (tls_active_) {
     std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), use_nothrow);
@@ -307,6 +357,7 @@ awaitable<bool> connection::write_beside_read(std::string_view data) {
 
 awaitable<bool> connection::send_file(int fd, uint64_t offset, uint64_t length) {
   if (closed_ || injected_failure(fail_write_at_, writes_)) co_return false;
+  if (z_) co_return false;  // never used with compression (only POP3 sends files)
   auto& sock = socket_;
   if (!native_non_blocking_) {
     error_code ec;

@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "net/asio.hpp"
+#include "net/deflate_codec.hpp"
 
 namespace postern::net {
 
@@ -109,7 +110,13 @@ class connection : public std::enable_shared_from_this<connection> {
   // that read's deadline alone, and a client that stops reading is closed by
   // it.
   awaitable<bool> write_beside_read(std::string_view data);
-  // Sends a file range without copying it through user space (plaintext only).
+  // COMPRESS=DEFLATE (RFC 4978) from now on, both ways: call right after the
+  // "OK" was written. Bytes already buffered are compressed input. False when
+  // zlib cannot start.
+  bool start_compression();
+  bool compression_active() const { return z_ != nullptr; }
+  // Sends a file range without copying it through user space (plaintext,
+  // uncompressed only).
   awaitable<bool> send_file(int fd, uint64_t offset, uint64_t length);
 
   // Graceful shutdown: a read waiting for the client's next command returns
@@ -157,6 +164,7 @@ class connection : public std::enable_shared_from_this<connection> {
   clock::time_point deadline_ = clock::time_point::max();
   clock::time_point timer_expiry_ = clock::time_point::max();
   clock::time_point phase_deadline_ = clock::time_point::max();
+  std::unique_ptr<deflate_codec> z_;  // only after COMPRESS
   std::unique_ptr<char[]> in_;
   size_t in_cap_ = 0;
   size_t in_begin_ = 0, in_end_ = 0;

@@ -10,6 +10,7 @@ import smtplib
 import socket
 import time
 import unittest
+import zlib
 
 from harness import Node, RawClient, client_tls_context, message
 
@@ -253,6 +254,48 @@ class Replace(ImapNode):
         self.assertIn(b"draft v2", reply)
         self.assertNotIn(b"draft v1", reply)
         raw.close()
+
+
+class Compress(ImapNode):
+    def compressed_session(self, tls):
+        raw = RawClient(self.node.imaps if tls else self.node.imap, tls=tls)
+        self.assertIn(b"COMPRESS=DEFLATE", raw.line())
+        raw.send(f"a login {USER} \"{PASSWORD}\"\r\n".encode())
+        raw.line()
+        raw.send(b"b COMPRESS DEFLATE\r\n")
+        self.assertEqual(raw.line(), b"b OK DEFLATE active")
+        out = zlib.compressobj(6, zlib.DEFLATED, -15)
+        inflate = zlib.decompressobj(-15)
+        pending = b""
+
+        def command(line, tag):
+            nonlocal pending
+            raw.sock.sendall(out.compress(line) + out.flush(zlib.Z_SYNC_FLUSH))
+            marker = b"\r\n" + tag + b" "
+            while marker not in b"\r\n" + pending or not pending.endswith(b"\r\n"):
+                chunk = raw.sock.recv(65536)
+                if not chunk:
+                    raise EOFError(pending)
+                pending += inflate.decompress(chunk)
+            reply, _, rest = (b"\r\n" + pending).partition(marker)
+            done, _, pending = rest.partition(b"\r\n")
+            return reply, done
+        return raw, command
+
+    def test_compress_deflate_on_plaintext_and_tls(self):
+        for tls in (False, True):
+            self.deliver(f"compressed {tls}", "x" * 5000 + "\r\n")
+            raw, command = self.compressed_session(tls)
+            reply, done = command(b"c SELECT INBOX\r\n", b"c")
+            self.assertTrue(done.startswith(b"OK"), done)
+            reply, done = command(b"d FETCH 1:* (BODY.PEEK[])\r\n", b"d")
+            self.assertEqual(done, b"OK FETCH completed")
+            self.assertIn(b"x" * 5000, reply)
+            reply, done = command(b"e COMPRESS DEFLATE\r\n", b"e")
+            self.assertIn(b"COMPRESSIONACTIVE", done)
+            reply, done = command(b"f LOGOUT\r\n", b"f")
+            self.assertIn(b"* BYE", reply)
+            raw.close()
 
 
 class Quota(ImapNode):

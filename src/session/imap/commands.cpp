@@ -59,6 +59,9 @@ std::string cap_append(const session& s) {
 }
 std::string cap_search(const session&) { return "ESEARCH SEARCHRES"; }
 std::string cap_replace(const session&) { return "REPLACE"; }
+std::string cap_compress(const session& s) {
+  return s.conn->compression_active() ? "" : "COMPRESS=DEFLATE";
+}
 std::string cap_quota(const session&) { return "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE"; }
 std::string cap_fetch(const session&) { return "BINARY"; }
 std::string cap_unauthenticate(const session& s) { return after_login(s) ? "UNAUTHENTICATE" : ""; }
@@ -72,6 +75,7 @@ const row table[] = {
     {"LOGIN", na, pipelined, secret::after_first_word, cmd_login, cap_login},
     {"AUTHENTICATE", na, 0, secret::after_first_word, cmd_authenticate, cap_auth},
     {"ENABLE", au, pe, secret::none, cmd_enable, cap_enable},
+    {"COMPRESS", in, 0, secret::none, cmd_compress, cap_compress},
     {"UNAUTHENTICATE", in, 0, secret::none, cmd_unauthenticate, cap_unauthenticate},
     {"NAMESPACE", in, pe, secret::none, cmd_namespace, cap_namespace},
     {"LIST", in, pe, secret::none, cmd_list, cap_list},

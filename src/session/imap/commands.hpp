@@ -24,6 +24,7 @@ net::awaitable<void> cmd_authenticate(session& s, std::string_view args);
 net::awaitable<void> cmd_unauthenticate(session& s, std::string_view args);
 net::awaitable<void> cmd_id(session& s, std::string_view args);
 net::awaitable<void> cmd_enable(session& s, std::string_view args);
+net::awaitable<void> cmd_compress(session& s, std::string_view args);
 
 net::awaitable<void> cmd_namespace(session& s, std::string_view args);
 net::awaitable<void> cmd_list(session& s, std::string_view args);

@@ -139,6 +139,24 @@ net::awaitable<void> cmd_id(session& s, std::string_view args) {
   co_return;
 }
 
+net::awaitable<void> cmd_compress(session& s, std::string_view args) {
+  if (!base::iequals(base::trim(args), "DEFLATE")) {
+    s.bad("usage: COMPRESS DEFLATE (the only algorithm, RFC 4978)");
+    co_return;
+  }
+  if (s.conn->compression_active()) {
+    s.no("[COMPRESSIONACTIVE] DEFLATE is already active on this connection");
+    co_return;
+  }
+  s.ok("DEFLATE active");
+  s.out += s.completion;
+  s.completion.clear();
+  bool sent = co_await s.flush();
+  if (!sent) co_return;
+  // RFC 4978 §3: everything after the OK is compressed, both ways.
+  if (!s.conn->start_compression()) s.quit = true;
+}
+
 net::awaitable<void> cmd_enable(session& s, std::string_view args) {
   cursor c(args);
   std::string enabled;

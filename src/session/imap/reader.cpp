@@ -116,6 +116,7 @@ net::awaitable<command_input> read_command(session& s) {
     }
     if (first && line.size() + 2 > budget) {
       if (!is_id_command(line)) {
+        in.text = line.substr(0, 64);  // enough for the tag of the BAD
         in.what = command_input::kind::too_long;
         co_return in;
       }

@@ -23,6 +23,15 @@ class database {
   database(const database&) = delete;
   database& operator=(const database&) = delete;
   database(database&& o) noexcept : db_(o.db_), path_(std::move(o.path_)) { o.db_ = nullptr; }
+  database& operator=(database&& o) noexcept {
+    if (this != &o) {
+      database gone(std::move(*this));  // closes the old handle
+      db_ = o.db_;
+      path_ = std::move(o.path_);
+      o.db_ = nullptr;
+    }
+    return *this;
+  }
   ~database();
 
   // Opens (creating if asked) with WAL, synchronous=FULL and a busy timeout so

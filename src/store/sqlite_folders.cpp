@@ -520,26 +520,48 @@ base::status sqlite_mailbox::save_recent(std::string_view folder, uint32_t uid) 
   return base::ok_status();
 }
 
+template <class F>
+auto sqlite_mailbox::with_reader(F&& f) -> decltype(f(std::declval<db::database&>())) {
+  // Try each connection once without waiting, then wait for one.
+  size_t start = next_reader_.fetch_add(1);
+  for (size_t i = 0; i <= reader_count; ++i) {
+    auto& r = readers_[(start + i) % reader_count];
+    std::unique_lock lock(r.mu, std::defer_lock);
+    if (i < reader_count ? !lock.try_lock() : (lock.lock(), false)) continue;
+    if (!r.opened) {
+      auto db = db::database::open(root_ + "/index.sqlite", false);
+      if (!db) return db.err();
+      r.db = std::move(*db);
+      r.opened = true;
+      if (auto s = r.db.exec("PRAGMA cache_size=-256"); !s) return s.err();
+    }
+    return f(r.db);
+  }
+  return base::error{base::errc::temporary, "no reader connection", ""};
+}
+
 base::result<std::string> sqlite_mailbox::structure(std::string_view folder, uint32_t uid) {
-  std::lock_guard lock(db_mu_);
-  auto f = find_folder(folder, false);
-  if (!f) return f.err();
-  auto st = db_.prepare("SELECT structure FROM messages WHERE folder_id = ? AND uid = ?");
-  if (!st) return st.err();
-  st->bind(1, f->id).bind(2, static_cast<int64_t>(uid));
-  auto r = st->step();
-  if (r == db::step_result::row) return st->text(0);
-  if (r == db::step_result::error) return db_.error_of("reading message structure");
-  return base::error{base::errc::expunge_issued,
-                     fmt::format("message UID {} was expunged by another session", uid), ""};
+  return with_reader([&](db::database& db) -> base::result<std::string> {
+    auto st = db.prepare(
+        "SELECT m.structure FROM messages m JOIN folders f ON f.id = m.folder_id"
+        " WHERE f.name = ? AND m.uid = ?");
+    if (!st) return st.err();
+    st->bind(1, folder).bind(2, static_cast<int64_t>(uid));
+    auto r = st->step();
+    if (r == db::step_result::row) return st->text(0);
+    if (r == db::step_result::error) return db.error_of("reading message structure");
+    return base::error{base::errc::expunge_issued,
+                       fmt::format("message UID {} was expunged by another session", uid), ""};
+  });
 }
 
 base::result<usage> sqlite_mailbox::total_usage() {
-  std::lock_guard lock(db_mu_);
-  auto st = db_.prepare("SELECT coalesce(sum(size), 0), count(*) FROM messages");
-  if (!st) return st.err();
-  if (st->step() != db::step_result::row) return db_.error_of("measuring the mailbox");
-  return usage{static_cast<uint64_t>(st->int64(0)), static_cast<uint64_t>(st->int64(1))};
+  return with_reader([&](db::database& db) -> base::result<usage> {
+    auto st = db.prepare("SELECT coalesce(sum(size), 0), count(*) FROM messages");
+    if (!st) return st.err();
+    if (st->step() != db::step_result::row) return db.error_of("measuring the mailbox");
+    return usage{static_cast<uint64_t>(st->int64(0)), static_cast<uint64_t>(st->int64(1))};
+  });
 }
 
 base::result<usage> sqlite_mailbox::folder_usage(std::string_view folder) {

@@ -1,6 +1,7 @@
 // SQLite-backed mailbox: one index.sqlite (WAL) and a blobs/ folder per user.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -93,6 +94,21 @@ class sqlite_mailbox final : public mailbox {
 
   std::mutex db_mu_;  // guards db_
   db::database db_;
+
+  // Readers of message data (FETCH ENVELOPE/BODYSTRUCTURE, SEARCH, QUOTA)
+  // use connections of their own, each its own WAL snapshot, so they never
+  // wait behind the writer's commits or each other.
+  struct reader {
+    std::mutex mu;
+    db::database db;
+    bool opened = false;
+  };
+  static constexpr size_t reader_count = 4;
+  reader readers_[reader_count];
+  std::atomic<size_t> next_reader_{0};
+  // Runs `f` on a free reader connection (opened on first use).
+  template <class F>
+  auto with_reader(F&& f) -> decltype(f(std::declval<db::database&>()));
 
   std::mutex views_mu_;  // guards views_
   // One refresh at a time, so an older one never lands after a newer one.

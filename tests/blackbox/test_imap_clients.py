@@ -2,25 +2,33 @@
 getmail6 and curl.
 
 test_imap.py speaks IMAP the way we read the RFC (imaplib, by hand). These
-clients speak it the way the field does: mbsync and offlineimap keep a Maildir
-in step with the server in both directions (download, APPEND of local mail,
-flags, deletions, a move on the server, folders created on either side, and
-a second run that must find nothing to do); fetchmail and getmail download
-over IMAPS and STARTTLS; curl lists, fetches by UID, EXAMINEs, SEARCHes and
-APPENDs. All come from Debian packages (isync, offlineimap3, fetchmail,
-getmail6, curl); when one is missing the tests FAIL rather than skip, so a CI
-image without them is noticed.
+clients speak it the way the field does:
 
-The node keeps its default login policy (login_type = "secure"), so every
-client has to use TLS (implicit or STARTTLS) to log in at all.
+- mbsync and offlineimap keep a Maildir in step with the server in both
+  directions: download, APPEND of local mail (with its file time as
+  INTERNALDATE), folders created on either side, flags set and cleared on
+  either side, deletions on either side, new mail and a MOVE on the server,
+  a folder of a few hundred messages with long UID sets, and after every
+  change a run that must find nothing to do;
+- fetchmail (IMAPS and STARTTLS; keep, fetchall, then only unseen mail) and
+  getmail6 (IMAPS; keep, delete, and remembering what it has seen) download;
+- curl lists, fetches by UID and section, EXAMINEs, SEARCHes and APPENDs, and
+  is refused a login in clear text.
+
+All come from Debian packages (isync, offlineimap3, fetchmail, getmail6,
+curl); when one is missing the tests FAIL rather than skip, so a CI image
+without them is noticed. The node keeps its default login policy
+(login_type = "secure"), so every client has to use TLS (implicit or
+STARTTLS) to log in at all.
 
 The reference for "what the server holds" is BODY.PEEK[] over IMAPS with
 imaplib; it is first checked against the delivered input (Delivered-To
 prepended, line breaks canonicalised to CRLF). What a client writes to disk
 must equal it byte for byte once line endings are normalised to LF (the
-Maildir clients, fetchmail's MDA and getmail write LF), minus the one header
-a client adds by design (mbsync's X-TUID, getmail's Return-Path); curl's
-output keeps CRLF and is compared exactly.
+Maildir clients, fetchmail's MDA and getmail write LF), less the one header a
+client adds by design (mbsync's X-TUID, getmail's Return-Path); what a client
+uploads must be on the server byte for byte with CRLF; curl's output keeps
+CRLF and is compared exactly.
 """
 import base64
 import hashlib
@@ -30,17 +38,19 @@ import pwd
 import random
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 import harness
 
 USER = "joe@example.com"
 PASSWORD = "Corr3ct-horse-battery"
-CLIENT_TIMEOUT = 60  # seconds per client run; a healthy run takes ~1 s
+CLIENT_TIMEOUT = 40  # seconds per client run; a healthy run takes ~1 s
 MAILDIR_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen",
                  "T": "\\Deleted"}
 
@@ -92,7 +102,7 @@ def corpus(raw_8bit_headers=True):
         b"x" * 900, b"." + "ü".encode() * 450, b"short"])))
     msgs.append(("dot-lines", _simple("dot lines", [
         b".leading dot", b"..two leading dots", b".", b"middle . dot", b"end."])))
-    payload = base64.encodebytes(rnd.randbytes(49152)).replace(b"\n", b"\r\n")
+    payload = base64.encodebytes(rnd.randbytes(786432)).replace(b"\n", b"\r\n")  # 1 MiB
     msgs.append(("attachment", _crlf(
         *_headers("attachment", [b"MIME-Version: 1.0",
                                  b'Content-Type: multipart/mixed; boundary="mix-b"']),
@@ -195,15 +205,18 @@ def require(tool, package):
 
 
 def run_client(argv, env=None, timeout=CLIENT_TIMEOUT, stdin=None):
-    """Runs a client; returns (returncode, stdout bytes, combined output text)."""
+    """Runs a client; returns (returncode, stdout bytes, combined output text);
+    returncode None when it had to be killed after `timeout` seconds."""
     try:
         r = subprocess.run(argv, env=env, input=stdin,
                            stdin=None if stdin is not None else subprocess.DEVNULL,
                            capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"") + (e.stderr or b"")
-        raise AssertionError(f"{os.path.basename(argv[0])} did not finish in {timeout}s; output "
-                             "so far:\n" + out.decode(errors="replace")[-20000:])
+        # returncode None: assert_client_ok reports it with the node's log
+        text = (f"*** {os.path.basename(argv[0])} did not finish in {timeout}s and was killed ***"
+                "\n--- stdout ---\n" + (e.stdout or b"").decode(errors="replace")
+                + "\n--- stderr ---\n" + (e.stderr or b"").decode(errors="replace"))
+        return None, e.stdout or b"", text
     text = ("--- stdout ---\n" + r.stdout.decode(errors="replace")
             + "\n--- stderr ---\n" + r.stderr.decode(errors="replace"))
     return r.returncode, r.stdout, text
@@ -295,6 +308,44 @@ def fetch_folder(c, folder):
         flags = re.search(rb"FLAGS \(([^)]*)\)", meta).group(1).decode().split()
         out[uid] = (frozenset(f for f in flags if f != "\\Recent"), body)
     return out
+
+
+def internaldates(node, folder):
+    """{uid: INTERNALDATE as a Unix time} of one folder."""
+    c = imap_login(node)
+    try:
+        typ, data = c.select(quote(folder), readonly=True)
+        if typ != "OK" or int(data[0]) == 0:
+            return {}
+        typ, data = c.uid("FETCH", "1:*", "(UID INTERNALDATE)")
+        out = {}
+        for line in data:
+            uid = int(re.search(rb"UID (\d+)", line).group(1))
+            out[uid] = time.mktime(imaplib.Internaldate2tuple(line))
+        return out
+    finally:
+        c.logout()
+
+
+def multiappend(node, folder, messages):
+    """CREATE folder, then one MULTIAPPEND (RFC 3502) with LITERAL+ of
+    [(flags text such as "(\\Seen) " or "", bytes)]: one durable commit
+    instead of one per message."""
+    c = harness.RawClient(node.imaps, tls=True, timeout=30)
+    try:
+        c.line()
+        command = [f'a LOGIN "{USER}" "{PASSWORD}"\r\nb CREATE {quote(folder)}\r\n'
+                   f"c APPEND {quote(folder)}".encode()]
+        for flags, msg in messages:
+            command.append(f" {flags}{{{len(msg)}+}}\r\n".encode() + msg)
+        c.send(b"".join(command) + b"\r\n")
+        for tag in (b"a", b"b", b"c"):
+            while not (line := c.line()).startswith(tag + b" "):
+                pass
+            if not line.startswith(tag + b" OK"):
+                raise AssertionError(f"setting up {folder}: {line!r}")
+    finally:
+        c.close()
 
 
 def server_state(node):
@@ -444,7 +495,8 @@ class ClientTest(unittest.TestCase):
         self.assertIsNone(m, f"{why}: {m and m.group(0)!r}\n{tail(out)}")
 
     def assert_client_ok(self, client, code, out):
-        self.assertEqual(code, 0, f"{client} exited {code}\n{tail(out)}{node_log(self.node)}")
+        how = "hung" if code is None else f"exited {code}"
+        self.assertEqual(code, 0, f"{client} {how}\n{tail(out)}{node_log(self.node)}")
 
     def inbox_lf(self):
         return [lf(data) for _, data in self.inbox.values()]
@@ -462,13 +514,18 @@ class ClientTest(unittest.TestCase):
         for uid, (_, data) in after.items():
             self.assertEqual(data, self.inbox[uid][1], f"{client} changed message UID {uid}")
 
+    # The INTERNALDATE seed_folders() gives its message, and as a Unix time.
+    SEED_DATE = '"15-Mar-2026 08:09:10 +0100"'
+    SEED_TIME = 1773558550  # 2026-03-15T07:09:10Z
+
     def seed_folders(self):
-        """A nested folder with a flagged, seen message, appended with imaplib."""
+        """A nested folder with a flagged, seen message, appended with imaplib
+        with an INTERNALDATE in the past."""
         c = imap_login(self.node)
         try:
             self.assertEqual(c.create("Lists/Debian")[0], "OK")
             msg = _simple("nested folder", [b"in Lists/Debian", ".a dot line".encode()])
-            typ, data = c.append("Lists/Debian", "(\\Seen \\Flagged)", None, msg)
+            typ, data = c.append("Lists/Debian", "(\\Seen \\Flagged)", self.SEED_DATE, msg)
             self.assertEqual(typ, "OK", data)
         finally:
             c.logout()
@@ -504,10 +561,12 @@ class MaildirSync(ClientTest):
     """The scenarios both synchronisers go through; a subclass says how to
     configure and run its client and what the client adds to a message."""
 
-    NESTED = "Lists/Debian"  # its local directory, relative to the Maildir root
+    SEP = "/"  # the client's hierarchy separator in Maildir directory names
+    COPIES_ARRIVAL_DATE = False  # sets a downloaded file's mtime to INTERNALDATE
 
-    def configure(self, starttls):
-        """Writes the client's configuration; returns the local Maildir root."""
+    def configure(self, **how):
+        """Writes the client's configuration (TLS variant per `how`); returns
+        the local Maildir root."""
         raise NotImplementedError
 
     def sync(self, what):
@@ -527,16 +586,23 @@ class MaildirSync(ClientTest):
         if the addition is not there as expected."""
         return data
 
-    def assert_folder_matches(self, local, remote, folder, out):
+    def local_dir(self, mail, folder):
+        return os.path.join(mail, folder.replace("/", self.SEP))
+
+    def server_uid(self, folder_dir, name):
+        """The server UID the client has recorded for a local file."""
+        raise NotImplementedError
+
+    def assert_folder_matches(self, folder_dir, remote, folder, out):
         """The local files of a folder are the server's messages one to one
-        (by the UID in the file name), byte for byte with LF line breaks, and
-        carry the server's flags as Maildir info."""
+        (by the UID the client recorded), byte for byte with LF line breaks,
+        and carry the server's flags as Maildir info."""
         got = {}
-        for name, data in local.items():
-            m = re.search(r",U=(\d+)", name)
-            self.assertIsNotNone(m, f"local file {folder}/{name} has no UID in its name\n"
-                                    f"{tail(out)}")
-            got[int(m.group(1))] = (name, self.comparable(data))
+        for name, data in maildir_messages(folder_dir).items():
+            uid = self.server_uid(folder_dir, name)
+            self.assertIsNotNone(uid, f"no server UID recorded for local file {folder}/{name}\n"
+                                      f"{tail(out)}")
+            got[uid] = (name, self.comparable(data))
         self.assertEqual(sorted(got), sorted(remote),
                          f"local {folder} holds UIDs {sorted(got)}, the server {sorted(remote)}\n"
                          f"{tail(out)}{node_log(self.node)}")
@@ -548,6 +614,23 @@ class MaildirSync(ClientTest):
             self.assertEqual(maildir_flags(name), flags - {"\\Deleted"},
                              f"{folder} UID {uid}: local file {name} vs server flags "
                              f"{sorted(flags)}")
+
+    def local_folders(self, mail):
+        """The server names of the Maildir folders under the root."""
+        names = []
+        for dirpath, dirnames, _ in os.walk(mail):
+            if {"cur", "new", "tmp"} <= set(dirnames):
+                names.append(os.path.relpath(dirpath, mail).replace(self.SEP, "/"))
+        return sorted(names)
+
+    def assert_in_step(self, mail, out):
+        """The local folders are the server's, each with the same messages."""
+        state = self.server()
+        self.assertEqual(self.local_folders(mail), sorted(state),
+                         f"local and server folders differ\n{tail(out)}")
+        for folder, msgs in state.items():
+            self.assert_folder_matches(self.local_dir(mail, folder), msgs, folder, out)
+        return state
 
     def assert_noop_sync(self, mail, what):
         """A run with nothing to do changes neither side and says so."""
@@ -569,34 +652,50 @@ class MaildirSync(ClientTest):
         message come down byte for byte; every server folder is created
         locally; nothing is written to the server; a second run does nothing."""
         nested = self.seed_folders()
-        mail = self.configure(starttls=False)
+        mail = self.configure()
         out = self.sync(f"{type(self).__name__} (first run)")
-        self.assert_folder_matches(maildir_messages(os.path.join(mail, "INBOX")),
-                                   self.server()["INBOX"], "INBOX", out)
         for folder in self.state:
-            local = self.NESTED if folder == "Lists/Debian" else folder
-            self.assertTrue(os.path.isdir(os.path.join(mail, local, "cur")),
-                            f"server folder {folder} was not created locally as {local}\n"
-                            f"{tail(out)}")
-        local = maildir_messages(os.path.join(mail, self.NESTED))
-        self.assert_folder_matches(local, self.state["Lists/Debian"], "Lists/Debian", out)
+            self.assertTrue(os.path.isdir(os.path.join(self.local_dir(mail, folder), "cur")),
+                            f"server folder {folder} was not created locally as "
+                            f"{self.local_dir(mail, folder)}\n{tail(out)}")
+        self.assert_folder_matches(os.path.join(mail, "INBOX"), self.server()["INBOX"], "INBOX",
+                                   out)
+        self.assert_folder_matches(self.local_dir(mail, "Lists/Debian"),
+                                   self.state["Lists/Debian"], "Lists/Debian", out)
+        local = maildir_messages(self.local_dir(mail, "Lists/Debian"))
         (name, data), = local.items()
         self.assertTrue(name.startswith("cur/") and name.endswith(":2,FS"), name)
         self.assertEqual(self.comparable(data), lf(nested))
+        if self.COPIES_ARRIVAL_DATE:
+            mtime = os.path.getmtime(os.path.join(self.local_dir(mail, "Lists/Debian"), name))
+            self.assertEqual(mtime, self.SEED_TIME, f"the local file's time is not the message's "
+                             f"INTERNALDATE {self.SEED_DATE}")
         self.assertEqual(self.server(), self.state, "a download-only sync changed the server")
+        self.assert_in_step(mail, out)
         self.assert_noop_sync(mail, f"{type(self).__name__} (second run)")
         return out
 
-    def check_changes_both_ways(self, starttls):
-        """After a first sync: locally a new message in INBOX, a new folder
-        with a message, \\Flagged and \\Seen set by renaming, a file deleted;
-        on the server \\Seen \\Flagged stored, a message expunged, one MOVEd
-        to Archive. One run carries every change across; the next does
-        nothing."""
-        mail = self.configure(starttls=starttls)
+    def check_changes_both_ways(self, **how):
+        """After a first sync: locally a new message in INBOX (with an old
+        mtime) and a new nested folder with a message, \\Flagged \\Answered
+        and \\Seen set and \\Flagged cleared by renaming, a file deleted; on the server
+        a new delivery, \\Seen \\Flagged stored, \\Answered cleared, a message
+        expunged and one MOVEd to Archive. One run carries every change
+        across; the next does nothing."""
+        c = imap_login(self.node)
+        try:  # flags for the first sync to bring down and the second to clear
+            c.select("INBOX")
+            for name, flag in (("bare-lf", "\\Flagged"), ("no-final-newline", "\\Answered")):
+                uid = next(u for u, (_, d) in self.inbox.items() if _label(d) == mid(name))
+                self.assertEqual(c.uid("STORE", str(uid), "+FLAGS", f"({flag})")[0], "OK")
+        finally:
+            c.logout()
+        self.state = self.server()
+        self.inbox = self.state["INBOX"]
+        mail = self.configure(**how)
         first = self.sync(f"{type(self).__name__} (first run)")
         inbox_dir = os.path.join(mail, "INBOX")
-        self.assert_folder_matches(maildir_messages(inbox_dir), self.inbox, "INBOX", first)
+        self.assert_in_step(mail, first)
         ids = {_label(d): uid for uid, (_, d) in self.inbox.items()}
 
         def local_name(label):
@@ -605,20 +704,31 @@ class MaildirSync(ClientTest):
         def local_names(label):
             return [k for k, v in maildir_messages(inbox_dir).items() if _label(v) == label]
 
+        # Local changes.
         upload = local_message("uploaded from maildir", [
             "Grüße vom Laptop — 8-bit body.", ".a line with a leading dot", "x" * 900, "end"])
         write_new(inbox_dir, "1796200000.M1P1.laptop", upload)
-        make_maildir(os.path.join(mail, "Local"))
+        upload_time = 1768480496  # 2026-01-15T12:34:56Z
+        os.utime(os.path.join(inbox_dir, "new", "1796200000.M1P1.laptop"),
+                 (upload_time, upload_time))
+        nested_dir = self.local_dir(mail, "Archive/2026")
+        make_maildir(nested_dir)
         upload2 = local_message("new local folder", ["in a folder made on the laptop"])
-        write_new(os.path.join(mail, "Local"), "1796200001.M2P1.laptop", upload2)
-        set_maildir_flags(inbox_dir, local_name(mid("plain")), "F")
+        write_new(nested_dir, "1796200001.M2P1.laptop", upload2)
+        set_maildir_flags(inbox_dir, local_name(mid("plain")), "FR")
         set_maildir_flags(inbox_dir, local_name(mid("utf8")), "S")
+        set_maildir_flags(inbox_dir, local_name(mid("bare-lf")), "")
         os.unlink(os.path.join(inbox_dir, local_name(mid("dot-lines"))))
+        # Server changes.
+        late = _simple("delivered later", [b"after the first sync", b".dot"])
+        self.assertEqual(self.node.deliver(USER, late), 0)
         c = imap_login(self.node)
         try:
             c.select("INBOX")
             self.assertEqual(c.uid("STORE", str(ids[mid("long-line")]), "+FLAGS",
                                    "(\\Seen \\Flagged)")[0], "OK")
+            self.assertEqual(c.uid("STORE", str(ids[mid("no-final-newline")]), "-FLAGS",
+                                   "(\\Answered)")[0], "OK")
             self.assertEqual(c.uid("STORE", str(ids[mid("empty-body")]), "+FLAGS",
                                    "(\\Deleted)")[0], "OK")
             self.assertEqual(c.expunge()[0], "OK")
@@ -633,27 +743,36 @@ class MaildirSync(ClientTest):
         after = self.server()
         inbox = by_message_id(after["INBOX"])
         report = "server now:\n" + describe_state(after)
-        # Uploads: the server holds the local files with CRLF line breaks.
+        # Uploads: the server holds the local files with CRLF line breaks, the
+        # first with the file's time as its INTERNALDATE.
         label = "<uploaded-from-maildir@local.example.com>"
         self.assertIn(label, inbox, f"the local message was not uploaded\n{report}\n{tail(out)}")
         want = upload.replace(b"\n", b"\r\n")
         stored = self.uploaded(inbox[label][2])
         self.assertEqual(stored, want, first_difference(label, want, stored or b""))
-        self.assertIn("Local", after, f"the local folder was not created on the server\n"
-                                      f"{report}\n{tail(out)}")
-        self.assertEqual([self.uploaded(d) for _, d in after["Local"].values()],
+        self.assertEqual(internaldates(self.node, "INBOX")[inbox[label][0]], upload_time,
+                         "the uploaded message's INTERNALDATE is not the file's time")
+        self.assertIn("Archive/2026", after, "the local folder Archive/2026 was not created on "
+                                              f"the server\n{report}\n{tail(out)}")
+        self.assertEqual([self.uploaded(d) for _, d in after["Archive/2026"].values()],
                          [upload2.replace(b"\n", b"\r\n")], report)
-        # Flags set locally reached the server, and only those.
-        self.assertEqual(inbox[mid("plain")][1], {"\\Flagged"}, report)
+        # Flags changed locally reached the server, and only those.
+        self.assertEqual(inbox[mid("plain")][1], {"\\Flagged", "\\Answered"}, report)
         self.assertEqual(inbox[mid("utf8")][1], {"\\Seen"}, report)
+        self.assertEqual(inbox[mid("bare-lf")][1], set(), report)
         # The file deleted locally is gone from the server.
         self.assertNotIn(mid("dot-lines"), inbox, f"local deletion not propagated\n{report}\n"
                                                   f"{tail(out)}")
         self.assertEqual(sum(_label(d) == mid("dot-lines") for m in after.values()
                              for _, d in m.values()), 0, report)
-        # Server changes reached the Maildir: flags, expunge, move.
+        # Server changes reached the Maildir: delivery, flags, expunge, move.
+        self.assertEqual(len(local_names(_label(late))), 1,
+                         f"the message delivered after the first sync did not arrive\n"
+                         f"{tail(out)}")
         self.assertEqual(maildir_flags(local_name(mid("long-line"))), {"\\Seen", "\\Flagged"},
                          f"server flags not propagated\n{tail(out)}")
+        self.assertEqual(maildir_flags(local_name(mid("no-final-newline"))), set(),
+                         f"\\Answered cleared on the server is still set locally\n{tail(out)}")
         self.assertEqual(local_names(mid("empty-body")), [],
                          f"the message expunged on the server is still local\n{tail(out)}")
         self.assertEqual(local_names(mid("attachment")), [],
@@ -662,12 +781,59 @@ class MaildirSync(ClientTest):
         self.assertEqual([_label(d) for d in archive.values()], [mid("attachment")],
                          f"the message moved on the server is not in the local Archive\n"
                          f"{tail(out)}")
-        # Both sides agree message for message, flags included.
-        for folder in ("INBOX", "Archive", "Local"):
-            self.assert_folder_matches(maildir_messages(os.path.join(mail, folder)),
-                                       after[folder], folder, out)
+        # Both sides agree folder for folder, message for message, flags
+        # included; the next run has nothing to do.
+        self.assert_in_step(mail, out)
         self.assert_noop_sync(mail, f"{type(self).__name__} (run after the changes were synced)")
         return first
+
+    BULK = 240  # messages in the bulk folder
+
+    def check_many_messages(self):
+        """A folder of BULK messages (APPENDed with imaplib, some \\Seen): a
+        first sync brings every one down; then a third are deleted and a
+        fifth flagged locally while on the server a seventh get \\Answered
+        and an eleventh are expunged, which makes the clients send long UID
+        sets; one run brings both sides in step, the next does nothing."""
+        multiappend(self.node, "Bulk", [
+            ("(\\Seen) " if i % 4 == 0 else "",
+             _simple(f"bulk {i}", [f"message {i} of the bulk folder".encode(),
+                                   b"." * (i % 3 + 1), b"x" * (i * 7 % 500)]))
+            for i in range(self.BULK)])
+        mail = self.configure()
+        out = self.sync(f"{type(self).__name__} (first run)")
+        bulk_dir = self.local_dir(mail, "Bulk")
+        self.assert_folder_matches(bulk_dir, self.server()["Bulk"], "Bulk", out)
+        files = sorted(maildir_messages(bulk_dir).items(),
+                       key=lambda kv: int(re.search(rb"bulk (\d+)", kv[1]).group(1)))
+        for i, (name, _) in enumerate(files):
+            if i % 3 == 0:
+                os.unlink(os.path.join(bulk_dir, name))
+            elif i % 5 == 0:
+                set_maildir_flags(bulk_dir, name, "FS")
+        uids = sorted(self.server()["Bulk"])
+        c = imap_login(self.node)
+        try:
+            c.select("Bulk")
+            answered = ",".join(str(u) for u in uids[1::7])
+            self.assertEqual(c.uid("STORE", answered, "+FLAGS.SILENT", "(\\Answered)")[0], "OK")
+            gone = ",".join(str(u) for u in uids[2::11])
+            self.assertEqual(c.uid("STORE", gone, "+FLAGS.SILENT", "(\\Deleted)")[0], "OK")
+            self.assertEqual(c.expunge()[0], "OK")
+        finally:
+            c.logout()
+        out = self.sync(f"{type(self).__name__} (after bulk changes)")
+        after = self.assert_in_step(mail, out)["Bulk"]
+        survivors = [u for i, u in enumerate(uids) if i % 3 and u not in uids[2::11]]
+        self.assertEqual(sorted(after), survivors, "the local deletions and the expunge did not "
+                                                   f"leave exactly the expected messages\n"
+                                                   f"{tail(out)}")
+        flagged = {u for i, u in enumerate(uids) if i % 3 and i % 5 == 0}
+        self.assertEqual({u for u, (f, _) in after.items() if "\\Flagged" in f},
+                         flagged & set(survivors), "local \\Flagged not propagated")
+        self.assertEqual({u for u, (f, _) in after.items() if "\\Answered" in f},
+                         set(uids[1::7]) & set(survivors), "server \\Answered changed")
+        self.assert_noop_sync(mail, f"{type(self).__name__} (run after the bulk changes)")
 
 
 def without_tuid(data):
@@ -678,13 +844,16 @@ def without_tuid(data):
 
 
 class Mbsync(MaildirSync):
-    """mbsync (isync 1.4) with `Sync All`, `Create Both`, `Expunge Both`."""
+    """mbsync (isync 1.4) with `Sync All`, `Create Both`, `Expunge Both`,
+    `CopyArrivalDate yes`."""
+
+    COPIES_ARRIVAL_DATE = True
 
     # A command that changes the far side, in mbsync's -Dn transcript.
     WRITES = (r">>> \d+ ((?:UID )?(?:APPEND|STORE|EXPUNGE|MOVE|COPY|CREATE|DELETE|RENAME)"
               r"\b[^\r\n]*)")
 
-    def configure(self, starttls):
+    def configure(self, starttls=False):
         binary = require("mbsync", "isync")
         home = os.path.join(self.work, "mbsync")
         mail = os.path.join(home, "mail")
@@ -717,6 +886,7 @@ class Mbsync(MaildirSync):
             Create Both
             Expunge Both
             Remove None
+            CopyArrivalDate yes
             SyncState *
             Sync All
             """)
@@ -740,6 +910,16 @@ class Mbsync(MaildirSync):
     def comparable(self, data):
         return without_tuid(data)
 
+    def server_uid(self, folder_dir, name):
+        # ",U=" in a file name is the Maildir's own UID; .mbsyncstate pairs
+        # it with the server's ("far near flags" lines).
+        m = re.search(r",U=(\d+)", name)
+        if not m:
+            return None
+        with open(os.path.join(folder_dir, ".mbsyncstate")) as f:
+            pairs = {int(n): int(far) for far, n in re.findall(r"(?m)^(\d+) (\d+) ", f.read())}
+        return pairs.get(int(m.group(1)))
+
     def uploaded(self, data):
         # mbsync inserts exactly one X-TUID header into what it APPENDs.
         return strip_header_field(data, b"X-TUID")
@@ -748,6 +928,9 @@ class Mbsync(MaildirSync):
         out = self.check_download_then_noop()
         self.assert_output(r"^Connection is now encrypted", out, "mbsync did not use TLS")
         self.assert_no_output(r">>> \d+ STARTTLS", out, "STARTTLS on the implicit TLS port")
+
+    def test_many_messages_and_long_uid_sets(self):
+        self.check_many_messages()
 
     def test_changes_propagate_both_ways_over_starttls(self):
         out = self.check_changes_both_ways(starttls=True)
@@ -768,24 +951,34 @@ class Offlineimap(MaildirSync):
     # 2021-10-18 snapshot, older than the fix in PR #114). That measures
     # offlineimap, not Postern, so its corpus has RFC 2047 headers; the 8-bit
     # body stays.
+    #
+    # Both tests use implicit TLS. Over STARTTLS (ssl = no, starttls = yes)
+    # offlineimap now and then hangs (several times in a hundred runs here),
+    # for a reason of its own: right after the handshake imaplib2 restarts its
+    # reader thread, which sits in SSL_read() taking in the server's TLS 1.3
+    # session tickets while the writer thread calls SSL_write() with the first
+    # command on the same SSL object, which OpenSSL does not allow. The
+    # command never reaches the kernel (the client socket's bytes_sent stops
+    # at the client's Finished, both socket queues are empty, the server
+    # waits for a command) and the reader waits for an answer forever.
+    # mbsync, fetchmail and curl cover STARTTLS.
     RAW_8BIT_HEADERS = False
-    NESTED = "Lists.Debian"  # offlineimap's Maildir separator is "."
+    SEP = "."  # offlineimap's Maildir folder names: Lists/Debian is Lists.Debian
 
-    def configure(self, starttls):
+    def configure(self, fingerprint=False):
         binary = require("offlineimap", "offlineimap3")
         home = os.path.join(self.work, "offlineimap")
         mail = os.path.join(home, "mail")
         meta = os.path.join(home, "meta")
         os.makedirs(mail)
         os.makedirs(meta)
-        if starttls:
-            # offlineimap cannot check a certificate after STARTTLS; ssl = no
-            # with starttls = yes is the documented way to force STARTTLS.
-            tls = "ssl = no\nstarttls = yes"
-            port = self.node.imap
+        if fingerprint:
+            with open(self.node.cert) as f:
+                der = ssl.PEM_cert_to_DER_cert(f.read())
+            tls = f"ssl = yes\ncert_fingerprint = {hashlib.sha256(der).hexdigest()}"
         else:
             tls = f"ssl = yes\nsslcacertfile = {self.node.cert}"
-            port = self.node.imaps
+        port = self.node.imaps
         cfg = textwrap.dedent(f"""\
             [general]
             accounts = test
@@ -823,18 +1016,23 @@ class Offlineimap(MaildirSync):
         self.assert_no_output(r"^(ERROR|WARNING)", out, f"{what} reported a problem")
         return out
 
+    def server_uid(self, folder_dir, name):
+        # offlineimap names its files with the server's UID.
+        m = re.search(r",U=(\d+)", name)
+        return int(m.group(1)) if m else None
+
     def actions(self, out):
         return re.findall(r"(?m)^((?:Copy message|Adding flag|Removing flag|Deleting|"
                           r"Creating folder)\b.*)$", out)
 
     def test_download_over_imaps_is_byte_exact_and_a_second_sync_changes_nothing(self):
-        out = self.check_download_then_noop()
-        self.assert_no_output(r"writer > b'\w+ STARTTLS", out, "STARTTLS on the implicit TLS port")
+        self.check_download_then_noop()
 
-    def test_changes_propagate_both_ways_over_starttls(self):
-        out = self.check_changes_both_ways(starttls=True)
-        self.assert_output(r"writer > b'\w+ STARTTLS\\r\\n'", out,
-                           "offlineimap did not use STARTTLS")
+    def test_changes_propagate_both_ways_with_a_pinned_certificate(self):
+        self.check_changes_both_ways(fingerprint=True)
+
+    def test_many_messages_and_long_uid_sets(self):
+        self.check_many_messages()
 
 
 # --------------------------------------------------------------------------
@@ -851,9 +1049,10 @@ MDA_WRITER = textwrap.dedent("""\
 
 
 class Fetchmail(ClientTest):
-    def fetchmail(self, work, implicit_tls):
-        """One fetchmail run over IMAP (keep, fetchall, an MDA writing one file
-        per message). Returns (returncode, output, [message bytes])."""
+    def fetchmail(self, work, implicit_tls, fetchall=True):
+        """One fetchmail run over IMAP (keep, fetchall unless told otherwise,
+        an MDA writing one file per message). Returns (returncode, output,
+        [message bytes])."""
         binary = require("fetchmail", "fetchmail")
         out_dir = os.path.join(work, "out")
         os.makedirs(out_dir)
@@ -870,7 +1069,7 @@ class Fetchmail(ClientTest):
             set idfile "{work}/fetchids"
             poll 127.0.0.1 with protocol IMAP service {port} timeout 30
                 user "{USER}" there with password "{PASSWORD}" is "{local_user()}" here
-                options keep fetchall no rewrite {tls} sslcertck
+                options keep {"fetchall" if fetchall else "no fetchall"} no rewrite {tls} sslcertck
                     sslcertfile "{self.node.cert}" sslcommonname "localhost"
                 mda "{sys.executable} {writer} {out_dir}"
             """)
@@ -896,41 +1095,55 @@ class Fetchmail(ClientTest):
         self.assert_same_messages("fetchmail (IMAPS)", got, out)
         self.assert_inbox_intact("fetchmail (IMAPS)", out)
 
-    def test_fetchmail_starttls_fetchall_fetches_seen_messages_again(self):
+    def test_fetchmail_starttls_seen_fetchall_and_only_new_mail(self):
         code, out, got = self.fetchmail(self.subdir("first"), implicit_tls=False)
         self.assert_client_ok("fetchmail (STARTTLS)", code, out)
         self.assert_output(r"IMAP> A\d+ STARTTLS", out, "fetchmail did not upgrade with STARTTLS")
         self.assert_output(r"upgrade to TLS succeeded", out, "fetchmail's STARTTLS failed")
         self.assert_same_messages("fetchmail (STARTTLS)", got, out)
         self.assert_inbox_intact("fetchmail (STARTTLS)", out)
-        # fetchmail marked them \Seen; fetchall must still get every one.
+        after = self.server()["INBOX"]
+        self.assertTrue(all("\\Seen" in flags for flags, _ in after.values()),
+                        "fetchmail did not mark what it fetched \\Seen\n"
+                        + describe_state({"INBOX": after}))
+        # Everything is \Seen now: fetchall still gets every message...
         code, out, got = self.fetchmail(self.subdir("second"), implicit_tls=False)
         self.assert_client_ok("fetchmail (STARTTLS, second run)", code, out)
         self.assert_same_messages("fetchmail (STARTTLS, second run)", got, out)
         self.assert_inbox_intact("fetchmail (STARTTLS, second run)", out)
+        # ...and without fetchall only what is not \Seen: the one new message.
+        late = _simple("delivered later", [b"only this one is new", b".dot"])
+        self.assertEqual(self.node.deliver(USER, late), 0)
+        code, out, got = self.fetchmail(self.subdir("third"), implicit_tls=False, fetchall=False)
+        self.assert_client_ok("fetchmail (STARTTLS, no fetchall)", code, out)
+        self.assertEqual([lf(m) for m in got], [lf(expected_stored(late))],
+                         f"fetchmail without fetchall should fetch only the unseen message\n"
+                         f"{tail(out)}{node_log(self.node)}")
 
 
 class Getmail(ClientTest):
-    def getmail(self, work, delete):
-        """One getmail run (SimpleIMAPSSLRetriever into a Maildir, read_all,
-        no added Delivered-To/Received). Returns (returncode, output, [message
-        bytes]) with the Return-Path line getmail always writes first removed."""
+    def getmail(self, work, delete=False, read_all=True):
+        """One getmail run (SimpleIMAPSSLRetriever into a Maildir, no added
+        Delivered-To/Received/X-getmail-retrieved-from-mailbox). `work` may be
+        used again: getmail keeps its record of what it has seen there.
+        Returns (returncode, output, [bytes of the messages this run wrote])
+        with the Return-Path line getmail always writes first removed."""
         binary = require("getmail", "getmail6")
         parent = os.path.join(work, "mail")  # getmail checks it can read the parent
-        os.makedirs(parent)
-        os.chmod(parent, 0o755)
         maildir = os.path.join(parent, "Maildir")
-        make_maildir(maildir)
-        user_line = ""
-        if os.geteuid() == 0:
-            # getmail refuses to write a Maildir as root; its documented
-            # answer is delivering as another user.
-            nobody = pwd.getpwnam("nobody")
-            for d in [maildir] + [os.path.join(maildir, x) for x in ("cur", "new", "tmp")]:
-                os.chown(d, nobody.pw_uid, nobody.pw_gid)
-            user_line = "user = nobody"
         getmaildir = os.path.join(work, "getmail")
-        os.makedirs(getmaildir)
+        if not os.path.isdir(maildir):
+            os.makedirs(parent)
+            os.chmod(parent, 0o755)
+            make_maildir(maildir)
+            os.makedirs(getmaildir)
+            if os.geteuid() == 0:
+                # getmail refuses to write a Maildir as root; its documented
+                # answer is delivering as another user.
+                nobody = pwd.getpwnam("nobody")
+                for d in [maildir] + [os.path.join(maildir, x) for x in ("cur", "new", "tmp")]:
+                    os.chown(d, nobody.pw_uid, nobody.pw_gid)
+        user_line = "user = nobody" if os.geteuid() == 0 else ""
         rc_path = os.path.join(getmaildir, "getmailrc")
         with open(rc_path, "w") as f:
             f.write(textwrap.dedent(f"""\
@@ -953,16 +1166,19 @@ class Getmail(ClientTest):
 
                 [options]
                 verbose = 2
-                read_all = true
+                read_all = {"true" if read_all else "false"}
                 delete = {"true" if delete else "false"}
                 delivered_to = false
                 received = false
                 """))
+        before = set(maildir_messages(maildir))
         env = dict(os.environ, HOME=work, LC_ALL="C.UTF-8")
         code, _, out = run_client([binary, "--rcfile", rc_path, "--getmaildir", getmaildir],
                                   env=env)
         got = []
-        for data in maildir_messages(maildir).values():
+        for name, data in maildir_messages(maildir).items():
+            if name in before:
+                continue
             # getmail always prepends Return-Path (from the message's
             # Return-Path or Sender, else "unknown"); the corpus has neither.
             prefix = b"Return-Path: <unknown>\n"
@@ -970,7 +1186,7 @@ class Getmail(ClientTest):
         return code, out, got
 
     def test_getmail_imaps_keep_then_delete(self):
-        code, out, got = self.getmail(self.subdir("keep"), delete=False)
+        code, out, got = self.getmail(self.subdir("keep"))
         self.assert_client_ok("getmail", code, out)
         self.assert_same_messages("getmail", got, out)
         self.assert_inbox_intact("getmail (delete = false)", out)
@@ -982,6 +1198,26 @@ class Getmail(ClientTest):
         self.assertEqual(after["INBOX"], {}, f"INBOX not empty after getmail with delete = true\n"
                                              f"{describe_state(after)}\n{tail(out)}"
                                              f"{node_log(self.node)}")
+
+    def test_getmail_read_all_false_fetches_only_new_mail(self):
+        """getmail remembers messages by UIDVALIDITY/UID: a second run gets
+        nothing, a third only the message delivered in between."""
+        work = self.subdir("incremental")
+        code, out, got = self.getmail(work, read_all=False)
+        self.assert_client_ok("getmail (read_all = false)", code, out)
+        self.assert_same_messages("getmail (read_all = false)", got, out)
+        code, out, got = self.getmail(work, read_all=False)
+        self.assert_client_ok("getmail (read_all = false, second run)", code, out)
+        self.assertEqual(got, [], f"getmail fetched known messages again\n{tail(out)}")
+        late = _simple("delivered later", [b"only this one is new", b".dot"])
+        self.assertEqual(self.node.deliver(USER, late), 0)
+        code, out, got = self.getmail(work, read_all=False)
+        self.assert_client_ok("getmail (read_all = false, third run)", code, out)
+        self.assertEqual([lf(m) for m in got], [lf(expected_stored(late))],
+                         f"getmail should fetch just the new message\n{tail(out)}"
+                         f"{node_log(self.node)}")
+        self.assertEqual(len(self.server()["INBOX"]), len(self.inbox) + 1,
+                         "getmail (delete = false) changed the message count")
 
 
 # --------------------------------------------------------------------------
@@ -1013,10 +1249,28 @@ class Curl(ClientTest):
             _, body, out = self.curl(f"{base}/INBOX;UID={uid}", "-k")
             self.assertEqual(body, data,
                              f"UID {uid}: " + first_difference(_label(data), data, body))
-        # A section: the body of the no-final-newline message.
+        # Sections and a partial fetch, byte for byte: the text of the
+        # no-final-newline message; the parts of the multipart message (a
+        # part's body ends before the CRLF of the next boundary, RFC 2046).
         uid = next(u for u, (_, d) in self.inbox.items() if b"no final newline" in d)
         _, text, out = self.curl(f"{base}/INBOX;UID={uid};SECTION=TEXT", "-k")
         self.assertEqual(text, b"the last line has no line break\r\n", out)
+        uid, (_, whole) = next((u, m) for u, m in self.inbox.items()
+                               if b"Subject: attachment" in m[1])
+        head2 = b'Content-Disposition: attachment; filename="random.bin"\r\n\r\n'
+        part2 = whole[whole.index(head2) + len(head2):whole.rindex(b"\r\n--mix-b--")]
+        self.assertEqual(len(base64.b64decode(part2)), 786432)
+        for section, want in (
+                ("1", "See the attachment — ünïcödé.\r\n.".encode()),
+                ("1.MIME", b"Content-Type: text/plain; charset=utf-8\r\n"
+                           b"Content-Transfer-Encoding: 8bit\r\n\r\n"),
+                ("2", part2),
+                ("HEADER.FIELDS%20(SUBJECT)", b"Subject: attachment\r\n\r\n")):
+            _, got, out = self.curl(f"{base}/INBOX;UID={uid};SECTION={section}", "-k")
+            self.assertEqual(got, want, f"BODY[{section}]: "
+                             + first_difference(_label(whole), want, got))
+        _, got, out = self.curl(f"{base}/INBOX;UID={uid};PARTIAL=0.50", "-k")
+        self.assertEqual(got, whole[:50], out)
         # EXAMINE as a custom command: curl prints the untagged data; the
         # tagged OK (in -v) must say READ-ONLY (RFC 9051 6.3.3).
         _, examine, out = self.curl(base + "/", "-k", "-v", "-X", "EXAMINE INBOX")

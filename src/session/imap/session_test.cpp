@@ -62,7 +62,6 @@ std::vector<std::string> until_tagged(script_client& c, const std::string& tag) 
   for (;;) {
     auto l = response_line(c);
     if (l.empty()) return out;
-    if (getenv("IMAP_TEST_TRACE")) fprintf(stderr, "S: %s\n", l.c_str());
     out.push_back(l);
     if (l.rfind(tag + " ", 0) == 0) return out;
   }

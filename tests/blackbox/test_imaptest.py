@@ -13,8 +13,9 @@ import unittest
 from harness import Node
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BUILD = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "tools", "imaptest",
-                                      "build"))
+# The checkout's sibling `shared/` folder; IMAPTEST_BUILD overrides it.
+BUILD = os.environ.get("IMAPTEST_BUILD") or os.path.normpath(
+    os.path.join(HERE, "..", "..", "..", "shared", "tools", "imaptest", "build"))
 
 
 def imaptest_binary():

@@ -630,8 +630,10 @@ base::result<std::shared_ptr<folder_view>> sqlite_mailbox::view(std::string_view
     if (!f) return f.err();
     if (auto s = txn.commit(); !s) return s.err();
   }
-  if (auto it = views_.find(f->id); it != views_.end())
-    if (auto v = it->second.lock()) return v;
+  if (auto it = views_.find(f->id); it != views_.end()) {
+    if (!it->second->deleted && it->second->uidvalidity == f->uidvalidity) return it->second;
+    views_.erase(it);  // the folder was deleted and its id reused
+  }
   auto v = std::make_shared<folder_view>();
   v->folder_id = f->id;
   v->name = f->name;
@@ -664,11 +666,11 @@ void sqlite_mailbox::refresh_views() {
   {
     std::lock_guard vlock(views_mu_);
     for (auto it = views_.begin(); it != views_.end();) {
-      if (auto v = it->second.lock()) {
-        live.push_back(std::move(v));
-        ++it;
-      } else {
+      if (it->second->deleted) {
         it = views_.erase(it);
+      } else {
+        live.push_back(it->second);
+        ++it;
       }
     }
   }
@@ -686,9 +688,9 @@ void sqlite_mailbox::refresh_views() {
     fst->bind(1, v->folder_id);
     auto r = fst->step();
     if (r == db::step_result::error) continue;
-    if (r == db::step_result::done) {
+    if (r == db::step_result::done || static_cast<uint32_t>(fst->int64(1)) != v->uidvalidity) {
       auto w = v->writer();
-      v->deleted = true;
+      v->deleted = true;  // gone, or its id now names a new folder
       continue;
     }
     uint64_t highest = static_cast<uint64_t>(fst->int64(3));

@@ -16,6 +16,7 @@
 #include "mime/message_structure.hpp"
 #include "store/blob_file.hpp"
 #include "store/canonical.hpp"
+#include "store/folder_view.hpp"
 
 namespace postern::store {
 
@@ -91,6 +92,18 @@ sqlite_mailbox::sqlite_mailbox(int64_t user_id, std::string root, db::database d
       db_(std::move(db)) {}
 
 sqlite_mailbox::~sqlite_mailbox() {
+  // \Recent claims made while sessions ran (folder_view::recent_uid) are
+  // saved, so the next session does not see those messages as recent again.
+  for (auto& [id, v] : views_) {
+    if (v->deleted) continue;
+    auto st = db_.prepare(
+        "UPDATE folders SET recent_uid = max(recent_uid, ?) WHERE id = ? AND uidvalidity = ?");
+    if (!st) break;
+    st->bind(1, static_cast<int64_t>(v->recent_uid.load()))
+        .bind(2, id)
+        .bind(3, static_cast<int64_t>(v->uidvalidity));
+    st->step();  // best effort: \Recent is advisory
+  }
   if (blobs_fd_ >= 0) ::close(blobs_fd_);
 }
 

@@ -113,7 +113,9 @@ class sqlite_mailbox final : public mailbox {
   std::mutex views_mu_;  // guards views_
   // One refresh at a time, so an older one never lands after a newer one.
   std::mutex refresh_mu_;
-  std::map<int64_t, std::weak_ptr<folder_view>> views_;  // by folder id
+  // By folder id. Kept while the mailbox is open, so \Recent claims made in
+  // memory are never forgotten while any session of the user exists.
+  std::map<int64_t, std::shared_ptr<folder_view>> views_;
 
   // Group commit: appenders queue here; one of them commits the whole queue
   // in a single fsync of blobs/ and one transaction.

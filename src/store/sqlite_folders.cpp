@@ -619,6 +619,10 @@ message_meta read_meta(db::statement& st, const folder_view& v) {
 }  // namespace
 
 base::result<std::shared_ptr<folder_view>> sqlite_mailbox::view(std::string_view folder) {
+  // A view that lives on must not miss what another process (postern
+  // deliver) committed since the watcher's last look: SELECT and STATUS see
+  // the index as it is now.
+  poll_external_changes();
   std::lock_guard vlock(views_mu_);
   std::lock_guard lock(db_mu_);
   auto f = find_folder(folder, false);

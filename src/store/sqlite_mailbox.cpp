@@ -358,8 +358,7 @@ void sqlite_mailbox::poll_external_changes() {
     if (!st || st->step() != db::step_result::row) return;
     v = static_cast<uint64_t>(st->int64(0));
   }
-  bool changed = v != data_version_;
-  data_version_ = v;
+  bool changed = data_version_.exchange(v) != v;
   if (changed) {
     refresh_views();
     notifier_.notify();

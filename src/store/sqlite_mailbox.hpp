@@ -90,7 +90,9 @@ class sqlite_mailbox final : public mailbox {
   std::string blobs_dir_;
   int blobs_fd_;
   notifier notifier_;
-  uint64_t data_version_ = 0;  // last PRAGMA data_version seen by poll_external_changes
+  // The last PRAGMA data_version seen (poll_external_changes runs on the
+  // node's watcher thread and at every view()).
+  std::atomic<uint64_t> data_version_{0};
 
   std::mutex db_mu_;  // guards db_
   db::database db_;

@@ -60,7 +60,8 @@ std::string cap_append(const session& s) {
 std::string cap_search(const session&) { return "ESEARCH SEARCHRES"; }
 std::string cap_replace(const session&) { return "REPLACE"; }
 std::string cap_compress(const session& s) {
-  return s.conn->compression_active() ? "" : "COMPRESS=DEFLATE";
+  // RFC 4978 §3: COMPRESS is a command of the authenticated state.
+  return after_login(s) && !s.conn->compression_active() ? "COMPRESS=DEFLATE" : "";
 }
 std::string cap_quota(const session&) { return "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE"; }
 std::string cap_fetch(const session&) { return "BINARY"; }

@@ -51,6 +51,8 @@ std::variant<std::string, name_refusal> read_mailbox(const session& s, proto::im
   return name;
 }
 
+void refuse(session& s, const name_refusal& r) { r.syntax ? s.bad(r.words) : s.no(r.words); }
+
 std::vector<std::string> parents_of(std::string_view name) {
   std::vector<std::string> out;
   for (size_t i = name.find('/'); i != std::string_view::npos; i = name.find('/', i + 1))

@@ -27,6 +27,9 @@ struct name_refusal {
 std::variant<std::string, name_refusal> read_mailbox(const session& s, proto::imap::cursor& c,
                                                      bool creating = false);
 
+// Answers a refused name: BAD for a syntax error, NO [CANNOT] otherwise.
+void refuse(session& s, const name_refusal& r);
+
 // The parents "a", "a/b" of "a/b/c".
 std::vector<std::string> parents_of(std::string_view name);
 

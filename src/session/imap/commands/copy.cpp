@@ -33,7 +33,7 @@ net::awaitable<void> copy_or_move(session& s, std::string_view args, bool by_uid
   }
   auto name = read_mailbox(s, c);
   if (auto* e = std::get_if<name_refusal>(&name)) {
-    e->syntax ? s.bad(e->words) : s.no(e->words);
+    refuse(s, *e);
     co_return;
   }
   if (!c.at_end()) {

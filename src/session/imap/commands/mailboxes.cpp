@@ -325,7 +325,7 @@ net::awaitable<void> cmd_status(session& s, std::string_view args) {
   cursor c(args);
   auto name = read_mailbox(s, c);
   if (auto* e = std::get_if<name_refusal>(&name)) {
-    e->syntax ? s.bad(e->words) : s.no(e->words);
+    refuse(s, *e);
     co_return;
   }
   std::vector<std::string> items;
@@ -359,7 +359,7 @@ net::awaitable<void> cmd_create(session& s, std::string_view args) {
   cursor c(args);
   auto name = read_mailbox(s, c, true);
   if (auto* e = std::get_if<name_refusal>(&name)) {
-    e->syntax ? s.bad(e->words) : s.no(e->words);
+    refuse(s, *e);
     co_return;
   }
   std::string use;
@@ -408,7 +408,7 @@ net::awaitable<void> cmd_delete(session& s, std::string_view args) {
   cursor c(args);
   auto name = read_mailbox(s, c);
   if (auto* e = std::get_if<name_refusal>(&name)) {
-    e->syntax ? s.bad(e->words) : s.no(e->words);
+    refuse(s, *e);
     co_return;
   }
   auto n = std::get<std::string>(name);
@@ -421,7 +421,7 @@ net::awaitable<void> cmd_rename(session& s, std::string_view args) {
   cursor c(args);
   auto from = read_mailbox(s, c);
   if (auto* e = std::get_if<name_refusal>(&from)) {
-    e->syntax ? s.bad(e->words) : s.no(e->words);
+    refuse(s, *e);
     co_return;
   }
   if (!c.expect_sp()) {
@@ -430,7 +430,7 @@ net::awaitable<void> cmd_rename(session& s, std::string_view args) {
   }
   auto to = read_mailbox(s, c, true);
   if (auto* e = std::get_if<name_refusal>(&to)) {
-    e->syntax ? s.bad(e->words) : s.no(e->words);
+    refuse(s, *e);
     co_return;
   }
   auto a = std::get<std::string>(from), b = std::get<std::string>(to);
@@ -449,7 +449,7 @@ net::awaitable<void> cmd_subscribe(session& s, std::string_view args) {
   cursor c(args);
   auto name = read_mailbox(s, c);
   if (auto* e = std::get_if<name_refusal>(&name)) {
-    e->syntax ? s.bad(e->words) : s.no(e->words);
+    refuse(s, *e);
     co_return;
   }
   auto n = std::get<std::string>(name);
@@ -462,7 +462,7 @@ net::awaitable<void> cmd_unsubscribe(session& s, std::string_view args) {
   cursor c(args);
   auto name = read_mailbox(s, c);
   if (auto* e = std::get_if<name_refusal>(&name)) {
-    e->syntax ? s.bad(e->words) : s.no(e->words);
+    refuse(s, *e);
     co_return;
   }
   auto n = std::get<std::string>(name);

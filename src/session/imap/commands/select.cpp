@@ -37,7 +37,7 @@ net::awaitable<void> open_folder(session& s, std::string_view args, bool read_on
   cursor c(args);
   auto name = read_mailbox(s, c);
   if (auto* e = std::get_if<name_refusal>(&name)) {
-    e->syntax ? s.bad(e->words) : s.no(e->words);
+    refuse(s, *e);
     co_return;
   }
   std::optional<qresync_params> qr;

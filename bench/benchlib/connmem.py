@@ -326,3 +326,101 @@ def idle_sessions(server, m, users):
         f"PSS {r['pss_before_mib']:.1f} -> {r['pss_open_mib']:.1f} MiB, {r['kib_per_session']} KiB each, "
         f"{procs1} processes")
     return r
+
+
+async def _imap_reply(reader, tag, timeout):
+    """Lines up to the tagged one; returns that line (no literals are expected here)."""
+    while True:
+        line = await _read_line(reader, timeout)
+        if not line:
+            raise OSError("connection closed")
+        if line.startswith(tag + b" "):
+            return line
+
+
+async def _imap_idle(port, user, password, tls):
+    """One IMAP session logged in and in IDLE (RFC 2177); returns (reader, writer)."""
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection("127.0.0.1", port, ssl=tls, server_hostname="localhost" if tls else None),
+        LOGIN_TIMEOUT)
+    try:
+        greeting = await _read_line(reader, LOGIN_TIMEOUT)
+        if not greeting.startswith(b"* OK"):
+            raise OSError(_text(greeting) if greeting else "closed without a greeting")
+        writer.write(f'a LOGIN "{user}" "{password}"\r\n'.encode())
+        reply = await _imap_reply(reader, b"a", LOGIN_TIMEOUT)
+        if not reply.startswith(b"a OK"):
+            raise OSError(_text(reply))
+        writer.write(b"b IDLE\r\n")
+        line = await _read_line(reader, LOGIN_TIMEOUT)
+        while line.startswith(b"* "):
+            line = await _read_line(reader, LOGIN_TIMEOUT)
+        if not line.startswith(b"+"):
+            raise OSError(f"IDLE: {_text(line) if line else 'connection closed'}")
+    except BaseException:
+        writer.close()
+        raise
+    return reader, writer
+
+
+async def _imap_done(reader, writer):
+    """DONE, LOGOUT and close; True if IDLE was still running (tagged OK to DONE)."""
+    try:
+        writer.write(b"DONE\r\n")
+        ok = (await _imap_reply(reader, b"b", 10)).startswith(b"b OK")
+        writer.write(b"c LOGOUT\r\n")
+        await _imap_reply(reader, b"c", 10)
+        return ok
+    except (OSError, asyncio.TimeoutError):
+        return False
+    finally:
+        writer.close()
+
+
+def idle_imap_sessions(server, m, users, tls_context=None):
+    """M IMAP sessions logged in (LOGIN) and in IDLE, round-robin over users
+    [(address, password)], opened WINDOW at a time, on the plain port or, with
+    tls_context, the implicit-TLS port. One login per user first (then LOGOUT)
+    takes the first-use allocations: users' mailboxes, caches."""
+    root = server.root_pid()
+    port = server.imaps_port if tls_context else server.imap_port
+    failures = Counter()
+
+    async def phase():
+        for user, password in users:
+            await _imap_done(*await _imap_idle(port, user, password, tls_context))
+        await _steady(lambda: 0, root)
+        before = footprint(root)
+        t = time.monotonic()
+        sessions = []
+        sem = asyncio.Semaphore(WINDOW)
+
+        async def one(i):
+            async with sem:
+                try:
+                    sessions.append(await _imap_idle(port, *users[i % len(users)], tls_context))
+                except (OSError, asyncio.TimeoutError) as e:
+                    failures[str(e) or type(e).__name__] += 1
+
+        try:
+            await asyncio.gather(*(one(i) for i in range(m)))
+            seconds = time.monotonic() - t
+            await _steady(lambda: 0, root)
+            during = footprint(root)
+        finally:
+            dones = await asyncio.gather(*(_imap_done(r, w) for r, w in sessions))
+        if not all(dones):
+            failures["logged in, then closed by the server while in IDLE"] += dones.count(False)
+        return len(sessions), sum(dones), seconds, before, during
+
+    logged_in, still_open, seconds, (pss0, pte0, procs0), (pss1, pte1, procs1) = asyncio.run(phase())
+    _settled(root, procs0)
+    r = {"sessions": m, "logged_in": logged_in, "open_at_quit": still_open, "login_failures": dict(failures),
+         "open_s": round(seconds, 2), "tls": bool(tls_context),
+         **_footprint_fields(root, (pss0, pte0, procs0), (pss1, pte1, procs1), logged_in, "session")}
+    why = describe_refusals(r)
+    name = "imaps-idle" if tls_context else "imap-idle"
+    log(f"  {name:12} {server.name:8}: {logged_in} of {m} in IDLE ({seconds:.1f}s){', ' + why if why else ''}; "
+        f"PSS {r['pss_before_mib']:.1f} -> {r['pss_open_mib']:.1f} MiB, {r['kib_per_session']} KiB each, "
+        f"{procs1} processes")
+    return r

@@ -11,13 +11,13 @@ import time
 from . import procstat
 from .util import BenchError, free_port, log, run, stop_process, tail, wait_for_port
 
-PACKAGES = ["dovecot-core", "dovecot-pop3d", "dovecot-lmtpd"]
+PACKAGES = ["dovecot-core", "dovecot-pop3d", "dovecot-imapd", "dovecot-lmtpd"]
 POLICY_RC_D = "/usr/sbin/policy-rc.d"
 
 
 def installed():
-    return (shutil.which("dovecot") is not None and os.path.exists("/usr/lib/dovecot/pop3")
-            and os.path.exists("/usr/lib/dovecot/lmtp"))
+    return shutil.which("dovecot") is not None and all(
+        os.path.exists(f"/usr/lib/dovecot/{service}") for service in ("pop3", "imap", "lmtp"))
 
 
 def system_dovecot_pids():
@@ -55,7 +55,7 @@ def ensure_installed():
         if own_policy:
             os.unlink(POLICY_RC_D)
     if not installed():
-        raise BenchError("Dovecot packages installed but /usr/lib/dovecot/pop3 or lmtp is missing")
+        raise BenchError("Dovecot packages installed but /usr/lib/dovecot/pop3, imap or lmtp is missing")
     started = [pid for pid in system_dovecot_pids() if pid not in before]
     if started:
         log("the package started the system Dovecot service; stopping and disabling it")
@@ -99,7 +99,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
-protocols = pop3 lmtp
+protocols = pop3 imap lmtp
 listen = 127.0.0.1
 shutdown_clients = yes
 default_internal_user = {internal_user}
@@ -136,6 +136,28 @@ service pop3-login {{
     ssl = yes
   }}
 }}
+# The IMAP scenarios hold up to {imap_sessions} sessions at once (the idle
+# sessions of the memory scenario): one imap process per session, and over
+# TLS one imap-login process per session too (it proxies the TLS stream).
+# The defaults (default_process_limit 100, imap 1024, default_client_limit
+# 1000) are raised to fit them, as Dovecot's documentation says to for many
+# connections; the login process model stays the default.
+default_client_limit = {client_limit}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {imaps_port}
+    ssl = yes
+  }}
+  process_limit = {imap_process_limit}
+}}
+service imap {{
+  process_limit = {imap_process_limit}
+}}
 service lmtp {{
   inet_listener lmtp {{
     address = 127.0.0.1
@@ -148,7 +170,7 @@ service lmtp {{
 class Dovecot:
     name = "Dovecot"
 
-    def __init__(self, root, cert, key, mail_format="maildir"):
+    def __init__(self, root, cert, key, mail_format="maildir", imap_sessions=1000):
         self.root = root
         self.cert, self.key = cert, key
         self.mail_format = mail_format
@@ -156,6 +178,9 @@ class Dovecot:
         self.pop3_port = free_port()
         self.pop3s_port = free_port()
         self.lmtp_port = free_port()
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
+        self.imap_sessions = imap_sessions
         self.log_file = os.path.join(root, "dovecot.log")
         self.conf = os.path.join(root, "dovecot.conf")
         self.version = ""
@@ -179,16 +204,19 @@ class Dovecot:
             f.write(CONFIG.format(root=self.root, internal_user=internal, login_user=login, mail_uid=uid,
                                   mail_gid=gid, cert=self.cert, key=self.key, mail_location=location,
                                   pop3_port=self.pop3_port, pop3s_port=self.pop3s_port,
-                                  lmtp_port=self.lmtp_port))
+                                  lmtp_port=self.lmtp_port, imap_port=self.imap_port,
+                                  imaps_port=self.imaps_port, imap_sessions=self.imap_sessions,
+                                  imap_process_limit=self.imap_sessions + 100,
+                                  client_limit=max(1000, 4 * (self.imap_sessions + 100))))
         self.version = run(["dovecot", "--version"], "dovecot --version").stdout.decode().strip()
 
     def start(self):
         log(f"starting Dovecot {self.version}: pop3 {self.pop3_port}, pop3s {self.pop3s_port}, "
-            f"lmtp {self.lmtp_port} ({self.mail_format})")
+            f"imap {self.imap_port}, imaps {self.imaps_port}, lmtp {self.lmtp_port} ({self.mail_format})")
         with open(os.path.join(self.root, "dovecot.stderr"), "wb") as err:
             self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf], stdout=err, stderr=err,
                                          stdin=subprocess.DEVNULL)
-        for port in (self.pop3_port, self.pop3s_port, self.lmtp_port):
+        for port in (self.pop3_port, self.pop3s_port, self.imap_port, self.imaps_port, self.lmtp_port):
             try:
                 wait_for_port(port, self.proc, "Dovecot", self.log_file)
             except BenchError as e:

@@ -43,7 +43,12 @@ def run(binary, mode, *args, timeout=900):
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         raise BenchError(f"postern-loadgen did not finish in {timeout}s: {' '.join(cmd)}") from e
-    lines = p.stdout.strip().splitlines()
-    if p.returncode not in (0, 1) or not lines:
-        raise BenchError(f"postern-loadgen failed (exit {p.returncode}): {' '.join(cmd)}\n{p.stderr.strip()}")
+    return parse(p.stdout, p.returncode, cmd, p.stderr)
+
+
+def parse(stdout, returncode, cmd, stderr):
+    """The JSON line of a finished postern-loadgen (exit 0, or 1 with errors in it)."""
+    lines = stdout.strip().splitlines()
+    if returncode not in (0, 1) or not lines:
+        raise BenchError(f"postern-loadgen failed (exit {returncode}): {' '.join(map(str, cmd))}\n{stderr.strip()}")
     return json.loads(lines[-1])

@@ -105,22 +105,36 @@ def make_message(rng, index, size, to_addr):
     return "\r\n".join(lines).encode()
 
 
-def log_uniform_size(rng):
-    return int(math.exp(rng.uniform(math.log(MIN_SIZE), math.log(MAX_SIZE))))
+def log_uniform_size(rng, low=MIN_SIZE, high=MAX_SIZE):
+    return int(math.exp(rng.uniform(math.log(low), math.log(high))))
 
 
-def write_corpus(directory, count, seed, to_addr, size=None):
+def write_corpus(directory, count, seed, to_addr, size=None, size_range=(MIN_SIZE, MAX_SIZE)):
     """Writes count messages as 000001.eml, ...; returns (paths, total octets).
 
-    Sizes are log-uniform between 2 KB and 200 KB unless `size` is given."""
+    Sizes are log-uniform in size_range (2 KB to 200 KB) unless `size` is given."""
     os.makedirs(directory, exist_ok=True)
     rng = random.Random(seed)
     paths, total = [], 0
     for i in range(1, count + 1):
-        data = make_message(rng, i, size or log_uniform_size(rng), to_addr)
+        data = make_message(rng, i, size or log_uniform_size(rng, *size_range), to_addr)
         path = os.path.join(directory, f"{i:06d}.eml")
         with open(path, "wb") as f:
             f.write(data)
         paths.append(path)
         total += len(data)
     return paths, total
+
+
+def write_mbox(path, messages):
+    """The messages (files) as one mbox file, as imaptest's `mbox=` reads it:
+    LF line ends, a `From ` separator line before each, body lines that start
+    with `From ` quoted as `>From ` (mboxrd)."""
+    with open(path, "wb") as out:
+        for m in messages:
+            with open(m, "rb") as f:
+                lines = f.read().replace(b"\r\n", b"\n").split(b"\n")
+            out.write(b"From bench@example.test Mon Jan  1 00:00:00 2024\n")
+            for line in lines:
+                out.write((b">" + line if line.lstrip(b">").startswith(b"From ") else line) + b"\n")
+            out.write(b"\n")

@@ -26,6 +26,18 @@ port = {pop3s_port}
 tls = "implicit"
 
 [[listener]]
+protocol = "imap"
+address = "127.0.0.1"
+port = {imap_port}
+tls = "starttls"
+
+[[listener]]
+protocol = "imap"
+address = "127.0.0.1"
+port = {imaps_port}
+tls = "implicit"
+
+[[listener]]
 protocol = "lmtp"
 address = "127.0.0.1"
 port = {lmtp_port}
@@ -44,31 +56,41 @@ class Postern:
         self.pop3_port = free_port()
         self.pop3s_port = free_port()
         self.lmtp_port = free_port()
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
         self.conf = os.path.join(root, "postern.toml")
         self.log_file = os.path.join(root, "postern.log")
         self.data_dir = os.path.join(root, "data")
         os.makedirs(root, exist_ok=True)
         with open(self.conf, "w") as f:
             f.write(CONFIG.format(data_dir=self.data_dir, cert=cert, key=key, pop3_port=self.pop3_port,
-                                  pop3s_port=self.pop3s_port, lmtp_port=self.lmtp_port))
+                                  pop3s_port=self.pop3s_port, lmtp_port=self.lmtp_port,
+                                  imap_port=self.imap_port, imaps_port=self.imaps_port))
 
     def cli(self, *args, input_bytes=None):
         return run([self.binary, "--config", self.conf, *args], f"postern {' '.join(args)}",
                    input_bytes=input_bytes)
 
-    def setup(self, users, max_connections_per_user):
-        """users: {address: password}. Runs before start: the CLI works on the data dir."""
+    def setup(self, users, max_connections_per_user, imap_sessions):
+        """users: {address: password}. Runs before start: the CLI works on the data dir.
+        imap_sessions: IMAP connections the scenarios hold at once."""
         for address, password in users.items():
             self.cli("user", "add", address, "--password-stdin", input_bytes=password.encode() + b"\n")
         # Settings live in the directory; if the CLI needs a running node for
-        # them, they are applied again right after start().
+        # them, they are applied again right after start(). IMAP's connection
+        # limits (10,000 per node, 16 per user) are raised to what the idle
+        # sessions of the memory scenario need, as an administrator would.
         self.pending = []
-        for setting in ("login_type=plaintext", f"max_connections_per_user={max_connections_per_user}"):
+        settings = [("pop3", "login_type=plaintext"), ("pop3", f"max_connections_per_user={max_connections_per_user}"),
+                    ("imap", "login_type=plaintext"), ("imap", f"max_connections={imap_sessions + 1000}"),
+                    ("imap", f"max_connections_from_single_ip={imap_sessions + 1000}"),
+                    ("imap", f"max_connections_per_user={max(max_connections_per_user, imap_sessions)}")]
+        for protocol, setting in settings:
             try:
-                self.cli("pop3", "set", setting)
+                self.cli(protocol, "set", setting)
             except BenchError as e:
-                log(f"postern pop3 set {setting} failed while stopped; retrying once the node runs:\n{e}")
-                self.pending.append(setting)
+                log(f"postern {protocol} set {setting} failed while stopped; retrying once the node runs:\n{e}")
+                self.pending.append((protocol, setting))
 
     def deliver_offline(self, address, files):
         """`postern deliver` per message, in order, while the node is stopped."""
@@ -77,14 +99,15 @@ class Postern:
                 self.cli("deliver", address, input_bytes=f.read())
 
     def start(self):
-        log(f"starting Postern: pop3 {self.pop3_port}, pop3s {self.pop3s_port}, lmtp {self.lmtp_port}")
+        log(f"starting Postern: pop3 {self.pop3_port}, pop3s {self.pop3s_port}, imap {self.imap_port}, "
+            f"imaps {self.imaps_port}, lmtp {self.lmtp_port}")
         with open(self.log_file, "ab") as out:
             self.proc = subprocess.Popen([self.binary, "serve", "--config", self.conf], stdout=out,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        for port in (self.pop3_port, self.pop3s_port, self.lmtp_port):
+        for port in (self.pop3_port, self.pop3s_port, self.imap_port, self.imaps_port, self.lmtp_port):
             wait_for_port(port, self.proc, "Postern", self.log_file)
-        for setting in self.pending:
-            self.cli("pop3", "set", setting)
+        for protocol, setting in self.pending:
+            self.cli(protocol, "set", setting)
 
     def version(self):
         try:

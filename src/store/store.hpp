@@ -188,6 +188,10 @@ class mailbox {
                                                              uint64_t modseq) = 0;
   // The MIME structure text saved at delivery (mime::serialize).
   virtual base::result<std::string> structure(std::string_view folder, uint32_t uid) = 0;
+  // The same for many messages in one read (FETCH 1:* (ENVELOPE)); an entry
+  // is empty for a UID that is no longer in the folder.
+  virtual base::result<std::vector<std::optional<std::string>>> structures(
+      std::string_view folder, const std::vector<uint32_t>& uids) = 0;
   virtual base::result<usage> total_usage() = 0;
   // Folder message count and size (STATUS SIZE).
   virtual base::result<usage> folder_usage(std::string_view folder) = 0;

@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "multiline.hpp"
@@ -82,6 +83,17 @@ asio::awaitable<std::uint64_t> connection::read_multiline() {
     if (co_await fill() == 0) {
       throw protocol_error("connection closed inside a multi-line response");
     }
+  }
+}
+
+asio::awaitable<void> connection::discard(std::uint64_t n) {
+  while (n > 0) {
+    if (buffered() == 0 && co_await fill() == 0) {
+      throw protocol_error("connection closed inside a literal");
+    }
+    const auto take = std::min<std::uint64_t>(n, buffered());
+    begin_ += take;
+    n -= take;
   }
 }
 

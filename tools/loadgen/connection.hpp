@@ -45,6 +45,9 @@ class connection {
   // Returns the body's octets as received (still dot-stuffed), discarding
   // them as it goes so that a large body costs no memory.
   asio::awaitable<std::uint64_t> read_multiline();
+  // Exactly n octets (an IMAP literal, RFC 9051 §4.3), discarded as they
+  // arrive so that a large one costs no memory.
+  asio::awaitable<void> discard(std::uint64_t n);
   // Raw bytes, for the byte-stream modes: returns 0 at end of stream.
   asio::awaitable<std::size_t> read_some_discard();
 

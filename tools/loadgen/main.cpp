@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
       line = loadgen::run_pop3_download(opt);
     } else if (opt.mode == "lmtp-deliver") {
       line = loadgen::run_lmtp_deliver(opt);
+    } else if (opt.mode == "imap-login") {
+      line = loadgen::run_imap_login(opt);
+    } else if (opt.mode == "imap-commands") {
+      line = loadgen::run_imap_commands(opt);
     } else if (opt.mode == "raw-tcp" || opt.mode == "raw-tls") {
       line = loadgen::run_raw_stream(opt, opt.mode == "raw-tls");
     } else {

@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <functional>
 #include <map>
@@ -37,6 +38,19 @@ tls_mode parse_tls(std::string_view s) {
   throw std::invalid_argument("--tls must be none, implicit or starttls");
 }
 
+// "LABEL=COMMAND TEXT": the label names the command's latency in the output.
+std::pair<std::string, std::string> parse_command(const std::string& v) {
+  const auto eq = v.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+    throw std::invalid_argument("--command must be LABEL=IMAP COMMAND, not " + v);
+  const auto label = v.substr(0, eq);
+  for (const char ch : label) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_')
+      throw std::invalid_argument("--command label must be letters, digits and _: " + label);
+  }
+  return {label, v.substr(eq + 1)};
+}
+
 using setter_fn = std::function<void(options&, const std::string&)>;
 
 const std::map<std::string_view, setter_fn>& setters() {
@@ -59,6 +73,12 @@ const std::map<std::string_view, setter_fn>& setters() {
       {"--rcpts-per-message",
        [](options& o, const std::string& v) { o.rcpts_per_message = parse_int(v, 1); }},
       {"--from", [](options& o, const std::string& v) { o.mail_from = v; }},
+      {"--command",
+       [](options& o, const std::string& v) { o.commands.push_back(parse_command(v)); }},
+      {"--loops", [](options& o, const std::string& v) { o.loops = parse_int(v, 1); }},
+      {"--duration",
+       [](options& o, const std::string& v) { o.duration_seconds = parse_int(v, 1); }},
+      {"--interval-ms", [](options& o, const std::string& v) { o.interval_ms = parse_int(v, 0); }},
       {"--bytes", [](options& o, const std::string& v) { o.bytes = parse_size(v); }},
       {"--cert", [](options& o, const std::string& v) { o.cert_file = v; }},
       {"--key", [](options& o, const std::string& v) { o.key_file = v; }},
@@ -82,8 +102,11 @@ options parse_options(int argc, char** argv) {
       throw std::invalid_argument("unknown option " + std::string(name));
     setter->second(o, value);
   }
-  const bool needs_port = o.mode == "pop3-download" || o.mode == "lmtp-deliver";
+  const bool needs_port = o.mode == "pop3-download" || o.mode == "lmtp-deliver" ||
+                          o.mode == "imap-login" || o.mode == "imap-commands";
   if (needs_port && o.port == 0) throw std::invalid_argument("--port is required for " + o.mode);
+  if (o.mode == "imap-commands" && o.commands.empty())
+    throw std::invalid_argument("imap-commands needs at least one --command LABEL=COMMAND");
   static const std::string default_rcpt = "user{n}@example.test";
   if (o.rcpts.empty()) o.rcpts.push_back(default_rcpt);
   return o;
@@ -105,6 +128,9 @@ Modes:
                  checking every multi-line response's termination
   lmtp-deliver   each session delivers --messages messages over LMTP
                  (RFC 2033), waiting for the per-recipient replies
+  imap-login     login storm: each round connects, LOGINs and LOGOUTs (RFC 9051)
+  imap-commands  each session LOGINs, then sends every --command in turn,
+                 waiting for its tagged reply (literals read through)
   raw-tcp        byte stream from an in-process source on loopback
   raw-tls        the same over TLS 1.3
 Prints one JSON line: throughput, latency percentiles per operation, errors,
@@ -122,6 +148,13 @@ lmtp-deliver:
   --messages N per session (10)  --message-dir DIR | --message-size SIZE (80K)
   --rcpt PATTERN (repeatable; session i uses them in turn from i)
   --rcpts-per-message N (1)  --from ADDR
+imap-login / imap-commands:
+  --user PATTERN  --password P  (LOGIN; latency "login")
+imap-commands:
+  --command LABEL=COMMAND (repeatable, in order; latencies LABEL and
+                          LABEL_first_byte, fields octets_LABEL, untagged_LABEL)
+  --loops N (1) passes over the commands | --duration SECONDS of passes
+  --interval-ms MS (0) pause between passes
 raw-tcp / raw-tls:
   --bytes SIZE per session (256M)  --cert FILE --key FILE (else generated)
 "{n}" in a pattern is the session number, from 1. Sizes take K, M, G suffixes.

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace loadgen {
@@ -10,7 +11,8 @@ namespace loadgen {
 enum class tls_mode { none, implicit, starttls };
 
 struct options {
-  std::string mode;  // pop3-download | lmtp-deliver | raw-tcp | raw-tls
+  std::string
+      mode;  // pop3-download | lmtp-deliver | imap-login | imap-commands | raw-tcp | raw-tls
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   tls_mode tls = tls_mode::none;
@@ -32,6 +34,12 @@ struct options {
   std::vector<std::string> rcpts;          // per session, in turn; "{n}" as above
   int rcpts_per_message = 1;
   std::string mail_from = "loadgen@example.test";
+
+  // imap-login / imap-commands: --user and --password as above
+  std::vector<std::pair<std::string, std::string>> commands;  // (label, command text)
+  int loops = 1;                // passes over the commands per session
+  double duration_seconds = 0;  // instead of loops: passes until this long after login
+  int interval_ms = 0;          // pause between passes
 
   // raw-tcp / raw-tls
   std::uint64_t bytes = 256ull << 20;  // per session

@@ -235,12 +235,15 @@ struct built {
 };
 
 // The blocking part of one message's FETCH: structure, blob, small ranges.
+// `structure_text`, when given, is the structure already read (a batch).
 built build_message(store::mailbox& mb, const std::string& folder, const message_work& w,
                     const std::vector<fetch_att>& items, bool need_blob, bool need_structure,
-                    std::string head) {
+                    std::string head, const std::string* structure_text = nullptr) {
   built b;
   mime::message_structure st;
-  if (need_structure) {
+  if (need_structure && structure_text) {
+    if (!mime::deserialize(*structure_text, st)) st = mime::message_structure{};
+  } else if (need_structure) {
     auto text = mb.structure(folder, w.meta.uid);
     if (!text) {
       b.gone = text.err().code == base::errc::expunge_issued;
@@ -354,6 +357,58 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
   return b;
 }
 
+using work_batch = std::vector<std::pair<message_work, std::string>>;  // with each head
+
+// FETCH items that need the structure but no message bytes (ENVELOPE,
+// BODYSTRUCTURE) for a batch of messages: one blocking call and one read of
+// the structures for all of them, not a thread-pool round trip per message.
+// False when the command is over (a NO was sent, or the client is gone).
+net::awaitable<bool> emit_batch(session& s, work_batch& batch, const std::vector<fetch_att>& items,
+                                bool& some_gone) {
+  auto mb = s.mailbox;
+  auto folder = s.selected->name;
+  auto run = [mb, folder, work = std::move(batch), items] {
+    std::vector<built> out;
+    std::vector<uint32_t> uids;
+    for (auto& entry : work) uids.push_back(entry.first.meta.uid);
+    auto texts = mb->structures(folder, uids);
+    if (!texts) {
+      out.emplace_back().failure = texts.err();
+      return out;
+    }
+    for (size_t i = 0; i < work.size(); ++i) {
+      if (!(*texts)[i]) {
+        out.emplace_back().gone = true;
+        continue;
+      }
+      out.push_back(build_message(*mb, folder, work[i].first, items, false, true, work[i].second,
+                                  &*(*texts)[i]));
+    }
+    return out;
+  };
+  batch.clear();
+  auto results = co_await net::run_blocking(std::move(run));
+  for (auto& b : results) {
+    if (b.gone) {
+      some_gone = true;
+      continue;
+    }
+    if (b.failure) {
+      s.no(error_reply(s, *b.failure));
+      co_return false;
+    }
+    if (!b.error.empty()) {
+      s.no(b.error);
+      co_return false;
+    }
+    for (auto& p : b.pieces) s.out += p.text;  // no ranges: no message bytes were asked for
+    s.out += ")\r\n";
+    bool sent = co_await s.flush_if_full();
+    if (!sent) co_return false;
+  }
+  co_return true;
+}
+
 net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
   auto req = proto::imap::parse_fetch(args);
   if (!req) {
@@ -430,6 +485,9 @@ net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
   }
 
   bool some_gone = false;
+  const bool batched = need_structure && !need_blob;
+  constexpr size_t batch_size = 256;
+  work_batch batch;
   for (auto uid : r.uids) {
     message_work w;
     {
@@ -479,6 +537,14 @@ net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
         lock.unlock();
         bool sent = co_await s.flush_if_full();
         if (!sent) co_return;
+        continue;
+      }
+      if (batched) {
+        batch.emplace_back(w, std::move(head));
+        lock.unlock();
+        if (batch.size() < batch_size) continue;
+        bool more = co_await emit_batch(s, batch, items, some_gone);
+        if (!more) co_return;
         continue;
       }
       auto mb = s.mailbox;
@@ -539,6 +605,10 @@ net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
       }
       s.out += ")\r\n";
     }
+  }
+  if (!batch.empty()) {
+    bool more = co_await emit_batch(s, batch, items, some_gone);
+    if (!more) co_return;
   }
   if (some_gone) {
     s.no(

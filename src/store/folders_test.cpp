@@ -8,6 +8,9 @@
 #include <map>
 #include <set>
 
+#include "db/sqlite.hpp"
+#include "mime/imap_structure.hpp"
+#include "mime/message_structure.hpp"
 #include "store/folder_view.hpp"
 #include "store/store.hpp"
 
@@ -219,6 +222,50 @@ TEST(Append, MultiAppendIsAllOrNothing) {
   auto u = f.mb->total_usage();
   EXPECT_EQ(u->messages, 2u);
   EXPECT_EQ(u->bytes, 2 * msg.size());
+}
+
+}  // namespace postern::store
+
+namespace postern::store {
+
+TEST(Envelope, RenderedAtDeliveryKeptByCopyAndAbsentInRowsOfFormat4) {
+  fixture f;
+  const auto expected = mime::imap_envelope(mime::parse(msg));
+  uint32_t a = f.add();
+  auto got = f.mb->structures("INBOX", {a, 999});
+  ASSERT_TRUE(got) << got.err().message;
+  ASSERT_EQ(got->size(), 2u);
+  ASSERT_TRUE((*got)[0] && (*got)[0]->envelope);
+  EXPECT_EQ(*(*got)[0]->envelope, expected);
+  EXPECT_FALSE((*got)[1]);  // no such message
+
+  uint32_t one[] = {a};
+  auto c = f.mb->copy("INBOX", one, "Archive", false);
+  ASSERT_TRUE(c) << c.err().message;
+  auto copied = f.mb->structures("Archive", c->dest_uids);
+  ASSERT_TRUE(copied && (*copied)[0] && (*copied)[0]->envelope);
+  EXPECT_EQ(*(*copied)[0]->envelope, expected);
+
+  // An index written by format 4 has no envelope column: it is added, and its
+  // messages are rendered from their structure (the text is still there).
+  f.mb.reset();
+  f.st.reset();
+  {
+    auto db = db::database::open(f.dir + "/mail/1/index.sqlite", false);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("ALTER TABLE messages DROP COLUMN envelope; PRAGMA user_version = 4"));
+  }
+  f.st = make_sqlite_store(f.dir);
+  auto reopened = f.st->open(1);
+  ASSERT_TRUE(reopened) << reopened.err().message;
+  f.mb = *reopened;
+  auto old = f.mb->structures("INBOX", {a});
+  ASSERT_TRUE(old && (*old)[0]);
+  EXPECT_FALSE((*old)[0]->envelope);
+  EXPECT_FALSE((*old)[0]->structure.empty());
+  auto fresh = f.mb->structures("INBOX", {f.add()});
+  ASSERT_TRUE(fresh && (*fresh)[0] && (*fresh)[0]->envelope);
+  EXPECT_EQ(*(*fresh)[0]->envelope, expected);
 }
 
 }  // namespace postern::store

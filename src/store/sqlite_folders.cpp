@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "base/strings.hpp"
+#include "mime/imap_structure.hpp"
 #include "mime/message_structure.hpp"
 #include "store/blob_file.hpp"
 #include "store/folder_view.hpp"
@@ -304,9 +305,9 @@ base::result<copy_result> sqlite_mailbox::copy(std::string_view from,
     auto ins = db_.prepare(
         "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, keywords, modseq,"
         " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-        " structure, save_date) SELECT ?, ?, blob, size, internal_date, flags, keywords, ?,"
-        " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-        " structure, ? FROM messages WHERE folder_id = ? AND uid = ?");
+        " structure, envelope, save_date) SELECT ?, ?, blob, size, internal_date, flags, keywords,"
+        " ?, header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header,"
+        " message_id, structure, envelope, ? FROM messages WHERE folder_id = ? AND uid = ?");
     auto del = db_.prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
     auto tomb =
         db_.prepare("INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES(?,?,?)");
@@ -438,7 +439,8 @@ base::result<std::vector<uint32_t>> sqlite_mailbox::append_files(
     auto ins = db_.prepare(
         "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
         " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-        " structure, keywords, save_date) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        " structure, keywords, save_date, envelope)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!ins) return fail(ins.err());
     std::vector<std::string> all_keywords;
     for (auto& p : batch)
@@ -477,7 +479,8 @@ base::result<std::vector<uint32_t>> sqlite_mailbox::append_files(
           .bind(15, s.message_id)
           .bind(16, mime::serialize(s))
           .bind(17, base::join(p.keywords, " "))
-          .bind(18, now);
+          .bind(18, now)
+          .bind(19, mime::imap_envelope(s));
       if (ins->step() != db::step_result::done) return fail(db_.error_of("storing message"));
       uids.push_back(static_cast<uint32_t>(uid));
       ++uid;
@@ -555,26 +558,43 @@ base::result<std::string> sqlite_mailbox::structure(std::string_view folder, uin
   });
 }
 
-base::result<std::vector<std::optional<std::string>>> sqlite_mailbox::structures(
+base::result<std::vector<std::optional<stored_structure>>> sqlite_mailbox::structures(
     std::string_view folder, const std::vector<uint32_t>& uids) {
-  using texts = std::vector<std::optional<std::string>>;
+  using texts = std::vector<std::optional<stored_structure>>;
   return with_reader([&](db::database& db) -> base::result<texts> {
-    // One prepared statement on one reader connection for all of them: a
-    // statement and a thread-pool round trip per message were most of the
-    // time of FETCH 1:* (ENVELOPE).
-    auto st = db.prepare(
-        "SELECT m.structure FROM messages m JOIN folders f ON f.id = m.folder_id"
-        " WHERE f.name = ? AND m.uid = ?");
+    // One read transaction and one prepared statement on one reader
+    // connection for all of them: a thread-pool round trip per message, then
+    // a lock (fcntl) per statement, were most of FETCH 1:* (ENVELOPE)'s time.
+    // A deferred BEGIN takes only the shared lock (BEGIN IMMEDIATE, as
+    // db::transaction does, would contend with the writer).
+    if (auto s = db.exec("BEGIN"); !s) return s.err();
+    struct end_read {
+      db::database& db;
+      ~end_read() { (void)db.exec("COMMIT"); }
+    } ender{db};
+    auto id = db.prepare("SELECT id FROM folders WHERE name = ?");
+    if (!id) return id.err();
+    id->bind(1, folder);
+    auto found = id->step();
+    if (found == db::step_result::error) return db.error_of("reading message structures");
+    const int64_t folder_id = found == db::step_result::row ? id->int64(0) : -1;
+    auto st =
+        db.prepare("SELECT structure, envelope FROM messages WHERE folder_id = ? AND uid = ?");
     if (!st) return st.err();
     texts out;
     out.reserve(uids.size());
     for (auto uid : uids) {
       st->reset();
-      st->bind(1, folder).bind(2, static_cast<int64_t>(uid));
+      st->bind(1, folder_id).bind(2, static_cast<int64_t>(uid));
       auto r = st->step();
       if (r == db::step_result::error) return db.error_of("reading message structures");
-      out.push_back(r == db::step_result::row ? std::optional<std::string>(st->text(0))
-                                              : std::nullopt);
+      if (r != db::step_result::row) {
+        out.emplace_back();
+        continue;
+      }
+      stored_structure rec{st->text(0), std::nullopt};
+      if (!st->is_null(1)) rec.envelope = st->text(1);
+      out.emplace_back(std::move(rec));
     }
     return out;
   });

@@ -13,6 +13,7 @@
 
 #include "base/files.hpp"
 #include "base/strings.hpp"
+#include "mime/imap_structure.hpp"
 #include "mime/message_structure.hpp"
 #include "store/blob_file.hpp"
 #include "store/canonical.hpp"
@@ -26,7 +27,8 @@ namespace {
 // 3: special-use, subscriptions and keyword lists of folders, save dates,
 //    the default folders, indexes for shared blobs and modseq scans.
 // 4: the first UID no session has seen as \Recent yet (IMAP4rev1).
-constexpr int64_t schema_version = 4;
+// 5: each message's IMAP ENVELOPE, rendered once at delivery.
+constexpr int64_t schema_version = 5;
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS folders(
@@ -74,6 +76,11 @@ ALTER TABLE folders ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS subscriptions(name TEXT PRIMARY KEY) WITHOUT ROWID;
 INSERT OR IGNORE INTO subscriptions(name) SELECT name FROM folders WHERE subscribed = 1;
 )sql";
+
+// FETCH ENVELOPE of a whole folder reads this text instead of deserializing
+// each structure and rendering it again (Dovecot keeps it in its cache file).
+// Rows from format 4 have NULL here and are rendered from their structure.
+constexpr const char* migrate_5_sql = "ALTER TABLE messages ADD COLUMN envelope TEXT;";
 
 // What a new user finds (RFC 6154 special-use attributes).
 constexpr std::pair<const char*, const char*> default_folders[] = {
@@ -160,7 +167,9 @@ base::status sqlite_mailbox::create_schema() {
       if (auto s = db_.exec(schema_sql); !s) return s;
       if (v < 3)
         if (auto s = migrate_to_3(); !s) return s;
-      if (auto s = db_.exec(migrate_4_sql); !s) return s;
+      if (v < 4)
+        if (auto s = db_.exec(migrate_4_sql); !s) return s;
+      if (auto s = db_.exec(migrate_5_sql); !s) return s;
       if (auto s = db_.exec(fmt::format("PRAGMA user_version = {}", schema_version)); !s) return s;
       return txn.commit();
     }
@@ -378,7 +387,7 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
   auto ins = db_.prepare(
       "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
       " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-      " structure, keywords, save_date) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      " structure, keywords, save_date, envelope) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   auto upd = db_.prepare("UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?");
   if (!ins) return fail_all(ins.err());
   if (!upd) return fail_all(upd.err());
@@ -418,7 +427,8 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
         .bind(15, s.message_id)
         .bind(16, mime::serialize(s))
         .bind(17, base::join(p->keywords, " "))
-        .bind(18, static_cast<int64_t>(::time(nullptr)));
+        .bind(18, static_cast<int64_t>(::time(nullptr)))
+        .bind(19, mime::imap_envelope(s));
     if (!p->keywords.empty()) {
       auto kw = folder_keywords(f->id, p->keywords);
       if (!kw) {

@@ -47,7 +47,7 @@ class sqlite_mailbox final : public mailbox {
   base::result<std::vector<uint32_t>> expunged_since(std::string_view folder,
                                                      uint64_t modseq) override;
   base::result<std::string> structure(std::string_view folder, uint32_t uid) override;
-  base::result<std::vector<std::optional<std::string>>> structures(
+  base::result<std::vector<std::optional<stored_structure>>> structures(
       std::string_view folder, const std::vector<uint32_t>& uids) override;
   base::status save_recent(std::string_view folder, uint32_t uid) override;
   base::result<usage> total_usage() override;

@@ -89,6 +89,13 @@ struct usage {
   uint64_t messages = 0;
 };
 
+// A message's MIME structure text (mime::serialize) and its IMAP ENVELOPE as
+// rendered at delivery (none for messages stored before index format 5).
+struct stored_structure {
+  std::string structure;
+  std::optional<std::string> envelope;
+};
+
 class folder_view;
 
 struct new_message {
@@ -188,9 +195,10 @@ class mailbox {
                                                              uint64_t modseq) = 0;
   // The MIME structure text saved at delivery (mime::serialize).
   virtual base::result<std::string> structure(std::string_view folder, uint32_t uid) = 0;
-  // The same for many messages in one read (FETCH 1:* (ENVELOPE)); an entry
-  // is empty for a UID that is no longer in the folder.
-  virtual base::result<std::vector<std::optional<std::string>>> structures(
+  // The same for many messages in one read (FETCH 1:* (ENVELOPE)), with the
+  // ENVELOPE rendered at delivery; an entry is empty for a UID that is no
+  // longer in the folder.
+  virtual base::result<std::vector<std::optional<stored_structure>>> structures(
       std::string_view folder, const std::vector<uint32_t>& uids) = 0;
   virtual base::result<usage> total_usage() = 0;
   // Folder message count and size (STATUS SIZE).

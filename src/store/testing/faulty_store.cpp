@@ -69,7 +69,7 @@ class faulty_mailbox final : public mailbox {
                   (std::string_view f, uint64_t m), (f, m))
   POSTERN_FORWARD(base::status, save_recent, (std::string_view f, uint32_t u), (f, u))
   POSTERN_FORWARD(base::result<std::string>, structure, (std::string_view f, uint32_t u), (f, u))
-  using structure_texts = std::vector<std::optional<std::string>>;
+  using structure_texts = std::vector<std::optional<stored_structure>>;
   POSTERN_FORWARD(base::result<structure_texts>, structures,
                   (std::string_view f, const std::vector<uint32_t>& u), (f, u))
   POSTERN_FORWARD(base::result<usage>, total_usage, (), ())

@@ -235,14 +235,20 @@ struct built {
 };
 
 // The blocking part of one message's FETCH: structure, blob, small ranges.
-// `structure_text`, when given, is the structure already read (a batch).
+// `stored`, when given, is the structure already read (a batch); its
+// ENVELOPE rendered at delivery spares deserializing when that is all the
+// structure is needed for.
 built build_message(store::mailbox& mb, const std::string& folder, const message_work& w,
                     const std::vector<fetch_att>& items, bool need_blob, bool need_structure,
-                    std::string head, const std::string* structure_text = nullptr) {
+                    std::string head, const store::stored_structure* stored = nullptr) {
   built b;
   mime::message_structure st;
-  if (need_structure && structure_text) {
-    if (!mime::deserialize(*structure_text, st)) st = mime::message_structure{};
+  const std::string* envelope = stored && stored->envelope ? &*stored->envelope : nullptr;
+  bool only_envelope = true;
+  for (auto& a : items) only_envelope &= a.what == kind::envelope || !needs_structure(a);
+  if (need_structure && stored) {
+    if (!(envelope && only_envelope) && !mime::deserialize(stored->structure, st))
+      st = mime::message_structure{};
   } else if (need_structure) {
     auto text = mb.structure(folder, w.meta.uid);
     if (!text) {
@@ -272,7 +278,8 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
     switch (a.what) {
       case kind::envelope:
         text += sep();
-        text += "ENVELOPE " + mime::imap_envelope(st);
+        text += "ENVELOPE ";
+        text += envelope ? *envelope : mime::imap_envelope(st);
         break;
       case kind::bodystructure:
         text += sep();

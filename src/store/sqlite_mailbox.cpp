@@ -221,11 +221,16 @@ base::result<uint32_t> sqlite_mailbox::next_uidvalidity() {
   return static_cast<uint32_t>(next);
 }
 
-base::result<folder_info> sqlite_mailbox::find_folder(std::string_view name, bool create_inbox) {
-  auto st = db_.prepare(
-      "SELECT id, uidvalidity, uidnext, highestmodseq,"
-      " (SELECT count(*) FROM messages WHERE folder_id = folders.id)"
-      " FROM folders WHERE name = ?");
+base::result<folder_info> sqlite_mailbox::find_folder(std::string_view name, bool create_inbox,
+                                                      bool count_messages) {
+  // Counting reads the folder's whole index range: only callers that report
+  // the count pay for it, not every SELECT and every delivery's commit.
+  auto st =
+      db_.prepare(count_messages ? "SELECT id, uidvalidity, uidnext, highestmodseq,"
+                                   " (SELECT count(*) FROM messages WHERE folder_id = folders.id)"
+                                   " FROM folders WHERE name = ?"
+                                 : "SELECT id, uidvalidity, uidnext, highestmodseq, 0"
+                                   " FROM folders WHERE name = ?");
   if (!st) return st.err();
   st->bind(1, name);
   auto r = st->step();
@@ -243,7 +248,7 @@ base::result<folder_info> sqlite_mailbox::find_folder(std::string_view name, boo
   if (!create_inbox || name != "INBOX")
     return base::error{base::errc::not_found, fmt::format("folder {} does not exist", name), ""};
   if (auto s = create_folder_row(name, ""); !s) return s.err();
-  return find_folder(name, false);
+  return find_folder(name, false, count_messages);
 }
 
 base::result<uint32_t> sqlite_mailbox::append(std::string_view folder, const new_message& msg) {
@@ -450,12 +455,12 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
 
 base::result<folder_info> sqlite_mailbox::folder(std::string_view name) {
   std::lock_guard lock(db_mu_);
-  auto f = find_folder(name, false);
+  auto f = find_folder(name, false, true);
   if (!f && f.err().code == base::errc::not_found && name == "INBOX") {
     // An INBOX that never received mail exists all the same.
     db::transaction txn(db_);
     if (auto s = txn.begin(); !s) return s.err();
-    auto created = find_folder(name, true);
+    auto created = find_folder(name, true, true);
     if (!created) return created.err();
     if (auto s = txn.commit(); !s) return s.err();
     return created;
@@ -465,7 +470,7 @@ base::result<folder_info> sqlite_mailbox::folder(std::string_view name) {
 
 base::result<std::vector<message_meta>> sqlite_mailbox::list(std::string_view folder_name) {
   std::lock_guard lock(db_mu_);
-  auto f = find_folder(folder_name, false);
+  auto f = find_folder(folder_name, false, true);
   if (!f) {
     if (f.err().code == base::errc::not_found && folder_name == "INBOX")
       return std::vector<message_meta>{};

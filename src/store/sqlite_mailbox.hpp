@@ -74,7 +74,9 @@ class sqlite_mailbox final : public mailbox {
   base::result<uint32_t> commit(pending_append& p);
   void commit_batch(std::vector<pending_append*>& batch);
   base::result<uint32_t> next_uidvalidity();
-  base::result<folder_info> find_folder(std::string_view name, bool create_inbox);
+  // `messages` is counted only when count_messages is set (0 otherwise).
+  base::result<folder_info> find_folder(std::string_view name, bool create_inbox,
+                                        bool count_messages = false);
   base::status create_folder_row(std::string_view name, std::string_view special_use);
   base::status migrate_to_3();
   // The folder's keyword list, extended by `names` (up to max_keywords_per_folder).

@@ -540,9 +540,13 @@ net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
       if (want_modseq) add(fmt::format("MODSEQ ({})", m->modseq));
       head += attrs;
       if (!need_blob && !need_structure) {
-        s.out += head + ")\r\n";
+        s.out += head;
+        s.out += ")\r\n";
         lock.unlock();
-        bool sent = co_await s.flush_if_full();
+        // The budget is checked here rather than in flush_if_full(): a
+        // coroutine call per line was a third of FETCH 1:* (FLAGS)'s time.
+        if (s.out.size() < core::output_budget) continue;
+        bool sent = co_await s.flush();
         if (!sent) co_return;
         continue;
       }

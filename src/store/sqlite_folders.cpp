@@ -397,6 +397,7 @@ base::status sqlite_mailbox::prepare_file(pending_append& p, const spooled_messa
   } else {
     p.structure = mime::parse({});
   }
+  p.envelope = mime::imap_envelope(p.structure);  // before the transaction takes the lock
   auto blob = link_blob(blobs_fd_, blobs_dir_, msg.file->fd, msg.file->path);
   if (!blob) return blob.err();
   p.blob = *blob;
@@ -480,7 +481,7 @@ base::result<std::vector<uint32_t>> sqlite_mailbox::append_files(
           .bind(16, mime::serialize(s))
           .bind(17, base::join(p.keywords, " "))
           .bind(18, now)
-          .bind(19, mime::imap_envelope(s));
+          .bind(19, p.envelope);
       if (ins->step() != db::step_result::done) return fail(db_.error_of("storing message"));
       uids.push_back(static_cast<uint32_t>(uid));
       ++uid;

@@ -80,6 +80,8 @@ INSERT OR IGNORE INTO subscriptions(name) SELECT name FROM folders WHERE subscri
 // FETCH ENVELOPE of a whole folder reads this text instead of deserializing
 // each structure and rendering it again (Dovecot keeps it in its cache file).
 // Rows from format 4 have NULL here and are rendered from their structure.
+// A change to what mime::imap_envelope() writes needs a new format that
+// clears this column, or old rows keep the old rendering.
 constexpr const char* migrate_5_sql = "ALTER TABLE messages ADD COLUMN envelope TEXT;";
 
 // What a new user finds (RFC 6154 special-use attributes).
@@ -327,6 +329,9 @@ base::result<uint32_t> sqlite_mailbox::append_file(std::string_view folder,
 }
 
 base::result<uint32_t> sqlite_mailbox::commit(pending_append& p) {
+  // Rendered here, in the appender's own thread: the commit below holds the
+  // store's lock for every delivery in its batch.
+  p.envelope = mime::imap_envelope(p.structure);
   {
     std::unique_lock lock(queue_mu_);
     queue_.push_back(&p);
@@ -433,7 +438,7 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
         .bind(16, mime::serialize(s))
         .bind(17, base::join(p->keywords, " "))
         .bind(18, static_cast<int64_t>(::time(nullptr)))
-        .bind(19, mime::imap_envelope(s));
+        .bind(19, p->envelope);
     if (!p->keywords.empty()) {
       auto kw = folder_keywords(f->id, p->keywords);
       if (!kw) {

@@ -65,6 +65,7 @@ class sqlite_mailbox final : public mailbox {
     uint32_t dot_lines;
     std::vector<std::string> keywords;
     mime::message_structure structure;
+    std::string envelope;  // IMAP ENVELOPE of `structure`, rendered before any lock
     std::optional<base::result<uint32_t>> outcome;
     bool done = false;
   };

@@ -1,14 +1,34 @@
 #include "db/sqlite.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace postern::db {
 
 database::~database() {
+  for (auto& [sql, c] : cache_) sqlite3_finalize(c->stmt);
   if (db_) sqlite3_close_v2(db_);
 }
 
+namespace {
+// SQLite's memory statistics take one process-wide mutex on every
+// allocation; nothing reads them, and with 32 store threads it was contended.
+// Must run before SQLite initializes, hence at the first open.
+void configure_sqlite_once() {
+  static const bool done = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)done;
+}
+}  // namespace
+
 base::result<database> database::open(const std::string& path, bool create) {
+  configure_sqlite_once();
   database d;
   d.path_ = path;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
@@ -57,10 +77,48 @@ base::status database::exec(std::string_view sql) {
 }
 
 base::result<statement> database::prepare(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end() && !it->second->busy) {
+    it->second->busy = true;
+    return statement(it->second->stmt, db_, it->second.get());
+  }
+  bool keep = it == cache_.end() && cache_.size() < max_cached;
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                         keep ? SQLITE_PREPARE_PERSISTENT : 0, &s, nullptr) != SQLITE_OK)
     return error_of(fmt::format("preparing '{}'", sql.substr(0, 40)));
-  return statement(s, db_);
+  if (!keep) return statement(s, db_);
+  auto& entry = cache_[std::string(sql)];
+  entry = std::make_unique<detail::cached_statement>(detail::cached_statement{s, true});
+  return statement(s, db_, entry.get());
+}
+
+base::status database::set_sync(sync_mode m) {
+  if (m == sync_) return base::ok_status();
+  // From the statement cache: STORE and APPEND alternate the mode all the time.
+  auto st = prepare(m == sync_mode::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  if (!st) return st.err();
+  if (st->step() == step_result::error) return error_of("setting PRAGMA synchronous");
+  sync_ = m;
+  return base::ok_status();
+}
+
+base::status database::sync_wal() {
+  auto wal = path_ + "-wal";
+  int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    // No WAL: every commit has been checkpointed into the (synced) database.
+    if (errno == ENOENT) return base::ok_status();
+    return base::error{base::errc::io_error,
+                       fmt::format("cannot open {}: {}", wal, std::strerror(errno)), ""};
+  }
+  int rc = ::fdatasync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0)
+    return base::error{base::errc::io_error,
+                       fmt::format("cannot sync {}: {}", wal, std::strerror(err)), ""};
+  return base::ok_status();
 }
 
 int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
@@ -68,7 +126,15 @@ int database::changes() const { return sqlite3_changes(db_); }
 std::string database::message() const { return sqlite3_errmsg(db_); }
 
 statement::~statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
+  if (!stmt_) return;
+  if (cached_) {
+    // Ends any read it holds open (an unfinished SELECT keeps its snapshot).
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    cached_->busy = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
 }
 
 statement& statement::bind(int index, int64_t v) {
@@ -108,18 +174,28 @@ std::string statement::text(int col) const {
 
 bool statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
+namespace {
+base::status run_cached(database& db, std::string_view sql) {
+  auto st = db.prepare(sql);
+  if (!st) return st.err();
+  if (st->step() == step_result::error) return db.error_of(fmt::format("SQL '{}'", sql));
+  return base::ok_status();
+}
+}  // namespace
+
 transaction::~transaction() {
-  if (open_) db_.exec("ROLLBACK");
+  if (open_) run_cached(db_, "ROLLBACK");
 }
 
 base::status transaction::begin() {
-  auto s = db_.exec("BEGIN IMMEDIATE");
+  if (auto s = db_.set_sync(sync_); !s) return s;
+  auto s = run_cached(db_, "BEGIN IMMEDIATE");
   open_ = s.ok();
   return s;
 }
 
 base::status transaction::commit() {
-  auto s = db_.exec("COMMIT");
+  auto s = run_cached(db_, "COMMIT");
   if (s) open_ = false;
   return s;
 }

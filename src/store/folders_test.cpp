@@ -144,7 +144,25 @@ TEST(Copy, SharesTheBlobAndExpungingOneCopyKeepsTheOther) {
   ::close(*fd);
   uint32_t copied[] = {c->dest_uids[0]};
   ASSERT_TRUE(f.mb->expunge("Archive", copied));
+  // The expunge's commit is not fsync'd (flags and expunges are deferred):
+  // until the WAL is synced, power loss could bring the row back, so its
+  // file must stay. The node's watcher syncs and unlinks within 250 ms.
+  EXPECT_EQ(f.blob_files(), 1u);
+  f.st->poll_external_changes();
   EXPECT_EQ(f.blob_files(), 0u);
+}
+
+TEST(Expunge, BlobWaitingForASyncGoesWithTheNextDelivery) {
+  fixture f;
+  uint32_t gone = f.add();
+  f.add();
+  ASSERT_TRUE(f.mb->expunge("INBOX", std::span(&gone, 1)));
+  EXPECT_EQ(f.blob_files(), 2u);  // the expunged one waits for a sync
+  f.add();                        // a delivery's commit is fsync'd, and syncs the expunge before it
+  EXPECT_EQ(f.blob_files(), 2u);  // the kept message and the new one
+  auto list = f.mb->list("INBOX");
+  ASSERT_EQ(list->size(), 2u);
+  for (auto& m : *list) EXPECT_NE(m.uid, gone);
 }
 
 TEST(Copy, MoveIsAtomicAndLeavesATombstone) {

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -111,7 +112,7 @@ base::status sqlite_mailbox::delete_folder(std::string_view name) {
     }
     if (auto s = txn.commit(); !s) return s;
   }
-  remove_unreferenced(blobs);
+  remove_unreferenced(blobs, db::sync_mode::full);
   refresh_views();
   notifier_.notify();
   return base::ok_status();
@@ -201,7 +202,9 @@ base::result<flag_result> sqlite_mailbox::store_flags(std::string_view folder,
   flag_result out;
   {
     std::lock_guard lock(db_mu_);
-    db::transaction txn(db_);
+    // Flags are not mail: a change survives the process being killed at
+    // once, and power loss from the next delivery or sync (db::sync_mode).
+    db::transaction txn(db_, db::sync_mode::deferred);
     if (auto s = txn.begin(); !s) return s.err();
     auto f = find_folder(folder, false);
     if (!f) return f.err();
@@ -491,6 +494,7 @@ base::result<std::vector<uint32_t>> sqlite_mailbox::append_files(
     upd->bind(1, static_cast<int64_t>(uid)).bind(2, static_cast<int64_t>(modseq)).bind(3, f->id);
     if (upd->step() != db::step_result::done) return fail(db_.error_of("advancing UIDNEXT"));
     if (auto s = txn.commit(); !s) return fail(s.err());
+    unlink_synced();  // a full commit: deferred expunges before it are synced too
   }
   refresh_views();
   notifier_.notify();
@@ -622,7 +626,7 @@ base::result<usage> sqlite_mailbox::folder_usage(std::string_view folder) {
   return usage{static_cast<uint64_t>(st->int64(0)), static_cast<uint64_t>(st->int64(1))};
 }
 
-void sqlite_mailbox::remove_unreferenced(std::span<const uint64_t> blobs) {
+void sqlite_mailbox::remove_unreferenced(std::span<const uint64_t> blobs, db::sync_mode committed) {
   if (blobs.empty()) return;
   std::vector<uint64_t> unused;
   {
@@ -634,8 +638,46 @@ void sqlite_mailbox::remove_unreferenced(std::span<const uint64_t> blobs) {
       st->bind(1, static_cast<int64_t>(b));
       if (st->step() == db::step_result::done) unused.push_back(b);
     }
+    if (committed == db::sync_mode::deferred) {
+      // Power loss could still undo the expunge: the file must outlive it.
+      std::lock_guard pending(unlink_mu_);
+      unlink_after_sync_.insert(unlink_after_sync_.end(), unused.begin(), unused.end());
+      return;
+    }
   }
   for (auto b : unused) ::unlinkat(blobs_fd_, blob_name(b).c_str(), 0);
+}
+
+void sqlite_mailbox::unlink_synced() {
+  std::lock_guard pending(unlink_mu_);
+  for (auto b : unlink_after_sync_) ::unlinkat(blobs_fd_, blob_name(b).c_str(), 0);
+  unlink_after_sync_.clear();
+}
+
+bool sqlite_mailbox::unlink_pending(uint64_t blob) {
+  std::lock_guard pending(unlink_mu_);
+  return std::find(unlink_after_sync_.begin(), unlink_after_sync_.end(), blob) !=
+         unlink_after_sync_.end();
+}
+
+base::status sqlite_mailbox::sync() {
+  std::lock_guard lock(db_mu_);
+  if (auto s = db_.sync_wal(); !s) return s;
+  unlink_synced();
+  return base::ok_status();
+}
+
+void sqlite_mailbox::flush_unlinks() {
+  {
+    std::lock_guard pending(unlink_mu_);
+    if (unlink_after_sync_.empty()) return;
+  }
+  // Every commit that dropped these rows is in the WAL (they were listed
+  // after it); syncing the WAL makes them durable, and only then may the
+  // files go. Under db_mu_, so no commit runs between the sync and the list.
+  std::lock_guard lock(db_mu_);
+  if (auto s = db_.sync_wal(); !s) return;  // kept for the next try; they only take space
+  unlink_synced();
 }
 
 namespace {

@@ -101,6 +101,7 @@ sqlite_mailbox::sqlite_mailbox(int64_t user_id, std::string root, db::database d
       db_(std::move(db)) {}
 
 sqlite_mailbox::~sqlite_mailbox() {
+  flush_unlinks();
   // \Recent claims made while sessions ran (folder_view::recent_uid) are
   // saved, so the next session does not see those messages as recent again.
   for (auto& [id, v] : views_) {
@@ -361,6 +362,7 @@ base::result<uint32_t> sqlite_mailbox::commit(pending_append& p) {
 }
 
 void sqlite_mailbox::poll_external_changes() {
+  flush_unlinks();
   bool viewed;
   {
     std::lock_guard vlock(views_mu_);
@@ -455,6 +457,7 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
     outcomes[i] = uid;
   }
   if (auto s = txn.commit(); !s) return fail_all(s.err());
+  unlink_synced();  // this full commit synced the WAL, deferred expunges with it
   for (size_t i = 0; i < batch.size(); ++i) batch[i]->outcome = std::move(outcomes[i]);
 }
 
@@ -511,7 +514,8 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
   std::vector<uint64_t> blobs;
   {
     std::lock_guard lock(db_mu_);
-    db::transaction txn(db_);
+    // Deferred like flag changes; the blobs wait for the sync (remove_unreferenced).
+    db::transaction txn(db_, db::sync_mode::deferred);
     if (auto s = txn.begin(); !s) return s.err();
     auto f = find_folder(folder_name, false);
     if (!f) return f.err();
@@ -548,7 +552,7 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
   // After the commit: a crash here leaves only unreferenced files, which
   // `postern mailbox repair` removes; it never leaves a row without its file.
   size_t removed = blobs.size();
-  remove_unreferenced(blobs);
+  remove_unreferenced(blobs, db::sync_mode::deferred);
   if (removed) {
     refresh_views();
     notifier_.notify();
@@ -557,6 +561,7 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
 }
 
 std::optional<int> sqlite_mailbox::open_blob_cached(uint64_t blob_id) {
+  if (unlink_pending(blob_id)) return std::nullopt;  // open_blob() says it is gone
   auto name = blob_name(blob_id);
   open_how how{};
   how.flags = O_RDONLY | O_CLOEXEC;
@@ -570,7 +575,8 @@ std::optional<int> sqlite_mailbox::open_blob_cached(uint64_t blob_id) {
 
 base::result<int> sqlite_mailbox::open_blob(uint64_t blob_id, uint32_t uid) {
   auto name = blob_name(blob_id);
-  int fd = ::openat(blobs_fd_, name.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = unlink_pending(blob_id) ? (errno = ENOENT, -1)
+                                   : ::openat(blobs_fd_, name.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd >= 0) return fd;
   if (errno == ENOENT)
     return base::error{base::errc::not_found,

@@ -25,6 +25,7 @@ class sqlite_mailbox final : public mailbox {
   base::result<folder_info> folder(std::string_view name) override;
   base::result<std::vector<message_meta>> list(std::string_view folder) override;
   base::result<size_t> expunge(std::string_view folder, std::span<const uint32_t> uids) override;
+  base::status sync() override;
   base::result<int> open_blob(uint64_t blob_id, uint32_t uid) override;
   std::optional<int> open_blob_cached(uint64_t blob_id) override;
   notifier& changes() override { return notifier_; }
@@ -83,8 +84,15 @@ class sqlite_mailbox final : public mailbox {
   // The folder's keyword list, extended by `names` (up to max_keywords_per_folder).
   base::result<std::vector<std::string>> folder_keywords(int64_t folder_id,
                                                          std::span<const std::string> names);
-  // Unlinks the blobs no message refers to any more (after a commit).
-  void remove_unreferenced(std::span<const uint64_t> blobs);
+  // Unlinks the blobs no message refers to any more, after the commit that
+  // dropped their rows: at once when it was a full commit, else once the WAL
+  // holding it is synced (a file may outlive its row, never the reverse).
+  void remove_unreferenced(std::span<const uint64_t> blobs, db::sync_mode committed);
+  // After a full commit, under db_mu_: unlinks what waited for one.
+  void unlink_synced();
+  // Syncs the WAL if blobs wait for it and unlinks them (the watcher thread,
+  // so they wait at most its period; and on close).
+  void flush_unlinks();
   // Brings every live view up to date from the index; call without db_mu_.
   void refresh_views();
   // Parses, links and records a spooled message (outside any lock).
@@ -101,6 +109,12 @@ class sqlite_mailbox final : public mailbox {
 
   std::mutex db_mu_;  // guards db_
   db::database db_;
+  // Blobs of expunged messages whose deferred commit is not yet synced: they
+  // count as gone (open_blob says not_found) though their files are kept.
+  // Taken after db_mu_ when both are held.
+  std::mutex unlink_mu_;
+  std::vector<uint64_t> unlink_after_sync_;
+  bool unlink_pending(uint64_t blob);
 
   // Readers of message data (FETCH ENVELOPE/BODYSTRUCTURE, SEARCH, QUOTA)
   // use connections of their own, each its own WAL snapshot, so they never

@@ -1,9 +1,13 @@
 // The mailbox store: folders, messages, UIDs, flags, modseq, blobs and change
 // notification, shared by every protocol.
 //
-// Durability: append() and expunge() return only after the change is on disk
-// (blob fdatasync'd, its directory fsync'd, index transaction committed with
-// synchronous=FULL). A caller may acknowledge to a client as soon as they return.
+// Durability: append() returns only after the message is on disk (blob
+// fdatasync'd, its directory fsync'd, index transaction committed with
+// synchronous=FULL); a caller may acknowledge it as soon as it returns.
+// store_flags() and expunge() survive the process being killed when they
+// return, and power loss once sync() or any later append has returned (their
+// commits are not fsync'd, as Dovecot does not fsync its index log; an
+// expunged message's file is removed only after that point).
 // Threads: every method is thread-safe and blocking (disk I/O); call it from the
 // blocking pool, never from an I/O thread.
 #pragma once
@@ -146,8 +150,11 @@ class mailbox {
   virtual base::result<folder_info> folder(std::string_view name) = 0;
   // Messages of a folder in UID order.
   virtual base::result<std::vector<message_meta>> list(std::string_view folder) = 0;
-  // Removes messages durably; UIDs already gone are ignored. Returns how many were removed.
+  // Removes messages (durable as described above); UIDs already gone are
+  // ignored. Returns how many were removed.
   virtual base::result<size_t> expunge(std::string_view folder, std::span<const uint32_t> uids) = 0;
+  // Makes every change so far durable against power loss (one fsync).
+  virtual base::status sync() = 0;
   // Opens a message's immutable blob read-only. not_found when another session
   // expunged it; the caller owns the returned file descriptor. `uid` is for
   // the error message.

@@ -36,6 +36,10 @@ class faulty_mailbox final : public mailbox {
     if (owner_.fail_now()) return injected();
     return inner_->expunge(folder, uids);
   }
+  base::status sync() override {
+    if (owner_.fail_now()) return injected();
+    return inner_->sync();
+  }
   base::result<int> open_blob(uint64_t blob_id, uint32_t uid) override {
     if (owner_.fail_now()) return injected();
     return inner_->open_blob(blob_id, uid);

@@ -23,7 +23,14 @@ net::awaitable<void> cmd_quit(session& s, std::string_view) {
     co_return;
   }
   auto mailbox = s.mailbox;
-  auto update = [mailbox, uids = std::move(uids)] { return mailbox->expunge("INBOX", uids); };
+  // RFC 1939 §6: +OK says the messages are gone; synced so that even power
+  // loss cannot bring them back for the next download.
+  auto update = [mailbox, uids = std::move(uids)]() -> base::result<size_t> {
+    auto removed = mailbox->expunge("INBOX", uids);
+    if (!removed) return removed;
+    if (auto s = mailbox->sync(); !s) return s.err();
+    return removed;
+  };
   auto removed = co_await net::run_blocking(std::move(update));
   if (!removed) {
     observe::log(observe::level::error, "pop3", s.id, "deleting messages of {} failed: {} ({})",

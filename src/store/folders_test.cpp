@@ -232,7 +232,8 @@ TEST(Append, MultiAppendIsAllOrNothing) {
   std::vector<std::string> kw[] = {{"$Label1"}, {}};
   auto uids = f.mb->append_files("Drafts", m, kw);
   ASSERT_TRUE(uids) << uids.err().message;
-  EXPECT_EQ(uids->size(), 2u);
+  EXPECT_EQ(uids->uids.size(), 2u);
+  EXPECT_EQ(uids->uidvalidity, f.mb->folder("Drafts")->uidvalidity);
   EXPECT_EQ(f.mb->folder("Drafts")->messages, 2u);
   auto bad = f.mb->append_files("Nowhere", m, kw);
   EXPECT_EQ(bad.err().code, base::errc::not_found);

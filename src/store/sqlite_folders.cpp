@@ -407,7 +407,7 @@ base::status sqlite_mailbox::prepare_file(pending_append& p, const spooled_messa
   return base::ok_status();
 }
 
-base::result<std::vector<uint32_t>> sqlite_mailbox::append_files(
+base::result<appended> sqlite_mailbox::append_files(
     std::string_view folder, std::span<const spooled_message> msgs,
     std::span<const std::vector<std::string>> keywords) {
   std::vector<pending_append> batch(msgs.size());
@@ -429,17 +429,19 @@ base::result<std::vector<uint32_t>> sqlite_mailbox::append_files(
     drop_linked();
     return s.err();
   }
-  std::vector<uint32_t> uids;
+  appended out;
+  auto& uids = out.uids;
   {
     std::lock_guard lock(db_mu_);
     db::transaction txn(db_);
-    auto fail = [&](base::error e) -> base::result<std::vector<uint32_t>> {
+    auto fail = [&](base::error e) -> base::result<appended> {
       drop_linked();
       return e;
     };
     if (auto s = txn.begin(); !s) return fail(s.err());
     auto f = find_folder(folder, folder == "INBOX");
     if (!f) return fail(f.err());
+    out.uidvalidity = f->uidvalidity;
     auto ins = db_.prepare(
         "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
         " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
@@ -498,7 +500,7 @@ base::result<std::vector<uint32_t>> sqlite_mailbox::append_files(
   }
   refresh_views();
   notifier_.notify();
-  return uids;
+  return out;
 }
 
 base::result<std::vector<uint32_t>> sqlite_mailbox::expunged_since(std::string_view folder,

@@ -42,9 +42,9 @@ class sqlite_mailbox final : public mailbox {
                                         const flag_update& update) override;
   base::result<copy_result> copy(std::string_view from, std::span<const uint32_t> uids,
                                  std::string_view to, bool move) override;
-  base::result<std::vector<uint32_t>> append_files(
-      std::string_view folder, std::span<const spooled_message> msgs,
-      std::span<const std::vector<std::string>> keywords) override;
+  base::result<appended> append_files(std::string_view folder,
+                                      std::span<const spooled_message> msgs,
+                                      std::span<const std::vector<std::string>> keywords) override;
   base::result<std::vector<uint32_t>> expunged_since(std::string_view folder,
                                                      uint64_t modseq) override;
   base::result<std::string> structure(std::string_view folder, uint32_t uid) override;

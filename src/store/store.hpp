@@ -43,6 +43,13 @@ struct folder_info {
   uint32_t messages = 0;
 };
 
+// What append_files() stored: the folder's UIDVALIDITY and the new UIDs in
+// order (APPENDUID, RFC 4315 §3).
+struct appended {
+  uint32_t uidvalidity = 0;
+  std::vector<uint32_t> uids;
+};
+
 struct message_meta {
   uint32_t uid = 0;
   uint64_t size = 0;          // bytes as stored (CRLF line endings)
@@ -192,7 +199,7 @@ class mailbox {
                                          std::string_view to, bool move) = 0;
   // Stores several spooled messages in one transaction: all or none
   // (MULTIAPPEND, RFC 3502). Keywords per message are given by name.
-  virtual base::result<std::vector<uint32_t>> append_files(
+  virtual base::result<appended> append_files(
       std::string_view folder, std::span<const spooled_message> msgs,
       std::span<const std::vector<std::string>> keywords) = 0;
   // Records that UIDs below `uid` have been seen as \Recent (RFC 3501 §2.3.2).

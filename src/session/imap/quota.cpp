@@ -16,11 +16,13 @@ struct quota_state {
   store::usage used;
 };
 
-net::awaitable<base::result<quota_state>> read_quota(session& s) {
+// Blocking work that reads the user's limits (from the directory, so a
+// change applies at once) and, when there are any, the mailbox's usage.
+std::function<base::result<quota_state>()> quota_reader(session& s) {
   auto& dir = s.svc.dir;
   auto mb = s.mailbox;
   auto user = s.user;
-  auto read = [&dir, mb, user]() -> base::result<quota_state> {
+  return [&dir, mb, user]() -> base::result<quota_state> {
     auto u = dir.find_user(user);
     if (!u) return u.err();
     quota_state q{u->quota_storage, u->quota_messages, {}};
@@ -31,6 +33,10 @@ net::awaitable<base::result<quota_state>> read_quota(session& s) {
     }
     return q;
   };
+}
+
+net::awaitable<base::result<quota_state>> read_quota(session& s) {
+  auto read = quota_reader(s);
   co_return co_await net::run_blocking(std::move(read));
 }
 
@@ -46,19 +52,36 @@ std::string resources(const quota_state& q) {
 
 }  // namespace
 
+namespace {
+std::optional<std::string> refusal(const quota_state& q, const std::string& user, uint64_t bytes,
+                                   uint64_t messages) {
+  if (q.storage_limit && q.used.bytes + bytes > q.storage_limit)
+    return fmt::format(
+        "[OVERQUOTA] {} would be over its storage quota: {} of {} bytes used, {} more asked for",
+        user, q.used.bytes, q.storage_limit, bytes);
+  if (q.message_limit && q.used.messages + messages > q.message_limit)
+    return fmt::format(
+        "[OVERQUOTA] {} would be over its message quota: {} of {} messages, {} more asked for",
+        user, q.used.messages, q.message_limit, messages);
+  return std::nullopt;
+}
+}  // namespace
+
 net::awaitable<std::optional<std::string>> check_quota(session& s, uint64_t bytes,
                                                        uint64_t messages) {
   auto q = co_await read_quota(s);
   if (!q) co_return error_reply(s, q.err());
-  if (q->storage_limit && q->used.bytes + bytes > q->storage_limit)
-    co_return fmt::format(
-        "[OVERQUOTA] {} would be over its storage quota: {} of {} bytes used, {} more asked for",
-        s.user, q->used.bytes, q->storage_limit, bytes);
-  if (q->message_limit && q->used.messages + messages > q->message_limit)
-    co_return fmt::format(
-        "[OVERQUOTA] {} would be over its message quota: {} of {} messages, {} more asked for",
-        s.user, q->used.messages, q->message_limit, messages);
-  co_return std::nullopt;
+  co_return refusal(*q, s.user, bytes, messages);
+}
+
+quota_work quota_check_work(session& s, uint64_t bytes, uint64_t messages) {
+  auto read = quota_reader(s);
+  return [read = std::move(read), user = s.user, bytes,
+          messages]() -> base::result<std::optional<std::string>> {
+    auto q = read();
+    if (!q) return q.err();
+    return refusal(*q, user, bytes, messages);
+  };
 }
 
 net::awaitable<void> cmd_getquotaroot(session& s, std::string_view args) {

@@ -65,7 +65,7 @@ class faulty_mailbox final : public mailbox {
   POSTERN_FORWARD(base::result<copy_result>, copy,
                   (std::string_view f, std::span<const uint32_t> u, std::string_view t, bool m),
                   (f, u, t, m))
-  POSTERN_FORWARD(base::result<std::vector<uint32_t>>, append_files,
+  POSTERN_FORWARD(base::result<appended>, append_files,
                   (std::string_view f, std::span<const spooled_message> m,
                    std::span<const std::vector<std::string>> k),
                   (f, m, k))

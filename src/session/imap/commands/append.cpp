@@ -111,25 +111,30 @@ struct received {
 // ending is data; anything else is canonicalised to CRLF.
 net::awaitable<base::result<received>> receive(session& s, uint64_t n, bool binary) {
   auto& mail = s.svc.mail;
-  auto make = [&mail] { return mail.create_spool(); };
-  auto spool = co_await net::run_blocking(std::move(make));
-  if (!spool) co_return spool.err();
+  // The spool file is created by the first write (at the end, for a message
+  // under spool_chunk): one blocking call, not two.
   received r;
-  r.spool = std::move(*spool);
   store::canonical_stream canonical;
   std::string out;
   bool write_failed = false;
   base::error failure{base::errc::io_error, "", ""};
   auto spill = [&]() -> net::awaitable<void> {
-    if (out.empty() || write_failed) {
+    // An empty message still needs its (empty) spool file.
+    if (write_failed || (out.empty() && r.spool.fd >= 0)) {
       out.clear();
       co_return;
     }
-    int fd = r.spool.fd;
-    std::string path = r.spool.path;
     std::string bytes;
     bytes.swap(out);
-    auto write = [fd, path, bytes = std::move(bytes)]() -> base::status {
+    // The coroutine waits while this runs, so the spool may be used by pointer.
+    auto write = [&mail, spool = &r.spool, bytes = std::move(bytes)]() -> base::status {
+      if (spool->fd < 0) {
+        auto made = mail.create_spool();
+        if (!made) return made.err();
+        *spool = std::move(*made);
+      }
+      int fd = spool->fd;
+      const std::string& path = spool->path;
       std::string_view rest = bytes;
       while (!rest.empty()) {
         auto w = ::write(fd, rest.data(), rest.size());
@@ -293,11 +298,6 @@ net::awaitable<void> append_impl(session& s, cursor& c, std::optional<replace_ta
   }
   uint64_t total = 0;
   for (auto& m : messages) total += m.size;
-  auto over = co_await check_quota(s, total, messages.size());
-  if (over) {
-    s.no(*over);
-    co_return;
-  }
   std::vector<store::spooled_message> spooled;
   std::vector<std::vector<std::string>> keywords;
   for (size_t i = 0; i < messages.size(); ++i) {
@@ -309,10 +309,31 @@ net::awaitable<void> append_impl(session& s, cursor& c, std::optional<replace_ta
   }
   auto mb = s.mailbox;
   auto folder = std::get<std::string>(name);
-  auto store_all = [mb, folder, &spooled, &keywords] {
-    return mb->append_files(folder, spooled, keywords);
+  // One blocking call: the quota, the store, and the spool files' removal
+  // (their bytes are the blobs now, or the append failed).
+  struct stored {
+    std::optional<std::string> over;  // the quota's refusal
+    base::result<store::appended> result = store::appended{};
   };
-  auto uids = co_await net::run_blocking(std::move(store_all));
+  auto quota = quota_check_work(s, total, messages.size());
+  auto store_all = [mb, folder, quota = std::move(quota), &spooled, &keywords, &messages] {
+    stored out;
+    auto over = quota();
+    if (!over)
+      out.result = over.err();
+    else if (*over)
+      out.over = std::move(*over);
+    else
+      out.result = mb->append_files(folder, spooled, keywords);
+    for (auto& m : messages) m.spool.discard();
+    return out;
+  };
+  auto done = co_await net::run_blocking(std::move(store_all));
+  if (done.over) {
+    s.no(*done.over);
+    co_return;
+  }
+  auto& uids = done.result;
   if (!uids) {
     if (uids.err().code == base::errc::not_found)
       s.no(fmt::format("[TRYCREATE] {}", uids.err().message));
@@ -321,10 +342,7 @@ net::awaitable<void> append_impl(session& s, cursor& c, std::optional<replace_ta
     co_return;
   }
   auto mbf = s.mailbox;
-  auto info = [mbf, folder] { return mbf->folder(folder); };
-  auto f = co_await net::run_blocking(std::move(info));
-  std::string code =
-      f ? fmt::format("[APPENDUID {} {}] ", f->uidvalidity, compress_set(*uids)) : std::string();
+  std::string code = fmt::format("[APPENDUID {} {}] ", uids->uidvalidity, compress_set(uids->uids));
   if (!replace) {
     s.ok(fmt::format("{}APPEND completed", code));
     co_return;

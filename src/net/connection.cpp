@@ -1,13 +1,14 @@
 #include "net/connection.hpp"
 
 #include <fmt/format.h>
-#include <openssl/ssl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "net/tls_stream.hpp"
 
 namespace postern::net {
 
@@ -105,12 +106,14 @@ void connection::interrupt() {
 awaitable<bool> connection::start_tls() {
   in_begin_ = in_end_ = 0;
   if (!tls_ctx_) co_return false;
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_ctx_);
+  tls_ = std::make_unique<tls_stream>(socket_, tls_ctx_->native_handle());
   arm_for_operation();
-  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, use_nothrow);
+  auto ec = co_await tls_->handshake();
   disarm();
   if (ec || closed_) {
-    tls_failure_ = timed_out_ ? "no handshake within the timeout" : ec.message();
+    tls_failure_ = timed_out_                 ? "no handshake within the timeout"
+                   : !tls_->failure().empty() ? tls_->failure()
+                                              : ec.message();
     co_return false;
   }
   tls_active_ = true;
@@ -172,7 +175,7 @@ awaitable<read_status> connection::fill(size_t want_capacity) {
       char raw[16384];
       reading_ = true;
       if (tls_active_) {
-        std::tie(ec, n) = co_await tls_->async_read_some(asio::buffer(raw), use_nothrow);
+        std::tie(ec, n) = co_await tls_->read_some(raw, sizeof raw);
       } else {
         std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(raw), use_nothrow);
       }
@@ -186,7 +189,7 @@ awaitable<read_status> connection::fill(size_t want_capacity) {
     auto buf = asio::buffer(in_.get() + in_end_, in_cap_ - in_end_);
     reading_ = true;
     if (tls_active_) {
-      std::tie(ec, n) = co_await tls_->async_read_some(buf, use_nothrow);
+      std::tie(ec, n) = co_await tls_->read_some(in_.get() + in_end_, in_cap_ - in_end_);
     } else {
       std::tie(ec, n) = co_await socket_.async_read_some(buf, use_nothrow);
     }
@@ -321,7 +324,7 @@ awaitable<bool> connection::write(std::string_view data, bool more) {
   error_code ec;
   size_t total = data.size();
   if (tls_active_) {
-    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), use_nothrow);
+    ec = co_await tls_->write_all(data);
   } else if (more) {
     while (!data.empty() && !ec) {
       size_t n = 0;
@@ -346,7 +349,7 @@ awaitable<bool> connection::write_beside_read(std::string_view data) {
   }
   error_code ec;
   if (tls_active_) {
-    std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(data), use_nothrow);
+    ec = co_await tls_->write_all(data);
   } else {
     std::tie(ec, std::ignore) =
         co_await asio::async_write(socket_, asio::buffer(data), use_nothrow);

@@ -29,6 +29,8 @@
 
 namespace postern::net {
 
+class tls_stream;
+
 enum class read_status { ok, too_long, closed, timed_out, error, interrupted };
 
 // What a resumable frame scanner says about the bytes buffered so far (the
@@ -157,7 +159,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   tcp::socket socket_;
   // Created only on the TLS handshake, so a plaintext session carries no SSL state.
-  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  std::unique_ptr<tls_stream> tls_;
   std::shared_ptr<asio::ssl::context> tls_ctx_;
   asio::steady_timer timer_;
   clock::duration timeout_ = std::chrono::seconds(60);

@@ -112,8 +112,9 @@ class ImapSession : public ::testing::Test {
         for (auto& l : until_tagged(c, tag)) lines.push_back(l);
       }
     });
-    std::regex volatile_numbers(R"((UIDVALIDITY|MAILBOXID \(M|COPYUID|APPENDUID) [0-9a-f]+)");
-    for (auto& l : lines) l = std::regex_replace(l, volatile_numbers, "$1 N");
+    // MAILBOXID is "M" and the hex digits with no space between (RFC 8474 §4).
+    std::regex volatile_numbers(R"((UIDVALIDITY |MAILBOXID \(M|COPYUID |APPENDUID )[0-9a-f]+)");
+    for (auto& l : lines) l = std::regex_replace(l, volatile_numbers, "$1N");
     return lines;
   }
 };

@@ -22,10 +22,12 @@ uint32_t selected_folder::seq_of(uint32_t uid) const {
   return static_cast<uint32_t>(it - uids.begin()) + 1;
 }
 
-std::string flag_list(const store::folder_view& v, const store::message_meta& m, bool recent) {
-  std::string out = "(";
+void append_flag_list(std::string& out, const store::folder_view& v, const store::message_meta& m,
+                      bool recent) {
+  out += '(';
+  size_t start = out.size();
   auto add = [&](std::string_view f) {
-    if (out.size() > 1) out += ' ';
+    if (out.size() > start) out += ' ';
     out += f;
   };
   if (m.flags & store::flag_seen) add("\\Seen");
@@ -37,6 +39,11 @@ std::string flag_list(const store::folder_view& v, const store::message_meta& m,
   for (size_t i = 0; i < v.keywords.size() && i < 64; ++i)
     if (m.keywords & (uint64_t{1} << i)) add(v.keywords[i]);
   out += ')';
+}
+
+std::string flag_list(const store::folder_view& v, const store::message_meta& m, bool recent) {
+  std::string out;
+  append_flag_list(out, v, m, recent);
   return out;
 }
 

@@ -22,5 +22,8 @@ void announce_flags(session& s, const store::folder_view& v);
 
 // "(\\Seen \\Flagged $Forwarded)" of one message.
 std::string flag_list(const store::folder_view& v, const store::message_meta& m, bool recent);
+// The same, appended to `out` (FETCH of many messages writes in place).
+void append_flag_list(std::string& out, const store::folder_view& v, const store::message_meta& m,
+                      bool recent);
 
 }  // namespace postern::session::imap

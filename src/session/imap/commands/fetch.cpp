@@ -485,6 +485,64 @@ net::awaitable<bool> emit_batch(session& s, work_batch& batch, const std::vector
   co_return true;
 }
 
+// What a FETCH line says from the view alone (no store access).
+struct view_items {
+  const std::vector<fetch_att>* items;
+  bool uid, flags, modseq;
+};
+
+// "* SEQ FETCH (" and the view's items of `m`, appended to `out`; the caller
+// holds the view's reader lock and adds the rest of the line.
+void append_view_items(std::string& out, const session& s, const store::message_meta& m,
+                       const view_items& what) {
+  const auto& sel = *s.selected;
+  auto out_it = std::back_inserter(out);
+  fmt::format_to(out_it, "* {} FETCH (", sel.seq_of(m.uid));
+  size_t start = out.size();
+  auto sep = [&] {
+    if (out.size() > start) out += ' ';
+  };
+  if (what.uid) {
+    sep();
+    fmt::format_to(out_it, "UID {}", m.uid);
+  }
+  if (what.flags) {
+    sep();
+    out += "FLAGS ";
+    append_flag_list(out, *sel.view, m, !s.rev2 && sel.is_recent(m.uid));
+  }
+  for (auto& a : *what.items) {
+    switch (a.what) {
+      case kind::internaldate:
+        sep();
+        out += "INTERNALDATE " + imap_date(m.internal_date);
+        break;
+      case kind::rfc822_size:
+        sep();
+        fmt::format_to(out_it, "RFC822.SIZE {}", m.size);
+        break;
+      case kind::savedate:
+        sep();
+        out += m.save_date ? "SAVEDATE " + imap_date(m.save_date) : "SAVEDATE NIL";
+        break;
+      case kind::emailid:
+        sep();
+        fmt::format_to(out_it, "EMAILID ({})", email_id(m));
+        break;
+      case kind::threadid:
+        sep();
+        out += "THREADID NIL";
+        break;
+      default:
+        break;
+    }
+  }
+  if (what.modseq) {
+    sep();
+    fmt::format_to(out_it, "MODSEQ ({})", m.modseq);
+  }
+}
+
 net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
   auto req = proto::imap::parse_fetch(args);
   if (!req) {
@@ -561,10 +619,40 @@ net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
   }
 
   bool some_gone = false;
+  const view_items what{&items, want_uid, want_flags, want_modseq};
+  if (!need_blob && !need_structure) {
+    // Flags, sizes and dates only: written straight into the output, up to
+    // 1024 messages per hold of the view's lock, and the budget checked per
+    // line rather than by a coroutine call (that was a third of FETCH 1:*
+    // (FLAGS)'s time; a lock and a line's strings per message, a fifth).
+    constexpr size_t per_lock = 1024;
+    size_t i = 0;
+    while (i < r.uids.size()) {
+      {
+        auto lock = sel.view->reader();
+        announce_flags(s, *sel.view);
+        for (size_t end = std::min(r.uids.size(), i + per_lock);
+             i < end && s.out.size() < core::output_budget; ++i) {
+          auto* m = sel.view->find(r.uids[i]);
+          if (!m) {
+            some_gone = true;
+            continue;
+          }
+          if (req->changed_since && m->modseq <= *req->changed_since) continue;
+          append_view_items(s.out, s, *m, what);
+          s.out += ")\r\n";
+        }
+      }
+      if (s.out.size() < core::output_budget) continue;
+      bool sent = co_await s.flush();
+      if (!sent) co_return;
+    }
+  }
   // Messages whose answer needs the store (structure or blob) go in batches.
   constexpr size_t batch_size = 256;
   work_batch batch;
-  for (auto uid : r.uids) {
+  static const std::vector<uint32_t> none;
+  for (auto uid : need_blob || need_structure ? r.uids : none) {
     message_work w;
     {
       auto lock = sel.view->reader();
@@ -577,54 +665,13 @@ net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
       if (req->changed_since && m->modseq <= *req->changed_since) continue;
       w.meta = *m;
       w.seq = sel.seq_of(uid);
-      std::string head = fmt::format("* {} FETCH (", w.seq);
-      std::string attrs;
-      auto add = [&](const std::string& a) {
-        if (!attrs.empty()) attrs += ' ';
-        attrs += a;
-      };
-      if (want_uid) add(fmt::format("UID {}", uid));
-      if (want_flags) add("FLAGS " + flag_list(*sel.view, *m, !s.rev2 && sel.is_recent(uid)));
-      for (auto& a : items) {
-        switch (a.what) {
-          case kind::internaldate:
-            add("INTERNALDATE " + imap_date(m->internal_date));
-            break;
-          case kind::rfc822_size:
-            add(fmt::format("RFC822.SIZE {}", m->size));
-            break;
-          case kind::savedate:
-            add(m->save_date ? "SAVEDATE " + imap_date(m->save_date) : "SAVEDATE NIL");
-            break;
-          case kind::emailid:
-            add(fmt::format("EMAILID ({})", email_id(*m)));
-            break;
-          case kind::threadid:
-            add("THREADID NIL");
-            break;
-          default:
-            break;
-        }
-      }
-      if (want_modseq) add(fmt::format("MODSEQ ({})", m->modseq));
-      head += attrs;
-      if (!need_blob && !need_structure) {
-        s.out += head;
-        s.out += ")\r\n";
-        lock.unlock();
-        // The budget is checked here rather than in flush_if_full(): a
-        // coroutine call per line was a third of FETCH 1:* (FLAGS)'s time.
-        if (s.out.size() < core::output_budget) continue;
-        bool sent = co_await s.flush();
-        if (!sent) co_return;
-        continue;
-      }
+      std::string head;
+      append_view_items(head, s, *m, what);
       batch.emplace_back(w, std::move(head));
-      lock.unlock();
-      if (batch.size() < batch_size) continue;
-      bool more = co_await emit_batch(s, batch, items, need_blob, need_structure, some_gone);
-      if (!more) co_return;
     }
+    if (batch.size() < batch_size) continue;
+    bool more = co_await emit_batch(s, batch, items, need_blob, need_structure, some_gone);
+    if (!more) co_return;
   }
   if (!batch.empty()) {
     bool more = co_await emit_batch(s, batch, items, need_blob, need_structure, some_gone);

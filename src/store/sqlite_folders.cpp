@@ -521,13 +521,17 @@ base::result<std::vector<uint32_t>> sqlite_mailbox::expunged_since(std::string_v
 
 base::status sqlite_mailbox::save_recent(std::string_view folder, uint32_t uid) {
   std::lock_guard lock(db_mu_);
+  // \\Recent is advisory (RFC 3501 §2.3.2): committed without an fsync of
+  // its own, like flags; every SELECT that sees new mail writes it.
+  db::transaction txn(db_, db::sync_mode::deferred);
+  if (auto s = txn.begin(); !s) return s.err();
   auto f = find_folder(folder, false);
   if (!f) return f.err();
   auto st = db_.prepare("UPDATE folders SET recent_uid = max(recent_uid, ?) WHERE id = ?");
   if (!st) return st.err();
   st->bind(1, static_cast<int64_t>(uid)).bind(2, f->id);
   if (st->step() != db::step_result::done) return db_.error_of("recording \\Recent");
-  return base::ok_status();
+  return txn.commit();
 }
 
 template <class F>

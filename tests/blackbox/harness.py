@@ -204,6 +204,16 @@ class RawClient:
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line
 
+    def read(self, n) -> bytes:
+        """Exactly n bytes (a literal's content)."""
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(f"connection closed; buffered {self.buf!r}")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
     def multiline(self):
         lines = []
         while True:

@@ -222,6 +222,39 @@ class Messages(ImapNode):
         c.logout()
 
 
+    def test_append_with_rfc_6855_utf8_data_item(self):
+        # Python's imaplib (3.12+) sends "UTF8 (~{n}...)" once UTF8=ACCEPT is
+        # enabled (RFC 6855 §4); the message is stored without the wrapper.
+        raw = RawClient(self.node.imap)
+        raw.line()
+        raw.send(f"a login {USER} \"{PASSWORD}\"\r\n".encode())
+        raw.line()
+        raw.send(b"b ENABLE UTF8=ACCEPT\r\n")
+        self.assertIn(b"UTF8=ACCEPT", raw.line())
+        raw.line()
+        m1 = message("Grüße aus Zürich", "Hallo\r\n")
+        m2 = message("second", "Zwei\r\n")
+        raw.send(f"c APPEND Drafts (\\Seen) UTF8 (~{{{len(m1)}+}}\r\n".encode() + m1 +
+                 f") UTF8 (~{{{len(m2)}+}}\r\n".encode() + m2 + b")\r\n")
+        reply = raw.line()
+        self.assertRegex(reply, rb"^c OK \[APPENDUID \d+ (\d+):(\d+)\]")
+        first, last = map(int, re.search(rb"(\d+):(\d+)\]", reply).groups())
+        raw.send(f"d SELECT Drafts\r\n".encode())
+        while not raw.line().startswith(b"d OK"):
+            pass
+        raw.send(f"e UID FETCH {first} BODY.PEEK[]\r\n".encode())
+        head = raw.line()
+        self.assertRegex(head, rb"\{%d\}$" % len(m1))
+        self.assertEqual(raw.read(len(m1)), m1)
+        raw.line()
+        while not raw.line().startswith(b"e OK"):
+            pass
+        # Without its ")" the command is refused with the reason.
+        raw.send(f"f APPEND Drafts UTF8 (~{{{len(m2)}+}}\r\n".encode() + m2 + b"\r\n")
+        self.assertRegex(raw.line(), rb'^f BAD .*"\)"')
+        raw.close()
+
+
 class Replace(ImapNode):
     def test_replace_appends_the_new_draft_and_expunges_the_old(self):
         self.node.cli("user", "add", "replace@example.com", "--password-stdin", stdin=b"pw\n")

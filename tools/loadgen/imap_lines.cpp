@@ -1,6 +1,7 @@
 #include "imap_lines.hpp"
 
 #include <charconv>
+#include <stdexcept>
 
 namespace loadgen {
 
@@ -27,6 +28,10 @@ bool is_tagged_ok(std::string_view line, std::string_view tag) {
 std::string imap_quoted(std::string_view s) {
   std::string out = "\"";
   for (const char ch : s) {
+    // RFC 9051 §4.3: a quoted string holds no CR, LF or NUL; sent anyway, the
+    // line would end early and the rest be read as another command.
+    if (ch == '\r' || ch == '\n' || ch == '\0')
+      throw std::invalid_argument("an IMAP quoted string cannot hold CR, LF or NUL");
     if (ch == '"' || ch == '\\') out += '\\';
     out += ch;
   }

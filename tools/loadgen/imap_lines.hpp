@@ -18,7 +18,8 @@ std::optional<std::uint64_t> literal_length(std::string_view line);
 bool is_tagged(std::string_view line, std::string_view tag);
 bool is_tagged_ok(std::string_view line, std::string_view tag);
 
-// An IMAP quoted string (RFC 9051 §4.3) of s.
+// An IMAP quoted string (RFC 9051 §4.3) of s; std::invalid_argument for CR,
+// LF or NUL, which no quoted string can carry.
 std::string imap_quoted(std::string_view s);
 
 }  // namespace loadgen

@@ -33,6 +33,8 @@ TEST(ImapLines, TaggedLinesAreMatchedByWholeTag) {
 TEST(ImapLines, QuotedStringsEscapeQuoteAndBackslash) {
   EXPECT_EQ(imap_quoted("joe@example.test"), "\"joe@example.test\"");
   EXPECT_EQ(imap_quoted("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_THROW(imap_quoted("pass\r\nX LOGOUT"), std::invalid_argument);
+  EXPECT_THROW(imap_quoted(std::string_view("a\0b", 3)), std::invalid_argument);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <regex>
 
 #include "session/testing/session_harness.hpp"
@@ -190,6 +191,37 @@ TEST_F(ImapSession, EveryStoreFailureGetsACodedReply) {
       if (!h->store_fault_fired()) break;  // the script passed every operation
     }
   }
+}
+
+// RFC 9051 §5.4: a server may end an IDLE that outlives its inactivity
+// timer; the client is told why before the connection closes, and no DONE
+// is waited for. (The schema keeps authenticated_timeout at 29 minutes or
+// more; 2 s is stored past it to see the timeout fire.)
+TEST_F(ImapSession, IdlePastTheAuthenticatedTimeoutEndsWithACodedBye) {
+  auto h = fresh();
+  h->set_unchecked("authenticated_timeout", "2s");
+  std::vector<std::string> lines;
+  bool closed = false;
+  auto start = std::chrono::steady_clock::now();
+  h->run(run_session, [&](script_client& c) {
+    c.line();
+    c.send("a1 LOGIN joe@example.com pw\r\n");
+    until_tagged(c, "a1");
+    c.send("a2 SELECT INBOX\r\n");
+    until_tagged(c, "a2");
+    c.send("a3 IDLE\r\n");
+    lines.push_back(c.line());
+    for (auto l = c.line(); !l.empty(); l = c.line()) lines.push_back(l);
+    closed = c.at_eof();
+  });
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].rfind("+ ", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[1],
+            "* BYE [UNAVAILABLE] IDLE timed out (authenticated_timeout); reconnect to go on");
+  EXPECT_TRUE(closed);
+  EXPECT_GE(took, std::chrono::seconds(2));
+  EXPECT_EQ(h->escaped_exception(), "");
 }
 
 }  // namespace postern::session::imap

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "db/sqlite.hpp"
 #include "directory/password.hpp"
 
 namespace postern::session::testing {
@@ -107,6 +108,17 @@ void session_harness::add_user(const std::string& address, const std::string& pa
 
 void session_harness::set(const std::string& key, const std::string& value) {
   if (!dir_->set_setting(protocol_, key, value)) throw std::runtime_error("bad setting " + key);
+}
+
+void session_harness::set_unchecked(const std::string& key, const std::string& value) {
+  auto db = db::database::open(data_dir_ + "/directory.sqlite", false);
+  if (!db) throw std::runtime_error(db.err().message);
+  auto st = db->prepare(
+      "INSERT INTO settings(protocol, key, value) VALUES(?, ?, ?)"
+      " ON CONFLICT(protocol, key) DO UPDATE SET value = excluded.value");
+  if (!st) throw std::runtime_error(st.err().message);
+  st->bind(1, protocol_).bind(2, key).bind(3, value);
+  if (st->step() != db::step_result::done) throw std::runtime_error("storing " + key);
 }
 
 size_t session_harness::stored_count(const std::string& address) {

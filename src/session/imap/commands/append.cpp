@@ -74,9 +74,12 @@ std::optional<int64_t> parse_date_time(std::string_view t) {
 struct message_args {
   std::vector<std::string> flags;
   int64_t internal_date = 0;
+  bool utf8_wrapped = false;  // "UTF8 (" literal8 ")" (RFC 6855 §4)
 };
 
-// "[SP flag-list] [SP date-time] SP" before a message literal.
+// "[SP flag-list] [SP date-time] SP" before a message literal, and RFC 6855
+// §4's "UTF8 (" that wraps it (Python's imaplib sends it once UTF8=ACCEPT is
+// enabled; the ")" after the literal is taken off the rest of the line).
 std::optional<std::string> read_message_args(cursor& c, message_args& a) {
   c.skip(' ');
   if (c.peek('(')) {
@@ -94,6 +97,10 @@ std::optional<std::string> read_message_args(cursor& c, message_args& a) {
                          base::printable(*d));
     a.internal_date = *t;
     c.skip(' ');
+  }
+  if (base::iequals(c.rest(), "UTF8 (")) {
+    a.utf8_wrapped = true;
+    return std::nullopt;
   }
   if (!c.at_end())
     return fmt::format("unexpected {} before the message", base::printable(c.rest()));
@@ -274,6 +281,13 @@ net::awaitable<void> append_impl(session& s, cursor& c, std::optional<replace_ta
     if (st != net::read_status::ok) {
       s.quit = true;
       co_return;
+    }
+    if (margs.back().utf8_wrapped) {
+      if (line.empty() || line[0] != ')') {
+        s.bad("expected \")\" after the message of UTF8 (~{size}) (RFC 6855 §4)");
+        co_return;
+      }
+      line.erase(0, 1);
     }
     if (line.empty()) break;
     auto marker = trailing_literal(line);

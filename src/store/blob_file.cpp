@@ -76,12 +76,14 @@ base::result<uint64_t> create_blob(int dir_fd, const std::string& dir, std::stri
 }
 
 base::result<uint64_t> link_blob(int dir_fd, const std::string& dir, int source_fd,
-                                 const std::string& source) {
-  if (::fdatasync(source_fd) != 0) return io_error("cannot sync spool file", source, errno);
+                                 const std::string& source, const std::string& shown_as) {
+  if (::fdatasync(source_fd) != 0) return io_error("cannot sync spool file", shown_as, errno);
   for (int attempt = 0;; ++attempt) {
     uint64_t id = next_blob_id();
     auto name = blob_name(id);
-    if (::linkat(AT_FDCWD, source.c_str(), dir_fd, name.c_str(), 0) == 0) return id;
+    // AT_SYMLINK_FOLLOW: /proc/self/fd/N links the file it stands for (open(2)
+    // on O_TMPFILE); a spool path is never a symbolic link.
+    if (::linkat(AT_FDCWD, source.c_str(), dir_fd, name.c_str(), AT_SYMLINK_FOLLOW) == 0) return id;
     if (errno == EEXIST && attempt < 100) continue;
     if (errno != EXDEV) return io_error("cannot link message file", dir + "/" + name, errno);
     // Another file system: copy in the kernel, then sync the copy.

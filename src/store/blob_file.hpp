@@ -20,11 +20,12 @@ std::string blob_name(uint64_t id);
 // data, not the folder entry). Returns the id.
 base::result<uint64_t> create_blob(int dir_fd, const std::string& dir, std::string_view bytes);
 
-// Makes the complete file at `source` a new blob: fdatasyncs `source_fd`, then
-// hard-links it under a fresh id (copying when `dir` is on another file
-// system). Returns the id.
+// Makes the complete file at `source` (a path, or /proc/self/fd/N of an
+// unnamed O_TMPFILE file) a new blob: fdatasyncs `source_fd`, then hard-links
+// it under a fresh id (copying when `dir` is on another file system). Errors
+// name the file as `shown_as`. Returns the id.
 base::result<uint64_t> link_blob(int dir_fd, const std::string& dir, int source_fd,
-                                 const std::string& source);
+                                 const std::string& source, const std::string& shown_as);
 
 // fsync of a directory, so that names created in it are durable.
 base::status sync_directory(int dir_fd, const std::string& dir);

@@ -401,7 +401,8 @@ base::status sqlite_mailbox::prepare_file(pending_append& p, const spooled_messa
     p.structure = mime::parse({});
   }
   p.envelope = mime::imap_envelope(p.structure);  // before the transaction takes the lock
-  auto blob = link_blob(blobs_fd_, blobs_dir_, msg.file->fd, msg.file->path);
+  auto blob =
+      link_blob(blobs_fd_, blobs_dir_, msg.file->fd, msg.file->link_source(), msg.file->path);
   if (!blob) return blob.err();
   p.blob = *blob;
   return base::ok_status();

@@ -323,7 +323,8 @@ base::result<uint32_t> sqlite_mailbox::append_file(std::string_view folder,
   } else {
     p.structure = mime::parse({});
   }
-  auto blob = link_blob(blobs_fd_, blobs_dir_, msg.file->fd, msg.file->path);
+  auto blob =
+      link_blob(blobs_fd_, blobs_dir_, msg.file->fd, msg.file->link_source(), msg.file->path);
   if (!blob) return blob.err();
   p.blob = *blob;
   return commit(p);

@@ -29,6 +29,19 @@ class sqlite_store final : public store {
       if (auto s = base::make_directories(spool_dir_); !s) return s.err();
       spool_ready_ = true;
     }
+    if (!no_tmpfile_.load()) {
+      // O_TMPFILE: no directory entry to create now and remove afterwards.
+      int fd = ::open(spool_dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+      if (fd >= 0) return spool_file(fd, spool_dir_, true);
+      if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+        int err = errno;
+        return base::error{
+            err == ENOSPC || err == EDQUOT ? base::errc::disk_full : base::errc::io_error,
+            fmt::format("cannot create a spool file in {}: {}", spool_dir_, std::strerror(err)),
+            std::strerror(err)};
+      }
+      no_tmpfile_ = true;  // this file system cannot: named files from now on
+    }
     for (int attempt = 0;; ++attempt) {
       auto path = fmt::format("{}/{:016x}.{}.tmp", spool_dir_, ++spool_seq_, ::getpid());
       int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -107,6 +120,7 @@ class sqlite_store final : public store {
   std::string data_dir_;
   std::string spool_dir_;
   std::atomic<bool> spool_ready_{false};
+  std::atomic<bool> no_tmpfile_{false};
   std::atomic<uint64_t> spool_seq_{static_cast<uint64_t>(::time(nullptr)) << 20};
   std::mutex mu_;
   std::map<int64_t, std::weak_ptr<sqlite_mailbox>> open_;
@@ -124,15 +138,21 @@ spool_file& spool_file::operator=(spool_file&& o) noexcept {
     discard();
     fd = o.fd;
     path = std::move(o.path);
+    unnamed = o.unnamed;
     o.fd = -1;
+    o.path.clear();
   }
   return *this;
+}
+
+std::string spool_file::link_source() const {
+  return unnamed ? fmt::format("/proc/self/fd/{}", fd) : path;
 }
 
 void spool_file::discard() {
   if (fd >= 0) ::close(fd);
   fd = -1;
-  if (!path.empty()) ::unlink(path.c_str());
+  if (!path.empty() && !unnamed) ::unlink(path.c_str());
   path.clear();
 }
 

@@ -119,15 +119,25 @@ struct new_message {
 // store's spool folder on the same file system as the mailboxes, so that
 // append_file() can link it instead of copying. The owner removes it with
 // discard() once every recipient's copy is committed (or on failure).
+//
+// Where the file system allows it the file has no name (O_TMPFILE): nothing
+// to unlink afterwards and nothing left behind by a crash; `path` then names
+// the spool folder for messages, and link_source() is /proc/self/fd/N.
 struct spool_file {
   int fd = -1;
   std::string path;
+  bool unnamed = false;
   spool_file() = default;
-  spool_file(int f, std::string p) : fd(f), path(std::move(p)) {}
-  spool_file(spool_file&& o) noexcept : fd(o.fd), path(std::move(o.path)) { o.fd = -1; }
+  spool_file(int f, std::string p, bool u = false) : fd(f), path(std::move(p)), unnamed(u) {}
+  spool_file(spool_file&& o) noexcept : fd(o.fd), path(std::move(o.path)), unnamed(o.unnamed) {
+    o.fd = -1;
+    o.path.clear();
+  }
   spool_file& operator=(spool_file&& o) noexcept;
   spool_file(const spool_file&) = delete;
   ~spool_file() { discard(); }
+  // The path linkat() follows to give the file a (further) name.
+  std::string link_source() const;
   // Closes and unlinks; blobs linked from it stay.
   void discard();
 };

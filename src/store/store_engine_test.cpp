@@ -67,7 +67,8 @@ TEST(CanonicalStream, EqualsCanonicalizeAtEverySplit) {
 }
 
 TEST(SpoolAppend, LinksTheSpoolFileAsTheBlobAndKeepsIt) {
-  auto st = make_sqlite_store(temp_dir());
+  auto dir = temp_dir();
+  auto st = make_sqlite_store(dir);
   auto spool = st->create_spool();
   ASSERT_TRUE(spool) << spool.err().message;
   std::string msg = "Subject: spooled\r\n\r\n.dot\r\nbody\r\n";
@@ -80,10 +81,19 @@ TEST(SpoolAppend, LinksTheSpoolFileAsTheBlobAndKeepsIt) {
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].header_size, msg.find("\r\n\r\n") + 4);
   EXPECT_EQ((*list)[0].dot_lines, 1u);
-  auto path = spool->path;
-  spool->discard();  // the blob is a second link: it survives the spool file
-  EXPECT_FALSE(std::filesystem::exists(path));
+  // One spool, several recipients (LMTP): a second mailbox links it too.
+  auto other = st->open(8);
+  ASSERT_TRUE(other);
+  ASSERT_TRUE((*other)->append_file("INBOX", spooled_message{&*spool, msg.size(), 1, 0, 0}));
+  // On a file system with O_TMPFILE the spool file never had a name.
+  auto spool_dir = std::filesystem::path(dir) / "spool";
+  EXPECT_EQ(spool->unnamed, std::filesystem::is_empty(spool_dir));
+  spool->discard();  // the blobs are further links: they survive the spool file
+  EXPECT_TRUE(std::filesystem::is_empty(spool_dir));
   EXPECT_EQ(read_all(**mb, (*list)[0]), msg);
+  auto other_list = (*other)->list("INBOX");
+  ASSERT_EQ(other_list->size(), 1u);
+  EXPECT_EQ(read_all(**other, (*other_list)[0]), msg);
 }
 
 TEST(Uidvalidity, NeverRepeatsWithinOneMailboxEvenInTheSameSecond) {

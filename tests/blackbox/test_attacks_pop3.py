@@ -661,7 +661,9 @@ class LoginDefence(unittest.TestCase):
                 self.assertTrue(reply.startswith("-ERR [AUTH]"), reply)
                 into.append(took)
         k, u = statistics.median(known), statistics.median(unknown)
-        self.assertLess(abs(k - u) * 1000, 10,
+        # A hash skipped for unknown addresses shows as ~60 ms against ~0; the
+        # bound allows for other tests competing for the CPU the hash needs.
+        self.assertLess(abs(k - u), max(0.010, 0.25 * max(k, u)),
                         f"median failed login: existing account {k * 1000:.1f} ms, unknown "
                         f"address {u * 1000:.1f} ms")
 

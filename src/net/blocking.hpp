@@ -1,7 +1,10 @@
 // Runs blocking work off the I/O threads and resumes the calling coroutine
 // on its own executor, so one slow disk or a burst of password checks never
 // stalls the sessions of an I/O thread:
-//   run_blocking(f)  disk and database work (fsync, SQLite, blob reads);
+//   run_blocking(f)  disk and database work that writes (commits, fsync);
+//   run_reading(f)   disk and database reads (folder views, structures, blob
+//                    bytes, listings), on a pool of their own, so a command
+//                    that only reads never queues behind other users' fsyncs;
 //   run_cpu(f)       CPU-heavy work (password hashing), on its own small pool,
 //                    so a burst of logins never delays an fsync.
 // An exception thrown by `f` (std::bad_alloc on a huge message, a library
@@ -23,9 +26,13 @@
 namespace postern::net {
 
 asio::thread_pool& blocking_pool();
+asio::thread_pool& reading_pool();
 asio::thread_pool& cpu_pool();
 
 namespace detail {
+// Lowers the calling pool thread's scheduling weight once (see blocking.cpp).
+void yield_to_io_threads();
+
 template <class F, class R = std::invoke_result_t<F&>>
 auto post_to(asio::thread_pool& pool, F f) {
   return asio::async_initiate<decltype(asio::use_awaitable),
@@ -36,6 +43,7 @@ auto post_to(asio::thread_pool& pool, F f) {
         auto work = asio::make_work_guard(ex);
         asio::post(pool, [ex, work = std::move(work), handler = std::move(handler),
                           fn = std::move(fn)]() mutable {
+          yield_to_io_threads();
           std::exception_ptr failure;
           std::optional<R> r;
           try {
@@ -62,6 +70,11 @@ awaitable<R> run_on(asio::thread_pool& pool, F f) {
 template <class F>
 auto run_blocking(F f) {
   return detail::run_on(blocking_pool(), std::move(f));
+}
+
+template <class F>
+auto run_reading(F f) {
+  return detail::run_on(reading_pool(), std::move(f));
 }
 
 template <class F>

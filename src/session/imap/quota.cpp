@@ -37,7 +37,7 @@ std::function<base::result<quota_state>()> quota_reader(session& s) {
 
 net::awaitable<base::result<quota_state>> read_quota(session& s) {
   auto read = quota_reader(s);
-  co_return co_await net::run_blocking(std::move(read));
+  co_return co_await net::run_reading(std::move(read));
 }
 
 // "(STORAGE 12 2097152 MESSAGE 3 100000)": STORAGE in units of 1024 octets.

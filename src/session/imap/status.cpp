@@ -22,7 +22,7 @@ net::awaitable<base::result<std::string>> status_line(session& s, const std::str
                                                       const std::vector<std::string>& items) {
   auto mb = s.mailbox;
   auto load = [mb, name] { return mb->view(name); };
-  auto view = co_await net::run_blocking(std::move(load));
+  auto view = co_await net::run_reading(std::move(load));
   if (!view) co_return base::error{view.err().code, error_reply(s, view.err()), ""};
   auto& v = **view;
   auto lock = v.reader();

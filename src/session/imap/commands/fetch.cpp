@@ -407,7 +407,7 @@ net::awaitable<bool> emit_built(session& s, const built& b, bool& some_gone) {
         chunk.resize(got > 0 ? static_cast<size_t>(got) : 0);
         return chunk;
       };
-      auto chunk = co_await net::run_blocking(std::move(read));
+      auto chunk = co_await net::run_reading(std::move(read));
       if (chunk.empty()) {
         // The client was promised `length` bytes; it cannot be given
         // less, so the session ends rather than desynchronise.
@@ -474,7 +474,7 @@ net::awaitable<bool> emit_batch(session& s, work_batch& batch, const std::vector
       }
       return out;
     };
-    auto results = co_await net::run_blocking(std::move(run));
+    auto results = co_await net::run_reading(std::move(run));
     blob_closer closer{results};
     done += results.size();
     for (auto& b : results) {
@@ -584,7 +584,7 @@ net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
     auto n = sel.name;
     auto since = *req->changed_since;
     auto read = [mb, n, since] { return mb->expunged_since(n, since); };
-    auto gone = co_await net::run_blocking(std::move(read));
+    auto gone = co_await net::run_reading(std::move(read));
     if (gone) {
       auto norm = proto::imap::normalize(req->set, sel.uids.empty() ? 0 : sel.uids.back());
       std::vector<uint32_t> in_set;

@@ -204,7 +204,7 @@ net::awaitable<void> list_or_lsub(session& s, std::string_view args, bool lsub) 
     if (!subs) return subs.err();
     return listing{std::move(*f), std::move(*subs)};
   };
-  auto got = co_await net::run_blocking(std::move(read));
+  auto got = co_await net::run_reading(std::move(read));
   if (!got) {
     s.no(error_reply(s, got.err()));
     co_return;

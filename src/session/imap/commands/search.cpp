@@ -349,7 +349,7 @@ net::awaitable<void> search(session& s, std::string_view args, bool by_uid) {
   };
   std::pair<std::vector<std::pair<uint32_t, uint32_t>>, uint64_t> found;
   if (heavy) {
-    found = co_await net::run_blocking(std::move(run));
+    found = co_await net::run_reading(std::move(run));
   } else {
     found = run();  // flags, sizes, dates and UIDs only: memory, no disk
   }

@@ -106,7 +106,7 @@ net::awaitable<void> open_folder(session& s, std::string_view args, bool read_on
   auto n = std::get<std::string>(name);
   auto mb = s.mailbox;
   auto load = [mb, n] { return mb->view(n); };
-  auto view = co_await net::run_blocking(std::move(load));
+  auto view = co_await net::run_reading(std::move(load));
   if (!view) {
     s.no(error_reply(s, view.err()));
     co_return;
@@ -115,7 +115,7 @@ net::awaitable<void> open_folder(session& s, std::string_view args, bool read_on
   if (qr && qr->uidvalidity == (*view)->uidvalidity) {
     auto since = qr->modseq;
     auto read = [mb, n, since] { return mb->expunged_since(n, since); };
-    auto gone = co_await net::run_blocking(std::move(read));
+    auto gone = co_await net::run_reading(std::move(read));
     if (gone) vanished = std::move(*gone);
   }
   uint32_t claimed = 0;  // \Recent claimed up to here, to be saved

@@ -68,6 +68,18 @@ struct tls_client {
   }
 };
 
+// A blocking TCP connection to 127.0.0.1:port, or -1.
+int connect_loopback(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return fd;
+  ::close(fd);
+  return -1;
+}
+
 // Runs `server` on a connection accepted from a TLS client running `client`
 // on its own thread; the server side handshakes first.
 void over_tls(const std::function<awaitable<void>(std::shared_ptr<connection>)>& server,
@@ -76,12 +88,8 @@ void over_tls(const std::function<awaitable<void>(std::shared_ptr<connection>)>&
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   auto port = acceptor.local_endpoint().port();
   std::thread peer([&] {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    int fd = connect_loopback(port);
+    if (fd >= 0) {
       tls_client c(fd);
       if (c.connect()) client(c, fd);
     }
@@ -180,12 +188,8 @@ TEST(TlsStream, APlaintextClientFailsTheHandshakeWithAReason) {
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   auto port = acceptor.local_endpoint().port();
   std::thread peer([&] {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    int fd = connect_loopback(port);
+    if (fd >= 0) {
       const char junk[] = "a LOGIN joe secret\r\n";
       ::send(fd, junk, sizeof junk - 1, MSG_NOSIGNAL);
       char buf[256];

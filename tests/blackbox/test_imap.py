@@ -252,6 +252,14 @@ class Messages(ImapNode):
         # Without its ")" the command is refused with the reason.
         raw.send(f"f APPEND Drafts UTF8 (~{{{len(m2)}+}}\r\n".encode() + m2 + b"\r\n")
         self.assertRegex(raw.line(), rb'^f BAD .*"\)"')
+        # A second, non-synchronizing literal after the refusal is never read
+        # as commands: the connection ends instead.
+        smuggled = b"g LOGOUT\r\n"
+        raw.send(f"h APPEND Drafts UTF8 (~{{{len(m2)}+}}\r\n".encode() + m2 +
+                 f" {{{len(smuggled)}+}}\r\n".encode() + smuggled)
+        self.assertRegex(raw.line(), rb'^h BAD .*"\)"')
+        self.assertTrue(raw.line().startswith(b"* BYE"))
+        self.assertTrue(raw.closed())
         raw.close()
 
 

@@ -107,6 +107,27 @@ std::optional<std::string> read_message_args(cursor& c, message_args& a) {
   return std::nullopt;
 }
 
+// A BAD, then the end of the connection: a non-synchronizing literal is on
+// its way, and its bytes would otherwise be read as commands (a message
+// smuggling commands in). RFC 7888 §4 allows closing.
+void bad_then_close(session& s, const std::string& words) {
+  s.bad(words);
+  s.out += s.completion;
+  s.completion.clear();
+  s.untagged("BYE The refused message was sent without waiting; closing");
+  s.quit = true;
+}
+
+// A BAD for the rest of an APPEND line, closing if it announced a literal
+// that will come without waiting for "+".
+void bad_rest_of_line(session& s, const std::string& words, std::string_view line) {
+  auto marker = trailing_literal(line);
+  if (marker && !marker->sync)
+    bad_then_close(s, words);
+  else
+    s.bad(words);
+}
+
 struct received {
   store::spool_file spool;
   uint64_t size = 0;
@@ -244,11 +265,7 @@ net::awaitable<void> append_impl(session& s, cursor& c, std::optional<replace_ta
       if (!sync) {
         // RFC 7888 §4: the literal is on its way; the connection cannot
         // recover without reading it, so it ends.
-        s.bad(refusal);
-        s.out += s.completion;
-        s.completion.clear();
-        s.untagged("BYE The refused message was sent without waiting; closing");
-        s.quit = true;
+        bad_then_close(s, refusal);
         co_return;
       }
       refusal_bad ? s.bad(refusal) : s.no(refusal);
@@ -284,16 +301,17 @@ net::awaitable<void> append_impl(session& s, cursor& c, std::optional<replace_ta
     }
     if (margs.back().utf8_wrapped) {
       if (line.empty() || line[0] != ')') {
-        s.bad("expected \")\" after the message of UTF8 (~{size}) (RFC 6855 §4)");
+        bad_rest_of_line(s, "expected \")\" after the message of UTF8 (~{size}) (RFC 6855 §4)",
+                         line);
         co_return;
       }
       line.erase(0, 1);
     }
     if (line.empty()) break;
     auto marker = trailing_literal(line);
-    if (replace) marker.reset();  // REPLACE takes one message (RFC 8508 §3)
-    if (!marker) {
-      s.bad("expected another message or the end of the command after the message");
+    if (!marker || replace) {  // REPLACE takes one message (RFC 8508 §3)
+      bad_rest_of_line(s, "expected another message or the end of the command after the message",
+                       line);
       co_return;
     }
     cursor rest(std::string_view(line).substr(0, line.size() - marker->length));

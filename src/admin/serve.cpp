@@ -2,6 +2,7 @@
 // that cannot serve refuses to start and says why, instead of accepting
 // connections and failing them.
 #include <fmt/format.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -118,6 +119,7 @@ int serve(const node_config& cfg) {
       users.invalidate_if_changed(directory.version());
     }
   });
+  ::pthread_setname_np(watcher.native_handle(), "postern-watch");
   observe::log(observe::level::info, "node", "", "serving from {} with {} I/O threads",
                cfg.data_dir, threads);
   server.run(cfg.shutdown_timeout);

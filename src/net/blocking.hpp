@@ -22,37 +22,49 @@
 #include <utility>
 
 #include "net/asio.hpp"
+#include "net/resume_queue.hpp"
+#include "net/work_pool.hpp"
 
 namespace postern::net {
 
-asio::thread_pool& blocking_pool();
-asio::thread_pool& reading_pool();
-asio::thread_pool& cpu_pool();
+work_pool& blocking_pool();
+work_pool& reading_pool();
+work_pool& cpu_pool();
 
 namespace detail {
-// Lowers the calling pool thread's scheduling weight once (see blocking.cpp).
-void yield_to_io_threads();
 
 template <class F, class R = std::invoke_result_t<F&>>
-auto post_to(asio::thread_pool& pool, F f) {
+auto post_to(work_pool& pool, F f) {
   return asio::async_initiate<decltype(asio::use_awaitable),
                               void(std::exception_ptr, std::optional<R>)>(
       [&pool](auto handler, F fn) {
-        auto ex = asio::get_associated_executor(handler);
-        // The session's io_context must not run out of work while the pool has it.
-        auto work = asio::make_work_guard(ex);
-        asio::post(pool, [ex, work = std::move(work), handler = std::move(handler),
-                          fn = std::move(fn)]() mutable {
-          yield_to_io_threads();
+        using handler_type = decltype(handler);
+        struct done final : resumption {
+          handler_type h;
           std::exception_ptr failure;
           std::optional<R> r;
+          explicit done(handler_type&& x) : h(std::move(x)) {}
+          void resume() override { std::move(h)(failure, std::move(r)); }
+        };
+        auto ex = asio::get_associated_executor(handler);
+        // Watched (and so keeping the io_context running) until it comes back.
+        auto queue = expect_resumption(ex);
+        std::optional<decltype(asio::make_work_guard(ex))> work;
+        if (!queue) work.emplace(ex);  // not an io_context: back through asio
+        auto result = std::make_unique<done>(std::move(handler));
+        pool.post([ex, queue = std::move(queue), work = std::move(work), result = std::move(result),
+                   fn = std::move(fn)]() mutable {
           try {
-            r.emplace(fn());
+            result->r.emplace(fn());
           } catch (...) {
-            failure = std::current_exception();
+            result->failure = std::current_exception();
           }
-          asio::post(ex, [handler = std::move(handler), failure, r = std::move(r)]() mutable {
-            std::move(handler)(failure, std::move(r));
+          if (queue) {
+            queue->deliver(std::move(result));
+            return;
+          }
+          asio::post(ex, [result = std::move(result), work = std::move(work)]() mutable {
+            result->resume();
           });
         });
       },
@@ -60,7 +72,7 @@ auto post_to(asio::thread_pool& pool, F f) {
 }
 
 template <class F, class R = std::invoke_result_t<F&>>
-awaitable<R> run_on(asio::thread_pool& pool, F f) {
+awaitable<R> run_on(work_pool& pool, F f) {
   // use_awaitable rethrows a non-null exception_ptr here, in the session.
   auto r = co_await post_to(pool, std::move(f));
   co_return std::move(*r);

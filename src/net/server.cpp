@@ -1,6 +1,7 @@
 #include "net/server.hpp"
 
 #include <fmt/format.h>
+#include <pthread.h>
 
 #include <thread>
 
@@ -155,11 +156,14 @@ void server::run(std::chrono::milliseconds shutdown_timeout) {
   };
   signals.async_wait(on_signal);
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < contexts_.size(); ++i)
+  for (size_t i = 1; i < contexts_.size(); ++i) {
     threads.emplace_back([ctx = contexts_[i].get()] {
       auto guard = asio::make_work_guard(*ctx);
       ctx->run();
     });
+    // The first I/O thread is the main thread and keeps the process's name.
+    ::pthread_setname_np(threads.back().native_handle(), "postern-io");
+  }
   {
     auto guard = asio::make_work_guard(*contexts_[0]);
     contexts_[0]->run();

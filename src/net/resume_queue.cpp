@@ -68,10 +68,11 @@ class resume_service final : public asio::execution_context::service {
  public:
   static asio::execution_context::id id;
 
+  // Made only by expect_resumption, always for an io_context.
   explicit resume_service(asio::execution_context& ctx)
       : service(ctx),
         queue_(std::make_shared<resume_queue>()),
-        watch_(static_cast<asio::io_context&>(ctx), ::dup(queue_->fd())) {}
+        watch_(static_cast<asio::io_context&>(ctx), watched_copy(queue_->fd())) {}
 
   std::shared_ptr<resume_queue> expect() {
     ++outstanding_;
@@ -91,6 +92,16 @@ class resume_service final : public asio::execution_context::service {
     }
     error_code ignored;
     watch_.close(ignored);
+  }
+
+  // The descriptor closes its own copy; the queue keeps the original open
+  // for pool threads that still deliver while the context shuts down.
+  static int watched_copy(int fd) {
+    int copy = ::dup(fd);
+    if (copy < 0)
+      throw std::runtime_error(std::string("dup of the resume queue's eventfd: ") +
+                               std::strerror(errno));
+    return copy;
   }
 
   void arm() {

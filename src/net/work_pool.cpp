@@ -94,8 +94,6 @@ work_pool::~work_pool() {
   for (auto& w : s_->workers) w.join();
 }
 
-size_t work_pool::threads() const { return s_->workers.size(); }
-
 void work_pool::enqueue(std::unique_ptr<task> t) {
   {
     std::lock_guard lock(s_->mu);

@@ -44,8 +44,6 @@ class work_pool {
     enqueue(std::make_unique<holder>(std::move(f)));
   }
 
-  size_t threads() const;
-
  private:
   void enqueue(std::unique_ptr<task> t);
   struct state;

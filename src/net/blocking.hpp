@@ -94,4 +94,17 @@ auto run_cpu(F f) {
   return detail::run_on(cpu_pool(), std::move(f));
 }
 
+// Queues disk work that no session waits for (advisory state such as \Recent,
+// whose loss costs nothing). `f` handles its own errors; an exception it
+// throws anyway (std::bad_alloc) ends that task only.
+template <class F>
+void run_detached(F f) {
+  blocking_pool().post([fn = std::move(f)]() mutable {
+    try {
+      fn();
+    } catch (...) {
+    }
+  });
+}
+
 }  // namespace postern::net

@@ -221,6 +221,44 @@ TEST(Views, EveryWriterKeepsTheSharedViewCurrent) {
   EXPECT_EQ((*v)->messages.size(), 3u);
 }
 
+// SELECT and STATUS take a resident view on the I/O thread only while it is
+// current: another process's commit sends them to view(), which merges it.
+TEST(Views, ResidentViewOnlyWhileNothingFromAnotherProcessWaits) {
+  fixture f;
+  f.add();
+  EXPECT_FALSE(f.mb->resident_view("INBOX"));  // not loaded yet
+  auto v = f.mb->view("INBOX");
+  ASSERT_TRUE(v);
+  auto resident = f.mb->resident_view("INBOX");
+  ASSERT_TRUE(resident);
+  EXPECT_EQ(resident->get(), v->get());
+  EXPECT_FALSE(f.mb->resident_view("Sent"));  // another folder, not loaded
+  f.add();                                    // this process's commit: merged at once
+  ASSERT_TRUE(f.mb->resident_view("INBOX"));
+  {
+    auto lock = (*v)->reader();
+    EXPECT_EQ((*v)->messages.size(), 2u);
+  }
+  auto other = make_sqlite_store(f.dir);
+  (*other->open(1))->append("INBOX", new_message{msg, 0, 0});
+  EXPECT_FALSE(f.mb->resident_view("INBOX"));  // would miss the other's message
+  auto fresh = f.mb->view("INBOX");
+  ASSERT_TRUE(fresh);
+  {
+    auto lock = (*fresh)->reader();
+    EXPECT_EQ((*fresh)->messages.size(), 3u);
+  }
+  EXPECT_TRUE(f.mb->resident_view("INBOX"));
+  // A renamed folder keeps its view, under the new name only.
+  auto drafts = f.mb->view("Drafts");
+  ASSERT_TRUE(drafts);
+  ASSERT_TRUE(f.mb->rename_folder("Drafts", "Old drafts"));
+  EXPECT_FALSE(f.mb->resident_view("Drafts"));
+  auto renamed = f.mb->resident_view("Old drafts");
+  ASSERT_TRUE(renamed);
+  EXPECT_EQ(renamed->get(), drafts->get());
+}
+
 TEST(Append, MultiAppendIsAllOrNothing) {
   fixture f;
   auto s1 = f.st->create_spool();

@@ -759,6 +759,28 @@ base::result<std::shared_ptr<folder_view>> sqlite_mailbox::view(std::string_view
   return v;
 }
 
+std::optional<std::shared_ptr<folder_view>> sqlite_mailbox::resident_view(std::string_view folder) {
+  // Never waits: a lock held by another thread (a commit, a view being
+  // loaded) sends the caller to view() on the pool instead.
+  {
+    std::unique_lock lock(db_mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return std::nullopt;
+    // As in view(): a commit by another process (postern deliver) must be
+    // seen now. data_version reads the WAL index in shared memory, not the
+    // disk; a change means the view needs the refresh only view() does.
+    auto st = db_.prepare("PRAGMA data_version");
+    if (!st || st->step() != db::step_result::row) return std::nullopt;
+    if (static_cast<uint64_t>(st->int64(0)) != data_version_.load()) return std::nullopt;
+  }
+  std::unique_lock vlock(views_mu_, std::try_to_lock);
+  if (!vlock.owns_lock()) return std::nullopt;
+  for (auto& [id, v] : views_) {
+    auto rd = v->reader();  // a rename's refresh writes the name under it
+    if (!v->deleted && v->name == folder) return v;
+  }
+  return std::nullopt;
+}
+
 void sqlite_mailbox::refresh_views() {
   std::lock_guard serial(refresh_mu_);
   std::vector<std::shared_ptr<folder_view>> live;

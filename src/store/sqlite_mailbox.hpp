@@ -38,6 +38,7 @@ class sqlite_mailbox final : public mailbox {
   base::status subscribe(std::string_view name, bool on) override;
   base::result<std::vector<std::string>> subscriptions() override;
   base::result<std::shared_ptr<folder_view>> view(std::string_view folder) override;
+  std::optional<std::shared_ptr<folder_view>> resident_view(std::string_view folder) override;
   base::result<flag_result> store_flags(std::string_view folder, std::span<const uint32_t> uids,
                                         const flag_update& update) override;
   base::result<copy_result> copy(std::string_view from, std::span<const uint32_t> uids,

@@ -199,6 +199,14 @@ class mailbox {
   // The shared, always current in-memory state of a folder (UIDs, flags,
   // modseqs) that every session of the folder reads: see folder_view.hpp.
   virtual base::result<std::shared_ptr<folder_view>> view(std::string_view folder) = 0;
+  // The same without ever blocking, for an I/O thread: the view when it is
+  // already in memory and nothing another process committed is waiting to be
+  // merged into it; nullopt means "use view() on the reading pool". So SELECT
+  // and STATUS of a folder some session has open never queue behind other
+  // sessions' FETCH work.
+  virtual std::optional<std::shared_ptr<folder_view>> resident_view(std::string_view) {
+    return std::nullopt;
+  }
 
   // --- Changes (IMAP) ---
   virtual base::result<flag_result> store_flags(std::string_view folder,

@@ -411,6 +411,10 @@ class Concurrency(ImapNode):
         self.assertIn("EXPUNGE", b.untagged_responses)
         # No EXPUNGE during FETCH by sequence number (RFC 9051 §7.5.1).
         self.node.deliver("two@example.com", message("T2"))
+        # STATUS counts it at once, though both sessions hold the folder's
+        # view in memory: a commit by another process is merged first.
+        typ, data = b.status("INBOX", "(MESSAGES)")
+        self.assertIn(b"MESSAGES 2", data[0])
         # `postern deliver` is another process: the node notices within 250 ms.
         a.untagged_responses.clear()
         deadline = time.monotonic() + 2

@@ -18,11 +18,18 @@ std::string email_id(const store::message_meta& m) {
   return fmt::format("E{:016x}", m.blob_id);
 }
 
-net::awaitable<base::result<std::string>> status_line(session& s, const std::string& name,
-                                                      const std::vector<std::string>& items) {
+net::awaitable<base::result<std::shared_ptr<store::folder_view>>> folder_view_of(
+    session& s, const std::string& name) {
+  if (auto resident = s.mailbox->resident_view(name))
+    co_return base::result<std::shared_ptr<store::folder_view>>(std::move(*resident));
   auto mb = s.mailbox;
   auto load = [mb, name] { return mb->view(name); };
-  auto view = co_await net::run_reading(std::move(load));
+  co_return co_await net::run_reading(std::move(load));
+}
+
+net::awaitable<base::result<std::string>> status_line(session& s, const std::string& name,
+                                                      const std::vector<std::string>& items) {
+  auto view = co_await folder_view_of(s, name);
   if (!view) co_return base::error{view.err().code, error_reply(s, view.err()), ""};
   auto& v = **view;
   auto lock = v.reader();

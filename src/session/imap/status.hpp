@@ -9,6 +9,12 @@
 
 namespace postern::session::imap {
 
+// A folder's shared view: from memory when it is resident and current (no
+// pool, so SELECT and STATUS never queue behind other sessions' FETCH work),
+// else loaded on the reading pool.
+net::awaitable<base::result<std::shared_ptr<store::folder_view>>> folder_view_of(
+    session& s, const std::string& name);
+
 // "STATUS name (MESSAGES 3 UNSEEN 1)"; an unknown item is an error naming it.
 net::awaitable<base::result<std::string>> status_line(session& s, const std::string& name,
                                                       const std::vector<std::string>& items);

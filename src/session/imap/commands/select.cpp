@@ -105,8 +105,7 @@ net::awaitable<void> open_folder(session& s, std::string_view args, bool read_on
   }
   auto n = std::get<std::string>(name);
   auto mb = s.mailbox;
-  auto load = [mb, n] { return mb->view(n); };
-  auto view = co_await net::run_reading(std::move(load));
+  auto view = co_await folder_view_of(s, n);
   if (!view) {
     s.no(error_reply(s, view.err()));
     co_return;
@@ -182,9 +181,13 @@ net::awaitable<void> open_folder(session& s, std::string_view args, bool read_on
   }
   s.selected = std::move(sel);
   s.state = phase::selected;
+  // The claim is already in the view, which every session of this node
+  // shares; the index keeps it for later processes. Best effort, and not
+  // awaited: \Recent is advisory (RFC 3501 §2.3.2) and the saved value only
+  // grows (max), so the order of two saves does not matter.
   if (claimed) {
-    auto save = [mb, n, claimed] { return mb->save_recent(n, claimed); };
-    co_await net::run_blocking(std::move(save));  // best effort: \Recent is advisory
+    auto save = [mb, n, claimed] { (void)mb->save_recent(n, claimed); };
+    net::run_detached(std::move(save));
   }
   s.ok(fmt::format("[{}] {} completed", read_only ? "READ-ONLY" : "READ-WRITE", verb));
 }

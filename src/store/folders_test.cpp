@@ -310,7 +310,10 @@ TEST(Envelope, RenderedAtDeliveryKeptByCopyAndAbsentInRowsOfFormat4) {
   {
     auto db = db::database::open(f.dir + "/mail/1/index.sqlite", false);
     ASSERT_TRUE(db);
-    ASSERT_TRUE(db->exec("ALTER TABLE messages DROP COLUMN envelope; PRAGMA user_version = 4"));
+    ASSERT_TRUE(db->exec(
+        "ALTER TABLE messages DROP COLUMN envelope; ALTER TABLE messages DROP COLUMN "
+        "bodystructure; ALTER TABLE messages DROP COLUMN body; ALTER TABLE messages DROP COLUMN "
+        "header; PRAGMA user_version = 4"));
   }
   f.st = make_sqlite_store(f.dir);
   auto reopened = f.st->open(1);
@@ -323,6 +326,64 @@ TEST(Envelope, RenderedAtDeliveryKeptByCopyAndAbsentInRowsOfFormat4) {
   auto fresh = f.mb->structures("INBOX", {f.add()});
   ASSERT_TRUE(fresh && (*fresh)[0] && (*fresh)[0]->envelope);
   EXPECT_EQ(*(*fresh)[0]->envelope, expected);
+}
+
+// Format 6: BODYSTRUCTURE, BODY and the top-level header are kept at
+// delivery (so FETCH of a folder's headers opens no file), carried by a
+// copy, and absent in rows of format 5, which FETCH answers as before.
+TEST(KeptForFetch, HeaderAndBodystructureKeptAtDeliveryAndByCopyAbsentInFormat5) {
+  fixture f;
+  const std::string mixed =
+      "From: a@example.com\r\nSubject: parts\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+      "one\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>two</p>\r\n--b--\r\n";
+  auto st = mime::parse(mixed);
+  auto uid = f.mb->append("INBOX", new_message{mixed, 1700000000, 0});
+  ASSERT_TRUE(uid) << uid.err().message;
+  auto check = [&](std::string_view folder, uint32_t u) {
+    auto got = f.mb->structures(folder, {u});
+    ASSERT_TRUE(got && (*got)[0]);
+    auto& rec = *(*got)[0];
+    ASSERT_TRUE(rec.header && rec.bodystructure && rec.body);
+    EXPECT_EQ(*rec.header, mixed.substr(0, st.header_size));
+    EXPECT_EQ(*rec.bodystructure, mime::imap_bodystructure(st, true));
+    EXPECT_EQ(*rec.body, mime::imap_bodystructure(st, false));
+  };
+  check("INBOX", *uid);
+  uint32_t one[] = {*uid};
+  auto c = f.mb->copy("INBOX", one, "Archive", false);
+  ASSERT_TRUE(c) << c.err().message;
+  check("Archive", c->dest_uids[0]);
+  // A header too long to keep is read from the file.
+  std::string long_header = "Subject: long\r\nX-Filler: " +
+                            std::string(max_cached_header, 'x') + "\r\n\r\nbody\r\n";
+  auto big = f.mb->append("INBOX", new_message{long_header, 0, 0});
+  ASSERT_TRUE(big);
+  auto got = f.mb->structures("INBOX", {*big});
+  ASSERT_TRUE(got && (*got)[0]);
+  EXPECT_FALSE((*got)[0]->header);
+  EXPECT_TRUE((*got)[0]->bodystructure);
+
+  f.mb.reset();
+  f.st.reset();
+  {
+    auto db = db::database::open(f.dir + "/mail/1/index.sqlite", false);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec(
+        "ALTER TABLE messages DROP COLUMN bodystructure; ALTER TABLE messages DROP COLUMN body; "
+        "ALTER TABLE messages DROP COLUMN header; PRAGMA user_version = 5"));
+  }
+  f.st = make_sqlite_store(f.dir);
+  auto reopened = f.st->open(1);
+  ASSERT_TRUE(reopened) << reopened.err().message;
+  f.mb = *reopened;
+  auto old = f.mb->structures("INBOX", {*uid});
+  ASSERT_TRUE(old && (*old)[0]);
+  EXPECT_FALSE((*old)[0]->header || (*old)[0]->bodystructure || (*old)[0]->body);
+  EXPECT_TRUE((*old)[0]->envelope);  // format 5's column stays
+  auto fresh = f.mb->append("INBOX", new_message{mixed, 0, 0});
+  ASSERT_TRUE(fresh);
+  check("INBOX", *fresh);
 }
 
 }  // namespace postern::store

@@ -308,9 +308,10 @@ base::result<copy_result> sqlite_mailbox::copy(std::string_view from,
     auto ins = db_.prepare(
         "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, keywords, modseq,"
         " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-        " structure, envelope, save_date) SELECT ?, ?, blob, size, internal_date, flags, keywords,"
-        " ?, header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header,"
-        " message_id, structure, envelope, ? FROM messages WHERE folder_id = ? AND uid = ?");
+        " structure, envelope, bodystructure, body, header, save_date) SELECT ?, ?, blob, size,"
+        " internal_date, flags, keywords, ?, header_size, dot_lines, subject, from_addr, to_addr,"
+        " cc_addr, date_header, message_id, structure, envelope, bodystructure, body, header, ?"
+        " FROM messages WHERE folder_id = ? AND uid = ?");
     auto del = db_.prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
     auto tomb =
         db_.prepare("INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES(?,?,?)");
@@ -394,13 +395,13 @@ base::status sqlite_mailbox::prepare_file(pending_append& p, const spooled_messa
       return base::error{
           base::errc::io_error,
           fmt::format("cannot map spool file {}: {}", msg.file->path, std::strerror(errno)), ""};
-    p.structure = mime::parse(std::string_view(static_cast<const char*>(data), len));
+    p.parse(std::string_view(static_cast<const char*>(data), len));
     ::madvise(data, len, MADV_DONTNEED);
     ::munmap(data, len);
   } else {
-    p.structure = mime::parse({});
+    p.parse({});
   }
-  p.envelope = mime::imap_envelope(p.structure);  // before the transaction takes the lock
+  p.render();  // before the transaction takes the lock
   auto blob =
       link_blob(blobs_fd_, blobs_dir_, msg.file->fd, msg.file->link_source(), msg.file->path);
   if (!blob) return blob.err();
@@ -446,8 +447,8 @@ base::result<appended> sqlite_mailbox::append_files(
     auto ins = db_.prepare(
         "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
         " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-        " structure, keywords, save_date, envelope)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        " structure, keywords, save_date, envelope, bodystructure, body, header)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!ins) return fail(ins.err());
     std::vector<std::string> all_keywords;
     for (auto& p : batch)
@@ -487,7 +488,13 @@ base::result<appended> sqlite_mailbox::append_files(
           .bind(16, mime::serialize(s))
           .bind(17, base::join(p.keywords, " "))
           .bind(18, now)
-          .bind(19, p.envelope);
+          .bind(19, p.envelope)
+          .bind(20, p.bodystructure)
+          .bind(21, p.body);
+      if (p.header)
+        ins->bind(22, *p.header);
+      else
+        ins->bind_null(22);
       if (ins->step() != db::step_result::done) return fail(db_.error_of("storing message"));
       uids.push_back(static_cast<uint32_t>(uid));
       ++uid;
@@ -590,8 +597,9 @@ base::result<std::vector<std::optional<stored_structure>>> sqlite_mailbox::struc
     auto found = id->step();
     if (found == db::step_result::error) return db.error_of("reading message structures");
     const int64_t folder_id = found == db::step_result::row ? id->int64(0) : -1;
-    auto st =
-        db.prepare("SELECT structure, envelope FROM messages WHERE folder_id = ? AND uid = ?");
+    auto st = db.prepare(
+        "SELECT structure, envelope, bodystructure, body, header FROM messages"
+        " WHERE folder_id = ? AND uid = ?");
     if (!st) return st.err();
     texts out;
     out.reserve(uids.size());
@@ -604,8 +612,14 @@ base::result<std::vector<std::optional<stored_structure>>> sqlite_mailbox::struc
         out.emplace_back();
         continue;
       }
-      stored_structure rec{st->text(0), std::nullopt};
-      if (!st->is_null(1)) rec.envelope = st->text(1);
+      stored_structure rec{st->text(0), std::nullopt, std::nullopt, std::nullopt, std::nullopt};
+      auto optional_text = [&](int col) {
+        return st->is_null(col) ? std::nullopt : std::optional<std::string>(st->text(col));
+      };
+      rec.envelope = optional_text(1);
+      rec.bodystructure = optional_text(2);
+      rec.body = optional_text(3);
+      rec.header = optional_text(4);
       out.emplace_back(std::move(rec));
     }
     return out;

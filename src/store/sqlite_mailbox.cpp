@@ -28,7 +28,8 @@ namespace {
 //    the default folders, indexes for shared blobs and modseq scans.
 // 4: the first UID no session has seen as \Recent yet (IMAP4rev1).
 // 5: each message's IMAP ENVELOPE, rendered once at delivery.
-constexpr int64_t schema_version = 5;
+// 6: its BODYSTRUCTURE, BODY and top-level header, kept at delivery too.
+constexpr int64_t schema_version = 6;
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS folders(
@@ -83,6 +84,17 @@ INSERT OR IGNORE INTO subscriptions(name) SELECT name FROM folders WHERE subscri
 // A change to what mime::imap_envelope() writes needs a new format that
 // clears this column, or old rows keep the old rendering.
 constexpr const char* migrate_5_sql = "ALTER TABLE messages ADD COLUMN envelope TEXT;";
+
+// FETCH BODYSTRUCTURE, BODY and header sections (HEADER, HEADER.FIELDS: what
+// clients fetch for every message of a folder they open) read these instead
+// of deserializing the structure and opening the message's file. Rows from
+// format 5 have NULL here and are answered from the structure and the blob;
+// the same rule as for `envelope` holds when the rendering changes.
+constexpr const char* migrate_6_sql = R"sql(
+ALTER TABLE messages ADD COLUMN bodystructure TEXT;
+ALTER TABLE messages ADD COLUMN body TEXT;
+ALTER TABLE messages ADD COLUMN header BLOB;
+)sql";
 
 // What a new user finds (RFC 6154 special-use attributes).
 constexpr std::pair<const char*, const char*> default_folders[] = {
@@ -172,7 +184,9 @@ base::status sqlite_mailbox::create_schema() {
         if (auto s = migrate_to_3(); !s) return s;
       if (v < 4)
         if (auto s = db_.exec(migrate_4_sql); !s) return s;
-      if (auto s = db_.exec(migrate_5_sql); !s) return s;
+      if (v < 5)
+        if (auto s = db_.exec(migrate_5_sql); !s) return s;
+      if (auto s = db_.exec(migrate_6_sql); !s) return s;
       if (auto s = db_.exec(fmt::format("PRAGMA user_version = {}", schema_version)); !s) return s;
       return txn.commit();
     }
@@ -254,6 +268,19 @@ base::result<folder_info> sqlite_mailbox::find_folder(std::string_view name, boo
   return find_folder(name, false, count_messages);
 }
 
+void sqlite_mailbox::pending_append::parse(std::string_view bytes,
+                                           const mime::progress_fn* progress) {
+  structure = progress ? mime::parse(bytes, *progress) : mime::parse(bytes);
+  if (structure.header_size <= max_cached_header && structure.header_size <= bytes.size())
+    header = std::string(bytes.substr(0, structure.header_size));
+}
+
+void sqlite_mailbox::pending_append::render() {
+  envelope = mime::imap_envelope(structure);
+  bodystructure = mime::imap_bodystructure(structure, true);
+  body = mime::imap_bodystructure(structure, false);
+}
+
 base::result<uint32_t> sqlite_mailbox::append(std::string_view folder, const new_message& msg) {
   // Parsing and the blob write happen outside any lock, in parallel with
   // other deliveries; only the commit is serialised.
@@ -266,7 +293,7 @@ base::result<uint32_t> sqlite_mailbox::append(std::string_view folder, const new
   p.internal_date = msg.internal_date ? msg.internal_date : static_cast<int64_t>(::time(nullptr));
   p.flags = msg.flags;
   p.dot_lines = count_dot_lines(bytes);
-  p.structure = mime::parse(bytes);
+  p.parse(bytes);
   auto blob = create_blob(blobs_fd_, blobs_dir_, bytes);
   if (!blob) return blob.err();
   p.blob = *blob;
@@ -319,9 +346,10 @@ base::result<uint32_t> sqlite_mailbox::append_file(std::string_view folder,
       ::madvise(static_cast<char*>(m.data) + dropped, upto - dropped, MADV_DONTNEED);
       dropped = upto;
     };
-    p.structure = mime::parse(std::string_view(static_cast<const char*>(m.data), m.size), release);
+    const mime::progress_fn progress = release;
+    p.parse(std::string_view(static_cast<const char*>(m.data), m.size), &progress);
   } else {
-    p.structure = mime::parse({});
+    p.parse({});
   }
   auto blob =
       link_blob(blobs_fd_, blobs_dir_, msg.file->fd, msg.file->link_source(), msg.file->path);
@@ -333,7 +361,7 @@ base::result<uint32_t> sqlite_mailbox::append_file(std::string_view folder,
 base::result<uint32_t> sqlite_mailbox::commit(pending_append& p) {
   // Rendered here, in the appender's own thread: the commit below holds the
   // store's lock for every delivery in its batch.
-  p.envelope = mime::imap_envelope(p.structure);
+  p.render();
   {
     std::unique_lock lock(queue_mu_);
     queue_.push_back(&p);
@@ -400,7 +428,8 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
   auto ins = db_.prepare(
       "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
       " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-      " structure, keywords, save_date, envelope) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      " structure, keywords, save_date, envelope, bodystructure, body, header)"
+      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   auto upd = db_.prepare("UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?");
   if (!ins) return fail_all(ins.err());
   if (!upd) return fail_all(upd.err());
@@ -441,7 +470,13 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
         .bind(16, mime::serialize(s))
         .bind(17, base::join(p->keywords, " "))
         .bind(18, static_cast<int64_t>(::time(nullptr)))
-        .bind(19, p->envelope);
+        .bind(19, p->envelope)
+        .bind(20, p->bodystructure)
+        .bind(21, p->body);
+    if (p->header)
+      ins->bind(22, *p->header);
+    else
+      ins->bind_null(22);
     if (!p->keywords.empty()) {
       auto kw = folder_keywords(f->id, p->keywords);
       if (!kw) {

@@ -68,6 +68,14 @@ class sqlite_mailbox final : public mailbox {
     std::vector<std::string> keywords;
     mime::message_structure structure;
     std::string envelope;  // IMAP ENVELOPE of `structure`, rendered before any lock
+    // BODYSTRUCTURE and BODY of `structure`, rendered with the envelope, and
+    // the header's bytes (up to max_cached_header), taken when it is parsed.
+    std::string bodystructure, body;
+    std::optional<std::string> header;
+    // Parses the message and keeps its header; `progress` as mime::parse's.
+    void parse(std::string_view bytes, const mime::progress_fn* progress = nullptr);
+    // Renders what FETCH reads from the index (outside any lock).
+    void render();
     std::optional<base::result<uint32_t>> outcome;
     bool done = false;
   };

@@ -100,12 +100,17 @@ struct usage {
   uint64_t messages = 0;
 };
 
-// A message's MIME structure text (mime::serialize) and its IMAP ENVELOPE as
-// rendered at delivery (none for messages stored before index format 5).
+// A message's MIME structure text (mime::serialize) and what FETCH reads
+// instead of the structure or the blob, as rendered at delivery: ENVELOPE
+// (none for messages stored before index format 5); BODYSTRUCTURE, BODY and
+// the top-level header's bytes (none before format 6, and no header over
+// max_cached_header).
 struct stored_structure {
   std::string structure;
   std::optional<std::string> envelope;
+  std::optional<std::string> bodystructure, body, header;
 };
+inline constexpr uint64_t max_cached_header = 64 * 1024;
 
 class folder_view;
 

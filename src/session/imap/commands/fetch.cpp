@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -41,6 +42,22 @@ std::string imap_date(int64_t t) {
   ::gmtime_r(&tt, &tm);
   return fmt::format("\"{:02}-{}-{:04} {:02}:{:02}:{:02} +0000\"", tm.tm_mday, months[tm.tm_mon],
                      tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+// A section of the top-level header (BODY[HEADER], BODY[HEADER.FIELDS (...)]
+// and .NOT, RFC822.HEADER): answered from the header kept in the index at
+// delivery, without the message's file, when the row has it (format 6).
+bool is_top_header(const fetch_att& a) {
+  using text = section_spec::text;
+  if (a.what == kind::rfc822_header) return true;
+  return a.what == kind::body_section && a.section.part.empty() &&
+         (a.section.what == text::header || a.section.what == text::header_fields ||
+          a.section.what == text::header_fields_not);
+}
+
+bool needs_blob(const fetch_att& a) {
+  return a.what == kind::body_section || a.what == kind::rfc822 || a.what == kind::rfc822_header ||
+         a.what == kind::rfc822_text || a.what == kind::binary || a.what == kind::binary_size;
 }
 
 bool needs_structure(const fetch_att& a) {
@@ -243,11 +260,25 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
                     std::string head, const store::stored_structure* stored = nullptr) {
   built b;
   mime::message_structure st;
-  const std::string* envelope = stored && stored->envelope ? &*stored->envelope : nullptr;
-  bool only_envelope = true;
-  for (auto& a : items) only_envelope &= a.what == kind::envelope || !needs_structure(a);
+  auto kept = [&](const std::optional<std::string> store::stored_structure::*field) {
+    return stored && stored->*field ? &*(stored->*field) : nullptr;
+  };
+  const std::string* envelope = kept(&store::stored_structure::envelope);
+  const std::string* bodystructure = kept(&store::stored_structure::bodystructure);
+  const std::string* body = kept(&store::stored_structure::body);
+  const std::string* header = kept(&store::stored_structure::header);
+  // What the index kept at delivery spares deserializing the structure and
+  // opening the file when it is all that is asked for.
+  bool structure_kept = true, blob_kept = true;
+  for (auto& a : items) {
+    if (needs_structure(a))
+      structure_kept &= (a.what == kind::envelope && envelope) ||
+                        (a.what == kind::bodystructure && bodystructure) ||
+                        (a.what == kind::body_structure_short && body);
+    if (needs_blob(a)) blob_kept &= is_top_header(a) && header;
+  }
   if (need_structure && stored) {
-    if (!(envelope && only_envelope) && !mime::deserialize(stored->structure, st))
+    if (!structure_kept && !mime::deserialize(stored->structure, st))
       st = mime::message_structure{};
   } else if (need_structure) {
     auto text = mb.structure(folder, w.meta.uid);
@@ -258,7 +289,7 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
     }
     if (!mime::deserialize(*text, st)) st = mime::message_structure{};
   }
-  if (need_blob) {
+  if (need_blob && !blob_kept) {
     auto fd = mb.open_blob(w.meta.blob_id, w.meta.uid);
     if (!fd) {
       b.gone = fd.err().code == base::errc::not_found;
@@ -283,11 +314,13 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
         break;
       case kind::bodystructure:
         text += sep();
-        text += "BODYSTRUCTURE " + mime::imap_bodystructure(st, true);
+        text += "BODYSTRUCTURE ";
+        text += bodystructure ? *bodystructure : mime::imap_bodystructure(st, true);
         break;
       case kind::body_structure_short:
         text += sep();
-        text += "BODY " + mime::imap_bodystructure(st, false);
+        text += "BODY ";
+        text += body ? *body : mime::imap_bodystructure(st, false);
         break;
       case kind::binary_size: {
         auto loc = locate(a.section, w.meta, st, b.fd, true);
@@ -308,7 +341,14 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
         if (a.what == kind::rfc822) sec.what = section_spec::text::all;
         if (a.what == kind::rfc822_header) sec.what = section_spec::text::header;
         if (a.what == kind::rfc822_text) sec.what = section_spec::text::text;
-        auto loc = locate(sec, w.meta, st, b.fd, a.what == kind::binary);
+        located loc;
+        if (header && is_top_header(a)) {
+          loc.computed = true;
+          loc.bytes =
+              sec.what == section_spec::text::header ? *header : select_fields(*header, sec);
+        } else {
+          loc = locate(sec, w.meta, st, b.fd, a.what == kind::binary);
+        }
         if (!loc.error.empty()) {
           b.error = loc.error;
           return b;
@@ -440,11 +480,14 @@ net::awaitable<bool> emit_batch(session& s, work_batch& batch, const std::vector
   auto folder = s.selected->name;
   auto work = std::make_shared<work_batch>(std::move(batch));
   batch.clear();
+  // Header sections may be kept in the index: read the rows for them too.
+  bool read_kept = need_structure || std::any_of(items.begin(), items.end(),
+                                                 [](auto& a) { return is_top_header(a); });
   for (size_t done = 0; done < work->size();) {
-    auto run = [mb, folder, work, done, items, need_blob, need_structure] {
+    auto run = [mb, folder, work, done, items, need_blob, need_structure, read_kept] {
       std::vector<built> out;
       std::optional<std::vector<std::optional<store::stored_structure>>> texts;
-      if (need_structure) {
+      if (read_kept) {
         std::vector<uint32_t> uids;
         for (size_t i = done; i < work->size(); ++i) uids.push_back((*work)[i].first.meta.uid);
         auto read = mb->structures(folder, uids);
@@ -454,10 +497,8 @@ net::awaitable<bool> emit_batch(session& s, work_batch& batch, const std::vector
         }
         texts = std::move(*read);
       }
-      size_t bytes = 0;
-      for (size_t i = done;
-           i < work->size() && bytes < batch_bytes && (!need_blob || out.size() < batch_blobs);
-           ++i) {
+      size_t bytes = 0, opened = 0;
+      for (size_t i = done; i < work->size() && bytes < batch_bytes && opened < batch_blobs; ++i) {
         auto& [w, head] = (*work)[i];
         const store::stored_structure* stored = nullptr;
         if (texts) {
@@ -470,6 +511,7 @@ net::awaitable<bool> emit_batch(session& s, work_batch& batch, const std::vector
         }
         out.push_back(build_message(*mb, folder, w, items, need_blob, need_structure,
                                     std::move(head), stored));
+        opened += out.back().fd >= 0;
         for (auto& p : out.back().pieces) bytes += p.text.size();
       }
       return out;
@@ -567,9 +609,7 @@ net::awaitable<void> fetch(session& s, std::string_view args, bool by_uid) {
     want_flags |= a.what == kind::flags;
     want_modseq |= a.what == kind::modseq;
     need_structure |= needs_structure(a);
-    need_blob |= a.what == kind::body_section || a.what == kind::rfc822 ||
-                 a.what == kind::rfc822_header || a.what == kind::rfc822_text ||
-                 a.what == kind::binary || a.what == kind::binary_size;
+    need_blob |= needs_blob(a);
     any_seen |= sets_seen(a);
   }
   if (req->changed_since) {

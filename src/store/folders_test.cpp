@@ -266,7 +266,7 @@ TEST(Append, MultiAppendIsAllOrNothing) {
   ASSERT_TRUE(s1 && s2);
   ASSERT_EQ(::write(s1->fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
   ASSERT_EQ(::write(s2->fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
-  spooled_message m[] = {{&*s1, msg.size(), 0, 0, flag_seen}, {&*s2, msg.size(), 0, 0, 0}};
+  spooled_message m[] = {{&*s1, msg.size(), 0, 0, flag_seen, {}}, {&*s2, msg.size(), 0, 0, 0, {}}};
   std::vector<std::string> kw[] = {{"$Label1"}, {}};
   auto uids = f.mb->append_files("Drafts", m, kw);
   ASSERT_TRUE(uids) << uids.err().message;
@@ -279,6 +279,41 @@ TEST(Append, MultiAppendIsAllOrNothing) {
   auto u = f.mb->total_usage();
   EXPECT_EQ(u->messages, 2u);
   EXPECT_EQ(u->bytes, 2 * msg.size());
+}
+
+// A small IMAP APPEND arrives in memory: it goes straight to its blob, in the
+// same all-or-nothing batch as spooled ones, and reads back byte for byte.
+TEST(Append, MessagesInMemoryAndSpooledInOneBatch) {
+  fixture f;
+  auto s1 = f.st->create_spool();
+  ASSERT_TRUE(s1);
+  ASSERT_EQ(::write(s1->fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
+  const std::string other = "Subject: in memory\r\n\r\nsmall\r\n";
+  spooled_message m[] = {{nullptr, other.size(), 0, 0, flag_seen, other},
+                         {&*s1, msg.size(), 0, 0, 0, {}}};
+  std::vector<std::string> kw[] = {{}, {}};
+  auto uids = f.mb->append_files("Drafts", m, kw);
+  ASSERT_TRUE(uids) << uids.err().message;
+  ASSERT_EQ(uids->uids.size(), 2u);
+  auto bad = f.mb->append_files("Nowhere", m, kw);
+  EXPECT_EQ(bad.err().code, base::errc::not_found);
+  EXPECT_EQ(f.blob_files(), 2u);  // the refused batch left no file behind
+  auto list = f.mb->list("Drafts");
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].size, other.size());
+  EXPECT_EQ((*list)[0].flags, flag_seen);
+  EXPECT_EQ((*list)[0].header_size, other.find("\r\n\r\n") + 4);
+  auto fd = f.mb->open_blob((*list)[0].blob_id, (*list)[0].uid);
+  ASSERT_TRUE(fd);
+  std::string back(other.size() + 10, '\0');
+  auto n = ::pread(*fd, back.data(), back.size(), 0);
+  ::close(*fd);
+  back.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  EXPECT_EQ(back, other);
+  auto kept = f.mb->structures("Drafts", {uids->uids[0]});
+  ASSERT_TRUE(kept && (*kept)[0] && (*kept)[0]->header);
+  EXPECT_EQ(*(*kept)[0]->header, "Subject: in memory\r\n\r\n");
 }
 
 }  // namespace postern::store
@@ -355,8 +390,8 @@ TEST(KeptForFetch, HeaderAndBodystructureKeptAtDeliveryAndByCopyAbsentInFormat5)
   ASSERT_TRUE(c) << c.err().message;
   check("Archive", c->dest_uids[0]);
   // A header too long to keep is read from the file.
-  std::string long_header = "Subject: long\r\nX-Filler: " +
-                            std::string(max_cached_header, 'x') + "\r\n\r\nbody\r\n";
+  std::string long_header =
+      "Subject: long\r\nX-Filler: " + std::string(max_cached_header, 'x') + "\r\n\r\nbody\r\n";
   auto big = f.mb->append("INBOX", new_message{long_header, 0, 0});
   ASSERT_TRUE(big);
   auto got = f.mb->structures("INBOX", {*big});

@@ -388,6 +388,16 @@ base::status sqlite_mailbox::prepare_file(pending_append& p, const spooled_messa
   p.internal_date = msg.internal_date ? msg.internal_date : static_cast<int64_t>(::time(nullptr));
   p.flags = msg.flags;
   p.dot_lines = msg.dot_lines;
+  if (!msg.file) {
+    // In memory: parsed there and written to its blob (synced) in one go.
+    p.size = msg.bytes.size();
+    p.parse(msg.bytes);
+    p.render();
+    auto blob = create_blob(blobs_fd_, blobs_dir_, msg.bytes);
+    if (!blob) return blob.err();
+    p.blob = *blob;
+    return base::ok_status();
+  }
   if (msg.size > 0) {
     size_t len = static_cast<size_t>(msg.size);
     void* data = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, msg.file->fd, 0);

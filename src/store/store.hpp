@@ -153,6 +153,9 @@ struct spooled_message {
   uint32_t dot_lines = 0;
   int64_t internal_date = 0;  // 0 means now
   uint32_t flags = 0;
+  // append_files() only: with no file, the canonical message itself (a small
+  // IMAP APPEND is written once, straight to its blob, not spooled first).
+  std::string_view bytes;
 };
 
 // One user's mailbox. Sessions of every protocol share one object per user

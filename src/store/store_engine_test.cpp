@@ -75,7 +75,7 @@ TEST(SpoolAppend, LinksTheSpoolFileAsTheBlobAndKeepsIt) {
   ASSERT_EQ(::write(spool->fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
   auto mb = st->open(7);
   ASSERT_TRUE(mb);
-  auto uid = (*mb)->append_file("INBOX", spooled_message{&*spool, msg.size(), 1, 0, 0});
+  auto uid = (*mb)->append_file("INBOX", spooled_message{&*spool, msg.size(), 1, 0, 0, {}});
   ASSERT_TRUE(uid) << uid.err().message;
   auto list = (*mb)->list("INBOX");
   ASSERT_EQ(list->size(), 1u);
@@ -84,7 +84,7 @@ TEST(SpoolAppend, LinksTheSpoolFileAsTheBlobAndKeepsIt) {
   // One spool, several recipients (LMTP): a second mailbox links it too.
   auto other = st->open(8);
   ASSERT_TRUE(other);
-  ASSERT_TRUE((*other)->append_file("INBOX", spooled_message{&*spool, msg.size(), 1, 0, 0}));
+  ASSERT_TRUE((*other)->append_file("INBOX", spooled_message{&*spool, msg.size(), 1, 0, 0, {}}));
   // On a file system with O_TMPFILE the spool file never had a name.
   auto spool_dir = std::filesystem::path(dir) / "spool";
   EXPECT_EQ(spool->unnamed, std::filesystem::is_empty(spool_dir));

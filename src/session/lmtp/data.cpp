@@ -161,12 +161,13 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
           return (*mb)->append("INBOX", store::new_message{copy, now, 0});
         }
         if (i == 0)
-          return (*mb)->append_file("INBOX",
-                                    store::spooled_message{&first, first_size, dot_lines, now, 0});
+          return (*mb)->append_file(
+              "INBOX", store::spooled_message{&first, first_size, dot_lines, now, 0, {}});
         auto copy = copy_for(mail, first, first_prefix_size, first_size, prefix);
         if (!copy) return copy.err();
         uint64_t size = prefix.size() + (first_size - first_prefix_size);
-        return (*mb)->append_file("INBOX", store::spooled_message{&*copy, size, dot_lines, now, 0});
+        return (*mb)->append_file("INBOX",
+                                  store::spooled_message{&*copy, size, dot_lines, now, 0, {}});
       };
       auto uid = store();
       // Removed while this commit ran: `user remove` may have deleted the

@@ -130,14 +130,23 @@ void bad_rest_of_line(session& s, const std::string& words, std::string_view lin
 
 struct received {
   store::spool_file spool;
+  std::string bytes;  // the message itself when it was kept in memory (no spool)
   uint64_t size = 0;
   uint32_t dot_lines = 0;
 };
 
-// Reads one message literal of `n` bytes into a new spool file. A literal8
-// (RFC 3516) is kept byte for byte: its content may be binary, where a line
-// ending is data; anything else is canonicalised to CRLF.
-net::awaitable<base::result<received>> receive(session& s, uint64_t n, bool binary) {
+// Messages of one APPEND held in memory rather than spooled, at most: each
+// under spool_chunk, and this much in all (MULTIAPPEND), so a command's
+// memory stays bounded however many messages it carries.
+constexpr uint64_t in_memory_per_command = 1024 * 1024;
+
+// Reads one message literal of `n` bytes into a new spool file, or into
+// memory when `in_memory` and it stays under spool_chunk (no spool file, no
+// blocking call: the store writes it to its blob). A literal8 (RFC 3516) is
+// kept byte for byte: its content may be binary, where a line ending is data;
+// anything else is canonicalised to CRLF.
+net::awaitable<base::result<received>> receive(session& s, uint64_t n, bool binary,
+                                               bool in_memory) {
   auto& mail = s.svc.mail;
   // The spool file is created by the first write (at the end, for a message
   // under spool_chunk): one blocking call, not two.
@@ -213,7 +222,11 @@ net::awaitable<base::result<received>> receive(session& s, uint64_t n, bool bina
     canonical.finish(out);
   }
   r.size += out.size() - before;
-  co_await spill();
+  if (in_memory && r.spool.fd < 0 && !write_failed) {
+    r.bytes = std::move(out);
+  } else {
+    co_await spill();
+  }
   if (write_failed) co_return failure;
   r.dot_lines = canonical.dot_lines();
   co_return r;
@@ -244,6 +257,7 @@ net::awaitable<void> append_impl(session& s, cursor& c, std::optional<replace_ta
     refusal_bad = e->syntax;
   }
   std::vector<received> messages;
+  uint64_t held = 0;  // bytes of `messages` kept in memory
   std::vector<message_args> margs(1);
   if (refusal.empty()) {
     if (auto e = read_message_args(c, margs[0])) {
@@ -279,7 +293,10 @@ net::awaitable<void> append_impl(session& s, cursor& c, std::optional<replace_ta
         co_return;
       }
     }
-    auto got = co_await receive(s, size, binary);
+    // Canonical CRLF may add a byte per line: the in-memory bound is checked
+    // on the literal's size with room for that.
+    bool in_memory = size < spool_chunk / 2 && held + 2 * size <= in_memory_per_command;
+    auto got = co_await receive(s, size, binary, in_memory);
     if (!got) {
       if (got.err().code == base::errc::unavailable) {
         s.quit = true;
@@ -290,6 +307,7 @@ net::awaitable<void> append_impl(session& s, cursor& c, std::optional<replace_ta
       // The rest of the command still arrives; it is read and dropped.
       refusal = error_reply(s, got.err());
     } else {
+      held += got->bytes.size();
       messages.push_back(std::move(*got));
     }
     // The rest of the line: its end, or the next message (MULTIAPPEND).
@@ -334,9 +352,10 @@ net::awaitable<void> append_impl(session& s, cursor& c, std::optional<replace_ta
   std::vector<std::vector<std::string>> keywords;
   for (size_t i = 0; i < messages.size(); ++i) {
     auto f = split_flag_names(margs[i].flags);
-    spooled.push_back(store::spooled_message{&messages[i].spool, messages[i].size,
-                                             messages[i].dot_lines, margs[i].internal_date,
-                                             f.system});
+    auto& m = messages[i];
+    spooled.push_back(store::spooled_message{m.spool.fd >= 0 ? &m.spool : nullptr, m.size,
+                                             m.dot_lines, margs[i].internal_date, f.system,
+                                             m.bytes});
     keywords.push_back(std::move(f.keywords));
   }
   auto mb = s.mailbox;

@@ -27,6 +27,8 @@ void configure_sqlite_once() {
 }
 }  // namespace
 
+void database::set_busy_timeout(int ms) { sqlite3_busy_timeout(db_, ms); }
+
 base::result<database> database::open(const std::string& path, bool create) {
   configure_sqlite_once();
   database d;
@@ -37,7 +39,7 @@ base::result<database> database::open(const std::string& path, bool create) {
     return base::error{base::errc::io_error, fmt::format("cannot open database {}: {}", path, msg),
                        msg};
   }
-  sqlite3_busy_timeout(d.db_, 10000);
+  sqlite3_busy_timeout(d.db_, default_busy_timeout_ms);
   // WAL lets readers proceed during a delivery; synchronous=FULL makes every
   // COMMIT durable before it returns, which is what an acknowledgement needs.
   // Switching to WAL writes the file header, so it happens only when the

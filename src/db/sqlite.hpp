@@ -70,6 +70,10 @@ class database {
   // Opens (creating if asked) with WAL, synchronous=FULL and a busy timeout so
   // that a second process (the `deliver` command) waits instead of failing.
   static base::result<database> open(const std::string& path, bool create);
+  // How long a statement waits for another connection's lock before it
+  // fails with SQLITE_BUSY (open() sets default_busy_timeout_ms; 0 fails at once).
+  static constexpr int default_busy_timeout_ms = 10000;
+  void set_busy_timeout(int ms);
 
   base::status exec(std::string_view sql);
   // One SQL statement, from the cache when this text was prepared before and

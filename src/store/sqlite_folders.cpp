@@ -792,6 +792,13 @@ std::optional<std::shared_ptr<folder_view>> sqlite_mailbox::resident_view(std::s
     // As in view(): a commit by another process (postern deliver) must be
     // seen now. data_version reads the WAL index in shared memory, not the
     // disk; a change means the view needs the refresh only view() does.
+    // Without the busy timeout: a lock another process holds (a WAL
+    // recovery) fails at once, and view() on the pool waits for it instead.
+    db_.set_busy_timeout(0);
+    struct restore {
+      db::database& db;
+      ~restore() { db.set_busy_timeout(db::database::default_busy_timeout_ms); }
+    } restored{db_};
     auto st = db_.prepare("PRAGMA data_version");
     if (!st || st->step() != db::step_result::row) return std::nullopt;
     if (static_cast<uint64_t>(st->int64(0)) != data_version_.load()) return std::nullopt;

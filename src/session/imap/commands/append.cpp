@@ -136,9 +136,9 @@ struct received {
 };
 
 // Messages of one APPEND held in memory rather than spooled, at most: each
-// under spool_chunk, and this much in all (MULTIAPPEND), so a command's
-// memory stays bounded however many messages it carries.
-constexpr uint64_t in_memory_per_command = 1024 * 1024;
+// under half of spool_chunk, and spool_chunk in all (MULTIAPPEND), so a
+// command never holds more than a spooled message's buffer did.
+constexpr uint64_t in_memory_per_command = spool_chunk;
 
 // Reads one message literal of `n` bytes into a new spool file, or into
 // memory when `in_memory` and it stays under spool_chunk (no spool file, no

@@ -311,7 +311,7 @@ TEST(Append, MessagesInMemoryAndSpooledInOneBatch) {
   ::close(*fd);
   back.resize(n > 0 ? static_cast<size_t>(n) : 0);
   EXPECT_EQ(back, other);
-  auto kept = f.mb->structures("Drafts", {uids->uids[0]});
+  auto kept = f.mb->structures("Drafts", {uids->uids[0]}, true);
   ASSERT_TRUE(kept && (*kept)[0] && (*kept)[0]->header);
   EXPECT_EQ(*(*kept)[0]->header, "Subject: in memory\r\n\r\n");
 }
@@ -376,7 +376,7 @@ TEST(KeptForFetch, HeaderAndBodystructureKeptAtDeliveryAndByCopyAbsentInFormat5)
   auto uid = f.mb->append("INBOX", new_message{mixed, 1700000000, 0});
   ASSERT_TRUE(uid) << uid.err().message;
   auto check = [&](std::string_view folder, uint32_t u) {
-    auto got = f.mb->structures(folder, {u});
+    auto got = f.mb->structures(folder, {u}, true);
     ASSERT_TRUE(got && (*got)[0]);
     auto& rec = *(*got)[0];
     ASSERT_TRUE(rec.header && rec.bodystructure && rec.body);
@@ -394,10 +394,35 @@ TEST(KeptForFetch, HeaderAndBodystructureKeptAtDeliveryAndByCopyAbsentInFormat5)
       "Subject: long\r\nX-Filler: " + std::string(max_cached_header, 'x') + "\r\n\r\nbody\r\n";
   auto big = f.mb->append("INBOX", new_message{long_header, 0, 0});
   ASSERT_TRUE(big);
-  auto got = f.mb->structures("INBOX", {*big});
+  auto got = f.mb->structures("INBOX", {*big}, true);
   ASSERT_TRUE(got && (*got)[0]);
   EXPECT_FALSE((*got)[0]->header);
   EXPECT_TRUE((*got)[0]->bodystructure);
+  // Headers only when asked for (FETCH ENVELOPE of a folder reads none).
+  auto plain = f.mb->structures("INBOX", {*uid});
+  ASSERT_TRUE(plain && (*plain)[0]);
+  EXPECT_FALSE((*plain)[0]->header);
+  EXPECT_TRUE((*plain)[0]->bodystructure);
+  // One call holds at most header_batch_bytes of headers; the rest are read
+  // from their files.
+  std::string wide =
+      "Subject: wide\r\nX-Filler: " + std::string(max_cached_header - 64, 'y') + "\r\n\r\nb\r\n";
+  std::vector<uint32_t> many;
+  for (uint64_t held = 0; held <= header_batch_bytes + 2 * max_cached_header; held += wide.size()) {
+    auto u = f.mb->append("INBOX", new_message{wide, 0, 0});
+    ASSERT_TRUE(u);
+    many.push_back(*u);
+  }
+  auto batch = f.mb->structures("INBOX", many, true);
+  ASSERT_TRUE(batch);
+  uint64_t held = 0;
+  for (auto& r : *batch) {
+    ASSERT_TRUE(r);
+    if (r->header) held += r->header->size();
+  }
+  EXPECT_GE(held, header_batch_bytes - max_cached_header);
+  EXPECT_LT(held, header_batch_bytes + max_cached_header);
+  EXPECT_FALSE(batch->back()->header);
 
   f.mb.reset();
   f.st.reset();
@@ -412,7 +437,7 @@ TEST(KeptForFetch, HeaderAndBodystructureKeptAtDeliveryAndByCopyAbsentInFormat5)
   auto reopened = f.st->open(1);
   ASSERT_TRUE(reopened) << reopened.err().message;
   f.mb = *reopened;
-  auto old = f.mb->structures("INBOX", {*uid});
+  auto old = f.mb->structures("INBOX", {*uid}, true);
   ASSERT_TRUE(old && (*old)[0]);
   EXPECT_FALSE((*old)[0]->header || (*old)[0]->bodystructure || (*old)[0]->body);
   EXPECT_TRUE((*old)[0]->envelope);  // format 5's column stays

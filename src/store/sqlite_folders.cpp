@@ -588,7 +588,7 @@ base::result<std::string> sqlite_mailbox::structure(std::string_view folder, uin
 }
 
 base::result<std::vector<std::optional<stored_structure>>> sqlite_mailbox::structures(
-    std::string_view folder, const std::vector<uint32_t>& uids) {
+    std::string_view folder, const std::vector<uint32_t>& uids, bool headers) {
   using texts = std::vector<std::optional<stored_structure>>;
   return with_reader([&](db::database& db) -> base::result<texts> {
     // One read transaction and one prepared statement on one reader
@@ -607,12 +607,15 @@ base::result<std::vector<std::optional<stored_structure>>> sqlite_mailbox::struc
     auto found = id->step();
     if (found == db::step_result::error) return db.error_of("reading message structures");
     const int64_t folder_id = found == db::step_result::row ? id->int64(0) : -1;
-    auto st = db.prepare(
-        "SELECT structure, envelope, bodystructure, body, header FROM messages"
-        " WHERE folder_id = ? AND uid = ?");
+    // A header is read only when asked for: its bytes are most of the row.
+    auto st = db.prepare(headers ? "SELECT structure, envelope, bodystructure, body, header"
+                                   " FROM messages WHERE folder_id = ? AND uid = ?"
+                                 : "SELECT structure, envelope, bodystructure, body, NULL"
+                                   " FROM messages WHERE folder_id = ? AND uid = ?");
     if (!st) return st.err();
     texts out;
     out.reserve(uids.size());
+    uint64_t header_bytes = 0;
     for (auto uid : uids) {
       st->reset();
       st->bind(1, folder_id).bind(2, static_cast<int64_t>(uid));
@@ -629,7 +632,10 @@ base::result<std::vector<std::optional<stored_structure>>> sqlite_mailbox::struc
       rec.envelope = optional_text(1);
       rec.bodystructure = optional_text(2);
       rec.body = optional_text(3);
-      rec.header = optional_text(4);
+      if (header_bytes < header_batch_bytes) {
+        rec.header = optional_text(4);
+        if (rec.header) header_bytes += rec.header->size();
+      }
       out.emplace_back(std::move(rec));
     }
     return out;

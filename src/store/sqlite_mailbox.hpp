@@ -50,7 +50,7 @@ class sqlite_mailbox final : public mailbox {
                                                      uint64_t modseq) override;
   base::result<std::string> structure(std::string_view folder, uint32_t uid) override;
   base::result<std::vector<std::optional<stored_structure>>> structures(
-      std::string_view folder, const std::vector<uint32_t>& uids) override;
+      std::string_view folder, const std::vector<uint32_t>& uids, bool headers) override;
   base::status save_recent(std::string_view folder, uint32_t uid) override;
   base::result<usage> total_usage() override;
   base::result<usage> folder_usage(std::string_view folder) override;

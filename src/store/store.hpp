@@ -111,6 +111,7 @@ struct stored_structure {
   std::optional<std::string> bodystructure, body, header;
 };
 inline constexpr uint64_t max_cached_header = 64 * 1024;
+inline constexpr uint64_t header_batch_bytes = 1024 * 1024;
 
 class folder_view;
 
@@ -236,10 +237,12 @@ class mailbox {
   // The MIME structure text saved at delivery (mime::serialize).
   virtual base::result<std::string> structure(std::string_view folder, uint32_t uid) = 0;
   // The same for many messages in one read (FETCH 1:* (ENVELOPE)), with the
-  // ENVELOPE rendered at delivery; an entry is empty for a UID that is no
-  // longer in the folder.
+  // renderings kept at delivery; an entry is empty for a UID that is no
+  // longer in the folder. Headers are read only when `headers` is given, and
+  // then at most header_batch_bytes of them in one call (the rest have none,
+  // and are read from their files), so a batch's memory stays bounded.
   virtual base::result<std::vector<std::optional<stored_structure>>> structures(
-      std::string_view folder, const std::vector<uint32_t>& uids) = 0;
+      std::string_view folder, const std::vector<uint32_t>& uids, bool headers = false) = 0;
   virtual base::result<usage> total_usage() = 0;
   // Folder message count and size (STATUS SIZE).
   virtual base::result<usage> folder_usage(std::string_view folder) = 0;

@@ -481,16 +481,16 @@ net::awaitable<bool> emit_batch(session& s, work_batch& batch, const std::vector
   auto work = std::make_shared<work_batch>(std::move(batch));
   batch.clear();
   // Header sections may be kept in the index: read the rows for them too.
-  bool read_kept = need_structure || std::any_of(items.begin(), items.end(),
-                                                 [](auto& a) { return is_top_header(a); });
+  bool headers = std::any_of(items.begin(), items.end(), [](auto& a) { return is_top_header(a); });
+  bool read_kept = need_structure || headers;
   for (size_t done = 0; done < work->size();) {
-    auto run = [mb, folder, work, done, items, need_blob, need_structure, read_kept] {
+    auto run = [mb, folder, work, done, items, need_blob, need_structure, read_kept, headers] {
       std::vector<built> out;
       std::optional<std::vector<std::optional<store::stored_structure>>> texts;
       if (read_kept) {
         std::vector<uint32_t> uids;
         for (size_t i = done; i < work->size(); ++i) uids.push_back((*work)[i].first.meta.uid);
-        auto read = mb->structures(folder, uids);
+        auto read = mb->structures(folder, uids, headers);
         if (!read) {
           out.emplace_back().failure = read.err();
           return out;

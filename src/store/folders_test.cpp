@@ -37,6 +37,21 @@ struct fixture {
     EXPECT_TRUE(uid) << uid.err().message;
     return uid ? *uid : 0;
   }
+  // Closes the mailbox, rewrites its index with `sql` (so it looks as an
+  // older format left it) and opens it again, as an upgrade finds it.
+  void reopen_after(const std::string& sql) {
+    mb.reset();
+    st.reset();
+    {
+      auto db = db::database::open(dir + "/mail/1/index.sqlite", false);
+      ASSERT_TRUE(db);
+      ASSERT_TRUE(db->exec(sql));
+    }
+    st = make_sqlite_store(dir);
+    auto reopened = st->open(1);
+    ASSERT_TRUE(reopened) << reopened.err().message;
+    mb = *reopened;
+  }
   size_t blob_files() const {
     size_t n = 0;
     for (auto& e : std::filesystem::directory_iterator(dir + "/mail/1/blobs"))
@@ -340,20 +355,10 @@ TEST(Envelope, RenderedAtDeliveryKeptByCopyAndAbsentInRowsOfFormat4) {
 
   // An index written by format 4 has no envelope column: it is added, and its
   // messages are rendered from their structure (the text is still there).
-  f.mb.reset();
-  f.st.reset();
-  {
-    auto db = db::database::open(f.dir + "/mail/1/index.sqlite", false);
-    ASSERT_TRUE(db);
-    ASSERT_TRUE(db->exec(
-        "ALTER TABLE messages DROP COLUMN envelope; ALTER TABLE messages DROP COLUMN "
-        "bodystructure; ALTER TABLE messages DROP COLUMN body; ALTER TABLE messages DROP COLUMN "
-        "header; PRAGMA user_version = 4"));
-  }
-  f.st = make_sqlite_store(f.dir);
-  auto reopened = f.st->open(1);
-  ASSERT_TRUE(reopened) << reopened.err().message;
-  f.mb = *reopened;
+  ASSERT_NO_FATAL_FAILURE(f.reopen_after(
+      "ALTER TABLE messages DROP COLUMN envelope; ALTER TABLE messages DROP COLUMN "
+      "bodystructure; ALTER TABLE messages DROP COLUMN body; ALTER TABLE messages DROP COLUMN "
+      "header; PRAGMA user_version = 4"));
   auto old = f.mb->structures("INBOX", {a});
   ASSERT_TRUE(old && (*old)[0]);
   EXPECT_FALSE((*old)[0]->envelope);
@@ -424,19 +429,9 @@ TEST(KeptForFetch, HeaderAndBodystructureKeptAtDeliveryAndByCopyAbsentInFormat5)
   EXPECT_LT(held, header_batch_bytes + max_cached_header);
   EXPECT_FALSE(batch->back()->header);
 
-  f.mb.reset();
-  f.st.reset();
-  {
-    auto db = db::database::open(f.dir + "/mail/1/index.sqlite", false);
-    ASSERT_TRUE(db);
-    ASSERT_TRUE(db->exec(
-        "ALTER TABLE messages DROP COLUMN bodystructure; ALTER TABLE messages DROP COLUMN body; "
-        "ALTER TABLE messages DROP COLUMN header; PRAGMA user_version = 5"));
-  }
-  f.st = make_sqlite_store(f.dir);
-  auto reopened = f.st->open(1);
-  ASSERT_TRUE(reopened) << reopened.err().message;
-  f.mb = *reopened;
+  ASSERT_NO_FATAL_FAILURE(f.reopen_after(
+      "ALTER TABLE messages DROP COLUMN bodystructure; ALTER TABLE messages DROP COLUMN body; "
+      "ALTER TABLE messages DROP COLUMN header; PRAGMA user_version = 5"));
   auto old = f.mb->structures("INBOX", {*uid}, true);
   ASSERT_TRUE(old && (*old)[0]);
   EXPECT_FALSE((*old)[0]->header || (*old)[0]->bodystructure || (*old)[0]->body);

@@ -390,7 +390,6 @@ base::status sqlite_mailbox::prepare_file(pending_append& p, const spooled_messa
   p.dot_lines = msg.dot_lines;
   if (!msg.file) {
     // In memory: parsed there and written to its blob (synced) in one go.
-    p.size = msg.bytes.size();
     p.parse(msg.bytes);
     p.render();
     auto blob = create_blob(blobs_fd_, blobs_dir_, msg.bytes);
@@ -454,11 +453,7 @@ base::result<appended> sqlite_mailbox::append_files(
     auto f = find_folder(folder, folder == "INBOX");
     if (!f) return fail(f.err());
     out.uidvalidity = f->uidvalidity;
-    auto ins = db_.prepare(
-        "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
-        " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-        " structure, keywords, save_date, envelope, bodystructure, body, header)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    auto ins = db_.prepare(pending_append::insert_sql);
     if (!ins) return fail(ins.err());
     std::vector<std::string> all_keywords;
     for (auto& p : batch)
@@ -478,33 +473,8 @@ base::result<appended> sqlite_mailbox::append_files(
             fmt::format("folder {} has used every UID up to 4294967295 (RFC 9051 §2.3.1.1)",
                         folder),
             ""});
-      const auto& s = p.structure;
       ins->reset();
-      ins->bind(1, f->id)
-          .bind(2, static_cast<int64_t>(uid))
-          .bind(3, static_cast<int64_t>(p.blob))
-          .bind(4, static_cast<int64_t>(p.size))
-          .bind(5, p.internal_date)
-          .bind(6, static_cast<int64_t>(p.flags))
-          .bind(7, static_cast<int64_t>(modseq))
-          .bind(8, static_cast<int64_t>(s.header_size))
-          .bind(9, static_cast<int64_t>(p.dot_lines))
-          .bind(10, s.subject)
-          .bind(11, s.from)
-          .bind(12, s.to)
-          .bind(13, s.cc)
-          .bind(14, s.date)
-          .bind(15, s.message_id)
-          .bind(16, mime::serialize(s))
-          .bind(17, base::join(p.keywords, " "))
-          .bind(18, now)
-          .bind(19, p.envelope)
-          .bind(20, p.bodystructure)
-          .bind(21, p.body);
-      if (p.header)
-        ins->bind(22, *p.header);
-      else
-        ins->bind_null(22);
+      p.bind_row(*ins, f->id, static_cast<uint32_t>(uid), modseq, now);
       if (ins->step() != db::step_result::done) return fail(db_.error_of("storing message"));
       uids.push_back(static_cast<uint32_t>(uid));
       ++uid;

@@ -275,6 +275,42 @@ void sqlite_mailbox::pending_append::parse(std::string_view bytes,
     header = std::string(bytes.substr(0, structure.header_size));
 }
 
+const char* const sqlite_mailbox::pending_append::insert_sql =
+    "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
+    " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
+    " structure, keywords, save_date, envelope, bodystructure, body, header)"
+    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
+void sqlite_mailbox::pending_append::bind_row(db::statement& ins, int64_t folder_id, uint32_t uid,
+                                              uint64_t modseq, int64_t save_date) const {
+  const auto& s = structure;
+  ins.bind(1, folder_id)
+      .bind(2, static_cast<int64_t>(uid))
+      .bind(3, static_cast<int64_t>(blob))
+      .bind(4, static_cast<int64_t>(size))
+      .bind(5, internal_date)
+      .bind(6, static_cast<int64_t>(flags))
+      .bind(7, static_cast<int64_t>(modseq))
+      .bind(8, static_cast<int64_t>(s.header_size))
+      .bind(9, static_cast<int64_t>(dot_lines))
+      .bind(10, s.subject)
+      .bind(11, s.from)
+      .bind(12, s.to)
+      .bind(13, s.cc)
+      .bind(14, s.date)
+      .bind(15, s.message_id)
+      .bind(16, mime::serialize(s))
+      .bind(17, base::join(keywords, " "))
+      .bind(18, save_date)
+      .bind(19, envelope)
+      .bind(20, bodystructure)
+      .bind(21, body);
+  if (header)
+    ins.bind(22, *header);
+  else
+    ins.bind_null(22);
+}
+
 void sqlite_mailbox::pending_append::render() {
   envelope = mime::imap_envelope(structure);
   bodystructure = mime::imap_bodystructure(structure, true);
@@ -425,11 +461,7 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
   std::lock_guard lock(db_mu_);
   db::transaction txn(db_);
   if (auto s = txn.begin(); !s) return fail_all(s.err());
-  auto ins = db_.prepare(
-      "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
-      " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-      " structure, keywords, save_date, envelope, bodystructure, body, header)"
-      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  auto ins = db_.prepare(pending_append::insert_sql);
   auto upd = db_.prepare("UPDATE folders SET uidnext = ?, highestmodseq = ? WHERE id = ?");
   if (!ins) return fail_all(ins.err());
   if (!upd) return fail_all(upd.err());
@@ -450,33 +482,8 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
     }
     uint32_t uid = static_cast<uint32_t>(f->uidnext);
     uint64_t modseq = f->highestmodseq + 1;
-    const auto& s = p->structure;
     ins->reset();
-    ins->bind(1, f->id)
-        .bind(2, static_cast<int64_t>(uid))
-        .bind(3, static_cast<int64_t>(p->blob))
-        .bind(4, static_cast<int64_t>(p->size))
-        .bind(5, p->internal_date)
-        .bind(6, static_cast<int64_t>(p->flags))
-        .bind(7, static_cast<int64_t>(modseq))
-        .bind(8, static_cast<int64_t>(s.header_size))
-        .bind(9, static_cast<int64_t>(p->dot_lines))
-        .bind(10, s.subject)
-        .bind(11, s.from)
-        .bind(12, s.to)
-        .bind(13, s.cc)
-        .bind(14, s.date)
-        .bind(15, s.message_id)
-        .bind(16, mime::serialize(s))
-        .bind(17, base::join(p->keywords, " "))
-        .bind(18, static_cast<int64_t>(::time(nullptr)))
-        .bind(19, p->envelope)
-        .bind(20, p->bodystructure)
-        .bind(21, p->body);
-    if (p->header)
-      ins->bind(22, *p->header);
-    else
-      ins->bind_null(22);
+    p->bind_row(*ins, f->id, uid, modseq, static_cast<int64_t>(::time(nullptr)));
     if (!p->keywords.empty()) {
       auto kw = folder_keywords(f->id, p->keywords);
       if (!kw) {

@@ -76,6 +76,10 @@ class sqlite_mailbox final : public mailbox {
     void parse(std::string_view bytes, const mime::progress_fn* progress = nullptr);
     // Renders what FETCH reads from the index (outside any lock).
     void render();
+    // Binds this message's row to a statement prepared from insert_sql.
+    void bind_row(db::statement& ins, int64_t folder_id, uint32_t uid, uint64_t modseq,
+                  int64_t save_date) const;
+    static const char* const insert_sql;
     std::optional<base::result<uint32_t>> outcome;
     bool done = false;
   };

@@ -186,7 +186,12 @@ net::awaitable<void> open_folder(session& s, std::string_view args, bool read_on
   // awaited: \Recent is advisory (RFC 3501 §2.3.2) and the saved value only
   // grows (max), so the order of two saves does not matter.
   if (claimed) {
-    auto save = [mb, n, claimed] { (void)mb->save_recent(n, claimed); };
+    auto save = [mb, n, claimed, id = s.id] {
+      if (auto st = mb->save_recent(n, claimed); !st)
+        observe::log(observe::level::warning, "imap", id,
+                     "\\Recent of {} not saved (it is kept in memory while the node runs): {}", n,
+                     st.err().message);
+    };
     net::run_detached(std::move(save));
   }
   s.ok(fmt::format("[{}] {} completed", read_only ? "READ-ONLY" : "READ-WRITE", verb));

@@ -149,6 +149,11 @@ statement& statement::bind(int index, std::string_view v) {
   return *this;
 }
 
+statement& statement::bind_blob(int index, std::string_view v) {
+  sqlite3_bind_blob64(stmt_, index, v.data(), v.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
 statement& statement::bind_null(int index) {
   sqlite3_bind_null(stmt_, index);
   return *this;
@@ -172,6 +177,13 @@ std::string statement::text(int col) const {
   auto p = sqlite3_column_text(stmt_, col);
   auto n = sqlite3_column_bytes(stmt_, col);
   return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
+
+std::string_view statement::bytes(int col) const {
+  auto p = sqlite3_column_blob(stmt_, col);
+  auto n = sqlite3_column_bytes(stmt_, col);
+  return p ? std::string_view(static_cast<const char*>(p), static_cast<size_t>(n))
+           : std::string_view();
 }
 
 bool statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }

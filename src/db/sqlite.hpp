@@ -120,12 +120,16 @@ class statement {
 
   statement& bind(int index, int64_t v);
   statement& bind(int index, std::string_view v);
+  // Bytes as a BLOB value (copied), for data that is not text.
+  statement& bind_blob(int index, std::string_view v);
   statement& bind_null(int index);
   step_result step();
   void reset();
 
   int64_t int64(int col) const;
   std::string text(int col) const;
+  // A column's bytes without a copy: valid until the next step() or reset().
+  std::string_view bytes(int col) const;
   bool is_null(int col) const;
 
  private:

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,6 +111,23 @@ base::result<uint64_t> link_blob(int dir_fd, const std::string& dir, int source_
     ::close(out);
     return id;
   }
+}
+
+base::result<int> memory_file(std::string_view bytes, const std::string& shown_as) {
+  int fd = ::memfd_create("postern-message", MFD_CLOEXEC);
+  if (fd < 0) return io_error("cannot create a memory file for", shown_as, errno);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return io_error("cannot fill the memory file for", shown_as, err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return fd;
 }
 
 base::status sync_directory(int dir_fd, const std::string& dir) {

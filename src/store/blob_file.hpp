@@ -1,6 +1,11 @@
 // Immutable message files. A blob is written, fdatasync'd and closed before
 // the index row that names it commits; the folder holding it is fsync'd by
 // the committer so the new name survives a crash too.
+//
+// A small message the store receives in memory (an IMAP APPEND) is kept in
+// the index instead (table inline_blobs), written in the transaction that
+// adds its row: one WAL sync stores it, where a file costs a create, two
+// syncs and, at expunge, an unlink. Its id has inline_blob_bit set.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +19,19 @@ namespace postern::store {
 // Blobs are named by a 64-bit id (16 hex digits), so an index row and a
 // session's maildrop hold a number, not a string.
 std::string blob_name(uint64_t id);
+
+// File ids come from the clock in nanoseconds and stay below this bit until
+// the year 2262; inline ids are the bit and their inline_blobs row id.
+inline constexpr uint64_t inline_blob_bit = uint64_t{1} << 63;
+inline constexpr bool is_inline_blob(uint64_t id) { return (id & inline_blob_bit) != 0; }
+// The largest message kept inline (beyond it SQLite's overflow chains cost
+// more to read than a file, and the WAL's second copy more to write).
+inline constexpr uint64_t max_inline_blob = 128 * 1024;
+
+// An anonymous file (memfd) holding `bytes`, so a reader of an inline blob
+// gets a descriptor as for a file blob: pread, mmap and sendfile all work.
+// `shown_as` names the message in errors.
+base::result<int> memory_file(std::string_view bytes, const std::string& shown_as);
 
 // Creates a new blob with an id unique in `dir` (taken from the clock, retried
 // on collision with another process), writes `bytes` and fdatasyncs them (the

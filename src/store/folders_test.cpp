@@ -2,6 +2,7 @@
 // modseqs, copies sharing blobs, atomic moves and multi-appends, and views
 // that every writer keeps current.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -57,6 +58,34 @@ struct fixture {
     for (auto& e : std::filesystem::directory_iterator(dir + "/mail/1/blobs"))
       n += e.is_regular_file();
     return n;
+  }
+  // Messages kept in the index instead of a file (blob_file.hpp).
+  int64_t inline_rows() const {
+    auto db = db::database::open(dir + "/mail/1/index.sqlite", false);
+    EXPECT_TRUE(db);
+    if (!db) return -1;
+    auto st = db->prepare("SELECT count(*) FROM inline_blobs");
+    EXPECT_TRUE(st);
+    return st && st->step() == db::step_result::row ? st->int64(0) : -1;
+  }
+  // An IMAP APPEND as the session hands it over: in memory.
+  uint32_t append_in_memory(std::string_view folder, std::string_view bytes) {
+    spooled_message m[] = {{nullptr, bytes.size(), 0, 0, 0, bytes}};
+    std::vector<std::string> kw[] = {{}};
+    auto r = mb->append_files(folder, m, kw);
+    EXPECT_TRUE(r) << r.err().message;
+    return r && r->uids.size() == 1 ? r->uids[0] : 0;
+  }
+  // The whole message behind a blob id, as FETCH and POP3 read it.
+  std::string read_blob(const message_meta& m) {
+    auto fd = mb->open_blob(m.blob_id, m.uid);
+    EXPECT_TRUE(fd) << fd.err().message;
+    if (!fd) return {};
+    std::string back(m.size + 10, '\0');
+    auto n = ::pread(*fd, back.data(), back.size(), 0);
+    ::close(*fd);
+    back.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return back;
   }
 };
 }  // namespace
@@ -312,20 +341,18 @@ TEST(Append, MessagesInMemoryAndSpooledInOneBatch) {
   ASSERT_EQ(uids->uids.size(), 2u);
   auto bad = f.mb->append_files("Nowhere", m, kw);
   EXPECT_EQ(bad.err().code, base::errc::not_found);
-  EXPECT_EQ(f.blob_files(), 2u);  // the refused batch left no file behind
+  // The spooled one is a file, the one in memory is kept in the index; the
+  // refused batch left neither behind.
+  EXPECT_EQ(f.blob_files(), 1u);
+  EXPECT_EQ(f.inline_rows(), 1);
   auto list = f.mb->list("Drafts");
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].size, other.size());
   EXPECT_EQ((*list)[0].flags, flag_seen);
   EXPECT_EQ((*list)[0].header_size, other.find("\r\n\r\n") + 4);
-  auto fd = f.mb->open_blob((*list)[0].blob_id, (*list)[0].uid);
-  ASSERT_TRUE(fd);
-  std::string back(other.size() + 10, '\0');
-  auto n = ::pread(*fd, back.data(), back.size(), 0);
-  ::close(*fd);
-  back.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  EXPECT_EQ(back, other);
+  EXPECT_EQ(f.read_blob((*list)[0]), other);
+  EXPECT_EQ(f.read_blob((*list)[1]), msg);
   auto kept = f.mb->structures("Drafts", {uids->uids[0]}, true);
   ASSERT_TRUE(kept && (*kept)[0] && (*kept)[0]->header);
   EXPECT_EQ(*(*kept)[0]->header, "Subject: in memory\r\n\r\n");
@@ -439,6 +466,87 @@ TEST(KeptForFetch, HeaderAndBodystructureKeptAtDeliveryAndByCopyAbsentInFormat5)
   auto fresh = f.mb->append("INBOX", new_message{mixed, 0, 0});
   ASSERT_TRUE(fresh);
   check("INBOX", *fresh);
+}
+
+// A small APPEND is kept in the index (one WAL sync stores it, no file):
+// read back byte for byte through a descriptor like a file's, shared by COPY
+// and MOVE, gone in the transaction that drops its last message, and its id
+// is never handed out again (a session holding the old id reads nothing).
+TEST(InlineBlob, SharedByCopyGoneWithItsLastMessageNeverReused) {
+  fixture f;
+  uint32_t a = f.append_in_memory("INBOX", msg);
+  auto list = f.mb->list("INBOX");
+  ASSERT_TRUE(list && list->size() == 1u);
+  auto first = (*list)[0];
+  EXPECT_TRUE(first.blob_id & (uint64_t{1} << 63));
+  EXPECT_EQ(f.blob_files(), 0u);
+  EXPECT_EQ(f.inline_rows(), 1);
+  EXPECT_EQ(f.read_blob(first), msg);
+  EXPECT_FALSE(f.mb->open_blob_cached(first.blob_id));  // the index may wait for the disk
+  // The descriptor maps like a file (SEARCH reads it so).
+  {
+    auto fd = f.mb->open_blob(first.blob_id, first.uid);
+    ASSERT_TRUE(fd);
+    void* p = ::mmap(nullptr, msg.size(), PROT_READ, MAP_PRIVATE, *fd, 0);
+    ASSERT_NE(p, MAP_FAILED);
+    EXPECT_EQ(std::string_view(static_cast<const char*>(p), msg.size()), msg);
+    ::munmap(p, msg.size());
+    ::close(*fd);
+  }
+
+  uint32_t one[] = {a};
+  auto c = f.mb->copy("INBOX", one, "Archive", false);
+  ASSERT_TRUE(c) << c.err().message;
+  auto moved = f.mb->copy("Archive", c->dest_uids, "Trash", true);
+  ASSERT_TRUE(moved) << moved.err().message;
+  EXPECT_EQ(f.inline_rows(), 1);  // no bytes copied
+  ASSERT_TRUE(f.mb->expunge("INBOX", one));
+  EXPECT_EQ(f.inline_rows(), 1);
+  auto trash = f.mb->list("Trash");
+  ASSERT_TRUE(trash && trash->size() == 1u);
+  EXPECT_EQ((*trash)[0].blob_id, first.blob_id);
+  EXPECT_EQ(f.read_blob((*trash)[0]), msg);
+  ASSERT_TRUE(f.mb->expunge("Trash", moved->dest_uids));
+  EXPECT_EQ(f.inline_rows(), 0);  // with the expunge itself, no sync awaited
+  auto gone = f.mb->open_blob(first.blob_id, first.uid);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.err().code, base::errc::not_found);
+
+  // A new message never takes the old id, even after its row is gone.
+  f.append_in_memory("INBOX", msg);
+  auto again = f.mb->list("INBOX");
+  ASSERT_TRUE(again && again->size() == 1u);
+  EXPECT_GT((*again)[0].blob_id, first.blob_id);
+  EXPECT_FALSE(f.mb->open_blob(first.blob_id, first.uid));
+  // Deleting a folder takes its inline messages with it.
+  ASSERT_TRUE(f.mb->create_folder("Work", ""));
+  f.append_in_memory("Work", msg);
+  EXPECT_EQ(f.inline_rows(), 2);
+  ASSERT_TRUE(f.mb->delete_folder("Work"));
+  EXPECT_EQ(f.inline_rows(), 1);
+  // Above max_inline_blob a message in memory becomes a file.
+  std::string big = "Subject: big\r\n\r\n";
+  while (big.size() <= 128 * 1024) big += std::string(998, 'z') + "\r\n";
+  f.append_in_memory("INBOX", big);
+  EXPECT_EQ(f.blob_files(), 1u);
+  EXPECT_EQ(f.inline_rows(), 1);
+  auto both = f.mb->list("INBOX");
+  ASSERT_TRUE(both && both->size() == 2u);
+  EXPECT_EQ(f.read_blob((*both)[1]), big);
+}
+
+// An index of format 6 has no inline_blobs table: opening it adds one, and
+// its messages (files) read as before.
+TEST(InlineBlob, IndexOfFormat6GainsTheTable) {
+  fixture f;
+  uint32_t a = f.add();
+  ASSERT_NO_FATAL_FAILURE(f.reopen_after("DROP TABLE inline_blobs; PRAGMA user_version = 6"));
+  auto list = f.mb->list("INBOX");
+  ASSERT_TRUE(list && list->size() == 1u);
+  EXPECT_EQ((*list)[0].uid, a);
+  EXPECT_EQ(f.read_blob((*list)[0]), msg);
+  f.append_in_memory("INBOX", msg);
+  EXPECT_EQ(f.inline_rows(), 1);
 }
 
 }  // namespace postern::store

@@ -110,6 +110,7 @@ base::status sqlite_mailbox::delete_folder(std::string_view name) {
       del->bind(1, f->id);
       if (del->step() != db::step_result::done) return db_.error_of("deleting folder");
     }
+    if (auto s = drop_unreferenced_inline(blobs); !s) return s;
     if (auto s = txn.commit(); !s) return s;
   }
   remove_unreferenced(blobs, db::sync_mode::full);
@@ -389,9 +390,15 @@ base::status sqlite_mailbox::prepare_file(pending_append& p, const spooled_messa
   p.flags = msg.flags;
   p.dot_lines = msg.dot_lines;
   if (!msg.file) {
-    // In memory: parsed there and written to its blob (synced) in one go.
+    // In memory: parsed there, and kept in the index by the commit when it is
+    // small, else written to its blob (synced) in one go.
     p.parse(msg.bytes);
     p.render();
+    if (msg.bytes.size() <= max_inline_blob) {
+      p.keep_inline = true;
+      p.inline_bytes = msg.bytes;
+      return base::ok_status();
+    }
     auto blob = create_blob(blobs_fd_, blobs_dir_, msg.bytes);
     if (!blob) return blob.err();
     p.blob = *blob;
@@ -433,13 +440,14 @@ base::result<appended> sqlite_mailbox::append_files(
       drop_linked();
       return s.err();
     }
-    linked.push_back(batch[i].blob);
+    if (!batch[i].keep_inline) linked.push_back(batch[i].blob);
   }
   // Nothing is acknowledged before the names are durable.
-  if (auto s = sync_directory(blobs_fd_, blobs_dir_); !s) {
-    drop_linked();
-    return s.err();
-  }
+  if (!linked.empty())
+    if (auto s = sync_directory(blobs_fd_, blobs_dir_); !s) {
+      drop_linked();
+      return s.err();
+    }
   appended out;
   auto& uids = out.uids;
   {
@@ -473,6 +481,7 @@ base::result<appended> sqlite_mailbox::append_files(
             fmt::format("folder {} has used every UID up to 4294967295 (RFC 9051 §2.3.1.1)",
                         folder),
             ""});
+      if (auto s = store_inline(p); !s) return fail(s.err());
       ins->reset();
       p.bind_row(*ins, f->id, static_cast<uint32_t>(uid), modseq, now);
       if (ins->step() != db::step_result::done) return fail(db_.error_of("storing message"));
@@ -641,6 +650,7 @@ void sqlite_mailbox::remove_unreferenced(std::span<const uint64_t> blobs, db::sy
     auto st = db_.prepare("SELECT 1 FROM messages WHERE blob = ? LIMIT 1");
     if (!st) return;  // left for `postern mailbox repair`; never a row without its file
     for (auto b : blobs) {
+      if (is_inline_blob(b)) continue;  // went with the rows (drop_unreferenced_inline)
       st->reset();
       st->bind(1, static_cast<int64_t>(b));
       if (st->step() == db::step_result::done) unused.push_back(b);
@@ -653,6 +663,48 @@ void sqlite_mailbox::remove_unreferenced(std::span<const uint64_t> blobs, db::sy
     }
   }
   for (auto b : unused) ::unlinkat(blobs_fd_, blob_name(b).c_str(), 0);
+}
+
+base::status sqlite_mailbox::store_inline(pending_append& p) {
+  if (!p.keep_inline) return base::ok_status();
+  auto ins = db_.prepare("INSERT INTO inline_blobs(bytes) VALUES(?)");
+  if (!ins) return ins.err();
+  ins->bind_blob(1, p.inline_bytes);
+  if (ins->step() != db::step_result::done) return db_.error_of("storing message bytes");
+  p.blob = inline_blob_bit | static_cast<uint64_t>(db_.last_insert_rowid());
+  return base::ok_status();
+}
+
+base::status sqlite_mailbox::drop_unreferenced_inline(std::span<const uint64_t> blobs) {
+  // A COPY shares the row: it goes with the last message that names it.
+  auto del = db_.prepare(
+      "DELETE FROM inline_blobs WHERE id = ? AND NOT EXISTS"
+      " (SELECT 1 FROM messages WHERE blob = ?)");
+  if (!del) return del.err();
+  for (auto b : blobs) {
+    if (!is_inline_blob(b)) continue;
+    del->reset();
+    del->bind(1, static_cast<int64_t>(b & ~inline_blob_bit)).bind(2, static_cast<int64_t>(b));
+    if (del->step() != db::step_result::done) return db_.error_of("deleting message bytes");
+  }
+  return base::ok_status();
+}
+
+base::result<int> sqlite_mailbox::open_inline_blob(uint64_t blob_id, uint32_t uid) {
+  auto shown_as = fmt::format("message UID {} ({}/index.sqlite, inline_blobs row {})", uid, root_,
+                              blob_id & ~inline_blob_bit);
+  return with_reader([&](db::database& db) -> base::result<int> {
+    auto st = db.prepare("SELECT bytes FROM inline_blobs WHERE id = ?");
+    if (!st) return st.err();
+    st->bind(1, static_cast<int64_t>(blob_id & ~inline_blob_bit));
+    auto r = st->step();
+    if (r == db::step_result::error) return db.error_of("reading " + shown_as);
+    if (r != db::step_result::row)
+      return base::error{base::errc::not_found,
+                         fmt::format("message UID {} was removed by another session", uid),
+                         shown_as};
+    return memory_file(st->bytes(0), shown_as);
+  });
 }
 
 void sqlite_mailbox::unlink_synced() {

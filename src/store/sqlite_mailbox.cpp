@@ -29,7 +29,8 @@ namespace {
 // 4: the first UID no session has seen as \Recent yet (IMAP4rev1).
 // 5: each message's IMAP ENVELOPE, rendered once at delivery.
 // 6: its BODYSTRUCTURE, BODY and top-level header, kept at delivery too.
-constexpr int64_t schema_version = 6;
+// 7: small messages received in memory kept in the index (inline_blobs).
+constexpr int64_t schema_version = 7;
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS folders(
@@ -94,6 +95,16 @@ constexpr const char* migrate_6_sql = R"sql(
 ALTER TABLE messages ADD COLUMN bodystructure TEXT;
 ALTER TABLE messages ADD COLUMN body TEXT;
 ALTER TABLE messages ADD COLUMN header BLOB;
+)sql";
+
+// The bytes of inline blobs (blob_file.hpp): ids never reused (AUTOINCREMENT),
+// so a session holding the id of an expunged message can never read another
+// message under it. A row goes in the transaction that drops the last
+// message referring to it.
+constexpr const char* migrate_7_sql = R"sql(
+CREATE TABLE IF NOT EXISTS inline_blobs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  bytes BLOB NOT NULL);
 )sql";
 
 // What a new user finds (RFC 6154 special-use attributes).
@@ -186,7 +197,9 @@ base::status sqlite_mailbox::create_schema() {
         if (auto s = db_.exec(migrate_4_sql); !s) return s;
       if (v < 5)
         if (auto s = db_.exec(migrate_5_sql); !s) return s;
-      if (auto s = db_.exec(migrate_6_sql); !s) return s;
+      if (v < 6)
+        if (auto s = db_.exec(migrate_6_sql); !s) return s;
+      if (auto s = db_.exec(migrate_7_sql); !s) return s;
       if (auto s = db_.exec(fmt::format("PRAGMA user_version = {}", schema_version)); !s) return s;
       return txn.commit();
     }
@@ -418,7 +431,7 @@ base::result<uint32_t> sqlite_mailbox::commit(pending_append& p) {
     }
   }
   if (!p.outcome->ok()) {
-    ::unlinkat(blobs_fd_, blob_name(p.blob).c_str(), 0);
+    if (!p.keep_inline) ::unlinkat(blobs_fd_, blob_name(p.blob).c_str(), 0);
   } else {
     refresh_views();
     notifier_.notify();
@@ -455,8 +468,11 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
   auto fail_all = [&](const base::error& e) {
     for (auto* p : batch) p->outcome = e;
   };
-  // One fsync makes every blob name in this batch durable.
-  if (auto s = sync_directory(blobs_fd_, blobs_dir_); !s) return fail_all(s.err());
+  // One fsync makes every blob name in this batch durable (inline ones are
+  // written by the commit itself).
+  bool files = std::any_of(batch.begin(), batch.end(), [](auto* p) { return !p->keep_inline; });
+  if (files)
+    if (auto s = sync_directory(blobs_fd_, blobs_dir_); !s) return fail_all(s.err());
 
   std::lock_guard lock(db_mu_);
   db::transaction txn(db_);
@@ -482,6 +498,7 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
     }
     uint32_t uid = static_cast<uint32_t>(f->uidnext);
     uint64_t modseq = f->highestmodseq + 1;
+    if (auto s = store_inline(*p); !s) return fail_all(s.err());
     ins->reset();
     p->bind_row(*ins, f->id, uid, modseq, static_cast<int64_t>(::time(nullptr)));
     if (!p->keywords.empty()) {
@@ -584,6 +601,7 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
       tomb->bind(1, f->id).bind(2, static_cast<int64_t>(uid)).bind(3, static_cast<int64_t>(modseq));
       if (tomb->step() != db::step_result::done) return db_.error_of("recording expunge");
     }
+    if (auto s = drop_unreferenced_inline(blobs); !s) return s.err();
     if (!blobs.empty()) {
       auto upd = db_.prepare("UPDATE folders SET highestmodseq = ? WHERE id = ?");
       if (!upd) return upd.err();
@@ -604,7 +622,9 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
 }
 
 std::optional<int> sqlite_mailbox::open_blob_cached(uint64_t blob_id) {
-  if (unlink_pending(blob_id)) return std::nullopt;  // open_blob() says it is gone
+  // An inline blob is read from the index, which may wait for the disk; a
+  // blob waiting to be unlinked is gone, as open_blob() says.
+  if (is_inline_blob(blob_id) || unlink_pending(blob_id)) return std::nullopt;
   auto name = blob_name(blob_id);
   open_how how{};
   how.flags = O_RDONLY | O_CLOEXEC;
@@ -617,6 +637,7 @@ std::optional<int> sqlite_mailbox::open_blob_cached(uint64_t blob_id) {
 }
 
 base::result<int> sqlite_mailbox::open_blob(uint64_t blob_id, uint32_t uid) {
+  if (is_inline_blob(blob_id)) return open_inline_blob(blob_id, uid);
   auto name = blob_name(blob_id);
   int fd = unlink_pending(blob_id) ? (errno = ENOENT, -1)
                                    : ::openat(blobs_fd_, name.c_str(), O_RDONLY | O_CLOEXEC);

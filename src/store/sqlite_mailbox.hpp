@@ -66,6 +66,10 @@ class sqlite_mailbox final : public mailbox {
     uint32_t flags;
     uint32_t dot_lines;
     std::vector<std::string> keywords;
+    // Kept in the index (inline_blobs), not as a file; `blob` is set to its
+    // id by the commit. The bytes stay the caller's until then.
+    bool keep_inline = false;
+    std::string_view inline_bytes;
     mime::message_structure structure;
     std::string envelope;  // IMAP ENVELOPE of `structure`, rendered before any lock
     // BODYSTRUCTURE and BODY of `structure`, rendered with the envelope, and
@@ -97,6 +101,14 @@ class sqlite_mailbox final : public mailbox {
   // The folder's keyword list, extended by `names` (up to max_keywords_per_folder).
   base::result<std::vector<std::string>> folder_keywords(int64_t folder_id,
                                                          std::span<const std::string> names);
+  // Inside a commit (under db_mu_): stores the bytes of an inline message
+  // and sets its blob id; nothing for a file.
+  base::status store_inline(pending_append& p);
+  // Inside the transaction that dropped message rows (under db_mu_): deletes
+  // the inline blobs among `blobs` that no message refers to any more.
+  base::status drop_unreferenced_inline(std::span<const uint64_t> blobs);
+  // An inline blob's bytes as a memory file (blob_file.hpp memory_file).
+  base::result<int> open_inline_blob(uint64_t blob_id, uint32_t uid);
   // Unlinks the blobs no message refers to any more, after the commit that
   // dropped their rows: at once when it was a full commit, else once the WAL
   // holding it is synced (a file may outlive its row, never the reverse).

@@ -3,7 +3,8 @@
 //
 // Durability: append() returns only after the message is on disk (blob
 // fdatasync'd, its directory fsync'd, index transaction committed with
-// synchronous=FULL); a caller may acknowledge it as soon as it returns.
+// synchronous=FULL; a message kept inline is in that transaction); a caller
+// may acknowledge it as soon as it returns.
 // store_flags() and expunge() survive the process being killed when they
 // return, and power loss once sync() or any later append has returned (their
 // commits are not fsync'd, as Dovecot does not fsync its index log; an
@@ -155,7 +156,9 @@ struct spooled_message {
   int64_t internal_date = 0;  // 0 means now
   uint32_t flags = 0;
   // append_files() only: with no file, the canonical message itself (a small
-  // IMAP APPEND is written once, straight to its blob, not spooled first).
+  // IMAP APPEND, not spooled first): kept in the index, written by the
+  // commit, when at most max_inline_blob (blob_file.hpp), else written once,
+  // straight to its blob.
   std::string_view bytes;
 };
 

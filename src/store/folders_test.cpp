@@ -435,6 +435,12 @@ TEST(KeptForFetch, HeaderAndBodystructureKeptAtDeliveryAndByCopyAbsentInFormat5)
   ASSERT_TRUE(plain && (*plain)[0]);
   EXPECT_FALSE((*plain)[0]->header);
   EXPECT_TRUE((*plain)[0]->bodystructure);
+  EXPECT_FALSE((*plain)[0]->structure.empty());
+  // Nor the structure text when only the renderings are wanted.
+  auto lean = f.mb->structures("INBOX", {*uid}, false, false);
+  ASSERT_TRUE(lean && (*lean)[0]);
+  EXPECT_TRUE((*lean)[0]->structure.empty());
+  EXPECT_TRUE((*lean)[0]->envelope && (*lean)[0]->bodystructure && (*lean)[0]->body);
   // One call holds at most header_batch_bytes of headers; the rest are read
   // from their files.
   std::string wide =
@@ -463,6 +469,9 @@ TEST(KeptForFetch, HeaderAndBodystructureKeptAtDeliveryAndByCopyAbsentInFormat5)
   ASSERT_TRUE(old && (*old)[0]);
   EXPECT_FALSE((*old)[0]->header || (*old)[0]->bodystructure || (*old)[0]->body);
   EXPECT_TRUE((*old)[0]->envelope);  // format 5's column stays
+  auto old_lean = f.mb->structures("INBOX", {*uid}, false, false);
+  ASSERT_TRUE(old_lean && (*old_lean)[0]);
+  EXPECT_FALSE((*old_lean)[0]->structure.empty());  // renderings missing: BODY needs it
   auto fresh = f.mb->append("INBOX", new_message{mixed, 0, 0});
   ASSERT_TRUE(fresh);
   check("INBOX", *fresh);

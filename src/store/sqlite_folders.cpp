@@ -551,6 +551,13 @@ auto sqlite_mailbox::with_reader(F&& f) -> decltype(f(std::declval<db::database&
   return base::error{base::errc::temporary, "no reader connection", ""};
 }
 
+template <class F>
+auto sqlite_mailbox::with_warm_connection(F&& f) -> decltype(f(std::declval<db::database&>())) {
+  std::unique_lock lock(db_mu_, std::try_to_lock);
+  if (lock.owns_lock()) return f(db_);
+  return with_reader(std::forward<F>(f));
+}
+
 base::result<std::string> sqlite_mailbox::structure(std::string_view folder, uint32_t uid) {
   return with_reader([&](db::database& db) -> base::result<std::string> {
     auto st = db.prepare(
@@ -567,9 +574,9 @@ base::result<std::string> sqlite_mailbox::structure(std::string_view folder, uin
 }
 
 base::result<std::vector<std::optional<stored_structure>>> sqlite_mailbox::structures(
-    std::string_view folder, const std::vector<uint32_t>& uids, bool headers) {
+    std::string_view folder, const std::vector<uint32_t>& uids, bool headers, bool parts) {
   using texts = std::vector<std::optional<stored_structure>>;
-  return with_reader([&](db::database& db) -> base::result<texts> {
+  return with_warm_connection([&](db::database& db) -> base::result<texts> {
     // One read transaction and one prepared statement on one reader
     // connection for all of them: a thread-pool round trip per message, then
     // a lock (fcntl) per statement, were most of FETCH 1:* (ENVELOPE)'s time.
@@ -587,10 +594,20 @@ base::result<std::vector<std::optional<stored_structure>>> sqlite_mailbox::struc
     if (found == db::step_result::error) return db.error_of("reading message structures");
     const int64_t folder_id = found == db::step_result::row ? id->int64(0) : -1;
     // A header is read only when asked for: its bytes are most of the row.
-    auto st = db.prepare(headers ? "SELECT structure, envelope, bodystructure, body, header"
-                                   " FROM messages WHERE folder_id = ? AND uid = ?"
-                                 : "SELECT structure, envelope, bodystructure, body, NULL"
-                                   " FROM messages WHERE folder_id = ? AND uid = ?");
+    // The structure text only when it may be needed: copying it out of every
+    // row of FETCH 1:100 (ENVELOPE) cost more than the rest of the read.
+    static constexpr const char* sql[2][2] = {
+        {"SELECT CASE WHEN envelope IS NULL OR bodystructure IS NULL OR body IS NULL"
+         " THEN structure ELSE '' END, envelope, bodystructure, body, NULL"
+         " FROM messages WHERE folder_id = ? AND uid = ?",
+         "SELECT CASE WHEN envelope IS NULL OR bodystructure IS NULL OR body IS NULL"
+         " THEN structure ELSE '' END, envelope, bodystructure, body, header"
+         " FROM messages WHERE folder_id = ? AND uid = ?"},
+        {"SELECT structure, envelope, bodystructure, body, NULL"
+         " FROM messages WHERE folder_id = ? AND uid = ?",
+         "SELECT structure, envelope, bodystructure, body, header"
+         " FROM messages WHERE folder_id = ? AND uid = ?"}};
+    auto st = db.prepare(sql[parts][headers]);
     if (!st) return st.err();
     texts out;
     out.reserve(uids.size());
@@ -643,7 +660,7 @@ base::result<usage> sqlite_mailbox::folder_usage(std::string_view folder) {
 }
 
 void sqlite_mailbox::remove_unreferenced(std::span<const uint64_t> blobs, db::sync_mode committed) {
-  if (blobs.empty()) return;
+  if (std::all_of(blobs.begin(), blobs.end(), is_inline_blob)) return;
   std::vector<uint64_t> unused;
   {
     std::lock_guard lock(db_mu_);
@@ -693,7 +710,7 @@ base::status sqlite_mailbox::drop_unreferenced_inline(std::span<const uint64_t> 
 base::result<int> sqlite_mailbox::open_inline_blob(uint64_t blob_id, uint32_t uid) {
   auto shown_as = fmt::format("message UID {} ({}/index.sqlite, inline_blobs row {})", uid, root_,
                               blob_id & ~inline_blob_bit);
-  return with_reader([&](db::database& db) -> base::result<int> {
+  return with_warm_connection([&](db::database& db) -> base::result<int> {
     auto st = db.prepare("SELECT bytes FROM inline_blobs WHERE id = ?");
     if (!st) return st.err();
     st->bind(1, static_cast<int64_t>(blob_id & ~inline_blob_bit));

@@ -50,7 +50,8 @@ class sqlite_mailbox final : public mailbox {
                                                      uint64_t modseq) override;
   base::result<std::string> structure(std::string_view folder, uint32_t uid) override;
   base::result<std::vector<std::optional<stored_structure>>> structures(
-      std::string_view folder, const std::vector<uint32_t>& uids, bool headers) override;
+      std::string_view folder, const std::vector<uint32_t>& uids, bool headers,
+      bool parts) override;
   base::status save_recent(std::string_view folder, uint32_t uid) override;
   base::result<usage> total_usage() override;
   base::result<usage> folder_usage(std::string_view folder) override;
@@ -155,6 +156,12 @@ class sqlite_mailbox final : public mailbox {
   // Runs `f` on a free reader connection (opened on first use).
   template <class F>
   auto with_reader(F&& f) -> decltype(f(std::declval<db::database&>()));
+  // The same on the writer's connection when no one holds it, else on a
+  // reader: never waits. A reader's page cache is dropped whenever another
+  // connection commits, so under a mixed load every FETCH read its pages
+  // again with a syscall each; the writer's own commits keep its cache.
+  template <class F>
+  auto with_warm_connection(F&& f) -> decltype(f(std::declval<db::database&>()));
 
   std::mutex views_mu_;  // guards views_
   // One refresh at a time, so an older one never lands after a newer one.

@@ -244,8 +244,11 @@ class mailbox {
   // longer in the folder. Headers are read only when `headers` is given, and
   // then at most header_batch_bytes of them in one call (the rest have none,
   // and are read from their files), so a batch's memory stays bounded.
+  // Without `parts` the structure text is left empty where ENVELOPE, BODY
+  // and BODYSTRUCTURE are all kept (only a section or BINARY needs it then).
   virtual base::result<std::vector<std::optional<stored_structure>>> structures(
-      std::string_view folder, const std::vector<uint32_t>& uids, bool headers = false) = 0;
+      std::string_view folder, const std::vector<uint32_t>& uids, bool headers = false,
+      bool parts = true) = 0;
   virtual base::result<usage> total_usage() = 0;
   // Folder message count and size (STATUS SIZE).
   virtual base::result<usage> folder_usage(std::string_view folder) = 0;

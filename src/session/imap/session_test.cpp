@@ -10,6 +10,7 @@
 #include <chrono>
 #include <regex>
 
+#include "session/imap/state.hpp"
 #include "session/testing/session_harness.hpp"
 
 namespace postern::session::imap {
@@ -224,4 +225,34 @@ TEST_F(ImapSession, IdlePastTheAuthenticatedTimeoutEndsWithACodedBye) {
   EXPECT_EQ(h->escaped_exception(), "");
 }
 
+}  // namespace postern::session::imap
+
+namespace postern::session::imap {
+// A session that stays logged in while mail comes and goes (IMAP4rev1
+// \Recent) keeps a handful of claimed ranges, not one per new message, and
+// still counts and finds exactly the recent messages it lists.
+TEST(SelectedFolder, RecentRangesStayFewWhileMailComesAndGoes) {
+  selected_folder sel;
+  for (uint32_t uid = 1; uid <= 1000; ++uid) {
+    sel.uids.push_back(uid);
+    sel.add_recent(uid, uid + 1);
+    if (sel.uids.size() > 10) sel.uids.erase(sel.uids.begin());  // expunged
+  }
+  EXPECT_EQ(sel.recent.size(), 1u);
+  EXPECT_EQ(sel.recent_count(), 10u);
+  EXPECT_TRUE(sel.is_recent(995));
+  EXPECT_FALSE(sel.is_recent(1001));
+  // UIDs 1001-1002 were claimed by another session: a gap, two ranges.
+  sel.uids.insert(sel.uids.end(), {1001, 1002, 1003});
+  sel.add_recent(1003, 1004);
+  EXPECT_EQ(sel.recent.size(), 2u);
+  EXPECT_EQ(sel.recent_count(), 11u);
+  EXPECT_FALSE(sel.is_recent(1001));
+  EXPECT_TRUE(sel.is_recent(1003));
+  // Once every UID of the first range is gone, so is the range.
+  sel.uids = {1003};
+  sel.add_recent(1004, 1005);
+  EXPECT_EQ(sel.recent.size(), 1u);
+  EXPECT_EQ(sel.recent_count(), 1u);
+}
 }  // namespace postern::session::imap

@@ -47,6 +47,10 @@ struct selected_folder {
     return false;
   }
   uint32_t recent_count() const;
+  // Records a claimed range: joined to the last one when they touch, and
+  // ranges below every UID still listed dropped, so a session that stays
+  // logged in while mail comes and goes keeps a handful, not one per sync.
+  void add_recent(uint32_t first, uint32_t upto);
   uint32_t reported_recent = 0;  // the count in the last RECENT response
 
   // Sequence number of a UID, or 0.

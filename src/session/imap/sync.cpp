@@ -16,6 +16,15 @@ uint32_t selected_folder::recent_count() const {
   return n;
 }
 
+void selected_folder::add_recent(uint32_t first, uint32_t upto) {
+  uint32_t lowest = uids.empty() ? UINT32_MAX : uids.front();
+  std::erase_if(recent, [&](const auto& r) { return r.second <= lowest; });
+  if (!recent.empty() && recent.back().second >= first)
+    recent.back().second = std::max(recent.back().second, upto);
+  else
+    recent.emplace_back(first, upto);
+}
+
 uint32_t selected_folder::seq_of(uint32_t uid) const {
   auto it = std::lower_bound(uids.begin(), uids.end(), uid);
   if (it == uids.end() || *it != uid) return 0;
@@ -120,7 +129,7 @@ void sync_selected(session& s, bool allow_expunge) {
         uint32_t first = sel.uids[before];
         uint32_t upto = sel.uids.back() == UINT32_MAX ? UINT32_MAX : sel.uids.back() + 1;
         uint32_t old = v.claim_recent(upto);
-        if (old < upto) sel.recent.emplace_back(std::max(old, first), upto);
+        if (old < upto) sel.add_recent(std::max(old, first), upto);
       }
     }
   }

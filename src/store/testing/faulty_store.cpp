@@ -75,7 +75,8 @@ class faulty_mailbox final : public mailbox {
   POSTERN_FORWARD(base::result<std::string>, structure, (std::string_view f, uint32_t u), (f, u))
   using structure_texts = std::vector<std::optional<stored_structure>>;
   POSTERN_FORWARD(base::result<structure_texts>, structures,
-                  (std::string_view f, const std::vector<uint32_t>& u, bool h), (f, u, h))
+                  (std::string_view f, const std::vector<uint32_t>& u, bool h, bool p),
+                  (f, u, h, p))
   POSTERN_FORWARD(base::result<usage>, total_usage, (), ())
   POSTERN_FORWARD(base::result<usage>, folder_usage, (std::string_view f), (f))
 #undef POSTERN_FORWARD

@@ -483,14 +483,21 @@ net::awaitable<bool> emit_batch(session& s, work_batch& batch, const std::vector
   // Header sections may be kept in the index: read the rows for them too.
   bool headers = std::any_of(items.begin(), items.end(), [](auto& a) { return is_top_header(a); });
   bool read_kept = need_structure || headers;
+  // Sections and BINARY locate parts in the structure; the renderings alone
+  // do not need it where they are kept.
+  bool parts = std::any_of(items.begin(), items.end(), [](auto& a) {
+    return needs_structure(a) && a.what != kind::envelope && a.what != kind::bodystructure &&
+           a.what != kind::body_structure_short;
+  });
   for (size_t done = 0; done < work->size();) {
-    auto run = [mb, folder, work, done, items, need_blob, need_structure, read_kept, headers] {
+    auto run = [mb, folder, work, done, items, need_blob, need_structure, read_kept, headers,
+                parts] {
       std::vector<built> out;
       std::optional<std::vector<std::optional<store::stored_structure>>> texts;
       if (read_kept) {
         std::vector<uint32_t> uids;
         for (size_t i = done; i < work->size(); ++i) uids.push_back((*work)[i].first.meta.uid);
-        auto read = mb->structures(folder, uids, headers);
+        auto read = mb->structures(folder, uids, headers, parts);
         if (!read) {
           out.emplace_back().failure = read.err();
           return out;

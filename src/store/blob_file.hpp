@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "base/error.hpp"
+#include "store/store.hpp"
 
 namespace postern::store {
 
@@ -23,7 +24,7 @@ std::string blob_name(uint64_t id);
 // File ids come from the clock in nanoseconds and stay below this bit until
 // the year 2262; inline ids are the bit and their inline_blobs row id.
 inline constexpr uint64_t inline_blob_bit = uint64_t{1} << 63;
-inline constexpr bool is_inline_blob(uint64_t id) { return (id & inline_blob_bit) != 0; }
+inline constexpr bool is_inline_blob(uint64_t id) { return kept_inline(id); }
 // The largest message kept inline (beyond it SQLite's overflow chains cost
 // more to read than a file, and the WAL's second copy more to write).
 inline constexpr uint64_t max_inline_blob = 128 * 1024;

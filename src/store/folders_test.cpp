@@ -491,6 +491,10 @@ TEST(InlineBlob, SharedByCopyGoneWithItsLastMessageNeverReused) {
   EXPECT_EQ(f.blob_files(), 0u);
   EXPECT_EQ(f.inline_rows(), 1);
   EXPECT_EQ(f.read_blob(first), msg);
+  EXPECT_TRUE(kept_inline(first.blob_id));
+  auto kept = f.mb->read_kept_blob(first.blob_id, first.uid);  // FETCH: no descriptor
+  ASSERT_TRUE(kept) << kept.err().message;
+  EXPECT_EQ(*kept, msg);
   EXPECT_FALSE(f.mb->open_blob_cached(first.blob_id));  // the index may wait for the disk
   // The descriptor maps like a file (SEARCH reads it so).
   {
@@ -520,6 +524,7 @@ TEST(InlineBlob, SharedByCopyGoneWithItsLastMessageNeverReused) {
   auto gone = f.mb->open_blob(first.blob_id, first.uid);
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.err().code, base::errc::not_found);
+  EXPECT_EQ(f.mb->read_kept_blob(first.blob_id, first.uid).err().code, base::errc::not_found);
 
   // A new message never takes the old id, even after its row is gone.
   f.append_in_memory("INBOX", msg);
@@ -542,6 +547,7 @@ TEST(InlineBlob, SharedByCopyGoneWithItsLastMessageNeverReused) {
   auto both = f.mb->list("INBOX");
   ASSERT_TRUE(both && both->size() == 2u);
   EXPECT_EQ(f.read_blob((*both)[1]), big);
+  EXPECT_FALSE(kept_inline((*both)[1].blob_id));
 }
 
 // An index of format 6 has no inline_blobs table: opening it adds one, and

@@ -201,6 +201,7 @@ base::result<flag_result> sqlite_mailbox::store_flags(std::string_view folder,
                                                       std::span<const uint32_t> uids,
                                                       const flag_update& u) {
   flag_result out;
+  int64_t folder_id = 0;
   {
     std::lock_guard lock(db_mu_);
     // Flags are not mail: a change survives the process being killed at
@@ -209,6 +210,7 @@ base::result<flag_result> sqlite_mailbox::store_flags(std::string_view folder,
     if (auto s = txn.begin(); !s) return s.err();
     auto f = find_folder(folder, false);
     if (!f) return f.err();
+    folder_id = f->id;
     if (!u.keywords.empty() && u.how != flag_change::remove) {
       auto kw = folder_keywords(f->id, u.keywords);
       if (!kw) return kw.err();
@@ -282,7 +284,7 @@ base::result<flag_result> sqlite_mailbox::store_flags(std::string_view folder,
     if (auto s = txn.commit(); !s) return s.err();
   }
   if (!out.changed.empty()) {
-    refresh_views();
+    refresh_views({folder_id});
     notifier_.notify();
   }
   return out;
@@ -292,6 +294,7 @@ base::result<copy_result> sqlite_mailbox::copy(std::string_view from,
                                                std::span<const uint32_t> uids, std::string_view to,
                                                bool move) {
   copy_result out;
+  int64_t from_id = 0, to_id = 0;
   {
     std::lock_guard lock(db_mu_);
     db::transaction txn(db_);
@@ -300,6 +303,8 @@ base::result<copy_result> sqlite_mailbox::copy(std::string_view from,
     if (!src) return src.err();
     auto dst = find_folder(to, to == "INBOX");
     if (!dst) return dst.err();
+    from_id = src->id;
+    to_id = dst->id;
     // A MOVE to the same folder gives the messages new UIDs (RFC 6851 §3.3
     // does not forbid it, and Dovecot allows it).
     out.uidvalidity = dst->uidvalidity;
@@ -379,7 +384,7 @@ base::result<copy_result> sqlite_mailbox::copy(std::string_view from,
     }
     if (auto s = txn.commit(); !s) return s.err();
   }
-  refresh_views();
+  refresh_views({from_id, to_id});
   notifier_.notify();
   return out;
 }
@@ -450,6 +455,7 @@ base::result<appended> sqlite_mailbox::append_files(
     }
   appended out;
   auto& uids = out.uids;
+  int64_t folder_id = 0;
   {
     std::lock_guard lock(db_mu_);
     db::transaction txn(db_);
@@ -461,6 +467,7 @@ base::result<appended> sqlite_mailbox::append_files(
     auto f = find_folder(folder, folder == "INBOX");
     if (!f) return fail(f.err());
     out.uidvalidity = f->uidvalidity;
+    folder_id = f->id;
     auto ins = db_.prepare(pending_append::insert_sql);
     if (!ins) return fail(ins.err());
     std::vector<std::string> all_keywords;
@@ -495,7 +502,7 @@ base::result<appended> sqlite_mailbox::append_files(
     if (auto s = txn.commit(); !s) return fail(s.err());
     unlink_synced();  // a full commit: deferred expunges before it are synced too
   }
-  refresh_views();
+  refresh_views({folder_id});
   notifier_.notify();
   return out;
 }
@@ -707,10 +714,12 @@ base::status sqlite_mailbox::drop_unreferenced_inline(std::span<const uint64_t> 
   return base::ok_status();
 }
 
-base::result<int> sqlite_mailbox::open_inline_blob(uint64_t blob_id, uint32_t uid) {
+base::result<std::string> sqlite_mailbox::read_kept_blob(uint64_t blob_id, uint32_t uid) {
   auto shown_as = fmt::format("message UID {} ({}/index.sqlite, inline_blobs row {})", uid, root_,
                               blob_id & ~inline_blob_bit);
-  return with_warm_connection([&](db::database& db) -> base::result<int> {
+  if (!is_inline_blob(blob_id))
+    return base::error{base::errc::invalid_argument, "not a message kept in the index", shown_as};
+  return with_warm_connection([&](db::database& db) -> base::result<std::string> {
     auto st = db.prepare("SELECT bytes FROM inline_blobs WHERE id = ?");
     if (!st) return st.err();
     st->bind(1, static_cast<int64_t>(blob_id & ~inline_blob_bit));
@@ -720,7 +729,7 @@ base::result<int> sqlite_mailbox::open_inline_blob(uint64_t blob_id, uint32_t ui
       return base::error{base::errc::not_found,
                          fmt::format("message UID {} was removed by another session", uid),
                          shown_as};
-    return memory_file(st->bytes(0), shown_as);
+    return std::string(st->bytes(0));
   });
 }
 
@@ -857,7 +866,7 @@ std::optional<std::shared_ptr<folder_view>> sqlite_mailbox::resident_view(std::s
   return std::nullopt;
 }
 
-void sqlite_mailbox::refresh_views() {
+void sqlite_mailbox::refresh_views(std::initializer_list<int64_t> only) {
   std::lock_guard serial(refresh_mu_);
   std::vector<std::shared_ptr<folder_view>> live;
   {
@@ -865,10 +874,11 @@ void sqlite_mailbox::refresh_views() {
     for (auto it = views_.begin(); it != views_.end();) {
       if (it->second->deleted) {
         it = views_.erase(it);
-      } else {
-        live.push_back(it->second);
-        ++it;
+        continue;
       }
+      if (only.size() == 0 || std::find(only.begin(), only.end(), it->first) != only.end())
+        live.push_back(it->second);
+      ++it;
     }
   }
   if (live.empty()) return;

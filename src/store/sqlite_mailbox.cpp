@@ -433,7 +433,7 @@ base::result<uint32_t> sqlite_mailbox::commit(pending_append& p) {
   if (!p.outcome->ok()) {
     if (!p.keep_inline) ::unlinkat(blobs_fd_, blob_name(p.blob).c_str(), 0);
   } else {
-    refresh_views();
+    refresh_views({p.folder_id});
     notifier_.notify();
   }
   return std::move(*p.outcome);
@@ -498,6 +498,7 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
     }
     uint32_t uid = static_cast<uint32_t>(f->uidnext);
     uint64_t modseq = f->highestmodseq + 1;
+    p->folder_id = f->id;
     if (auto s = store_inline(*p); !s) return fail_all(s.err());
     ins->reset();
     p->bind_row(*ins, f->id, uid, modseq, static_cast<int64_t>(::time(nullptr)));
@@ -572,6 +573,7 @@ base::result<std::vector<message_meta>> sqlite_mailbox::list(std::string_view fo
 base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
                                              std::span<const uint32_t> uids) {
   std::vector<uint64_t> blobs;
+  int64_t folder_id = 0;
   {
     std::lock_guard lock(db_mu_);
     // Deferred like flag changes; the blobs wait for the sync (remove_unreferenced).
@@ -579,6 +581,7 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
     if (auto s = txn.begin(); !s) return s.err();
     auto f = find_folder(folder_name, false);
     if (!f) return f.err();
+    folder_id = f->id;
     auto sel = db_.prepare("SELECT blob FROM messages WHERE folder_id = ? AND uid = ?");
     auto del = db_.prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
     auto tomb =
@@ -615,7 +618,7 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
   size_t removed = blobs.size();
   remove_unreferenced(blobs, db::sync_mode::deferred);
   if (removed) {
-    refresh_views();
+    refresh_views({folder_id});
     notifier_.notify();
   }
   return removed;
@@ -637,7 +640,13 @@ std::optional<int> sqlite_mailbox::open_blob_cached(uint64_t blob_id) {
 }
 
 base::result<int> sqlite_mailbox::open_blob(uint64_t blob_id, uint32_t uid) {
-  if (is_inline_blob(blob_id)) return open_inline_blob(blob_id, uid);
+  if (is_inline_blob(blob_id)) {
+    // As a memory file, so every reader of a descriptor (SEARCH's mapping,
+    // POP3's sendfile) reads it as it reads a file.
+    auto bytes = read_kept_blob(blob_id, uid);
+    if (!bytes) return bytes.err();
+    return memory_file(*bytes, fmt::format("message UID {}", uid));
+  }
   auto name = blob_name(blob_id);
   int fd = unlink_pending(blob_id) ? (errno = ENOENT, -1)
                                    : ::openat(blobs_fd_, name.c_str(), O_RDONLY | O_CLOEXEC);

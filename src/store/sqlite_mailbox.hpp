@@ -28,6 +28,7 @@ class sqlite_mailbox final : public mailbox {
   base::status sync() override;
   base::result<int> open_blob(uint64_t blob_id, uint32_t uid) override;
   std::optional<int> open_blob_cached(uint64_t blob_id) override;
+  base::result<std::string> read_kept_blob(uint64_t blob_id, uint32_t uid) override;
   notifier& changes() override { return notifier_; }
   int64_t user_id() const override { return user_id_; }
 
@@ -61,7 +62,8 @@ class sqlite_mailbox final : public mailbox {
  private:
   struct pending_append {
     std::string folder;
-    uint64_t size = 0;  // of the canonical message
+    int64_t folder_id = 0;  // set by the commit
+    uint64_t size = 0;      // of the canonical message
     uint64_t blob = 0;
     int64_t internal_date;
     uint32_t flags;
@@ -108,8 +110,6 @@ class sqlite_mailbox final : public mailbox {
   // Inside the transaction that dropped message rows (under db_mu_): deletes
   // the inline blobs among `blobs` that no message refers to any more.
   base::status drop_unreferenced_inline(std::span<const uint64_t> blobs);
-  // An inline blob's bytes as a memory file (blob_file.hpp memory_file).
-  base::result<int> open_inline_blob(uint64_t blob_id, uint32_t uid);
   // Unlinks the blobs no message refers to any more, after the commit that
   // dropped their rows: at once when it was a full commit, else once the WAL
   // holding it is synced (a file may outlive its row, never the reverse).
@@ -119,8 +119,11 @@ class sqlite_mailbox final : public mailbox {
   // Syncs the WAL if blobs wait for it and unlinks them (the watcher thread,
   // so they wait at most its period; and on close).
   void flush_unlinks();
-  // Brings every live view up to date from the index; call without db_mu_.
-  void refresh_views();
+  // Brings every live view up to date from the index, or only those of the
+  // folders `only` names (a commit of this process: another process's
+  // commits are seen by poll_external_changes, which refreshes all); call
+  // without db_mu_.
+  void refresh_views(std::initializer_list<int64_t> only = {});
   // Parses, links and records a spooled message (outside any lock).
   base::status prepare_file(pending_append& p, const spooled_message& msg);
 

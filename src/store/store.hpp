@@ -192,6 +192,10 @@ class mailbox {
   // kernel can resolve the name from its caches (openat2 RESOLVE_CACHED);
   // nullopt means "use open_blob on the blocking pool".
   virtual std::optional<int> open_blob_cached(uint64_t) { return std::nullopt; }
+  // A small message an IMAP APPEND stored is kept in the index, not in a
+  // file (kept_inline(blob_id)): its bytes without a descriptor, for a reader
+  // that wants them in memory anyway (FETCH). not_found as for open_blob.
+  virtual base::result<std::string> read_kept_blob(uint64_t blob_id, uint32_t uid) = 0;
   virtual notifier& changes() = 0;
   virtual int64_t user_id() const = 0;
 
@@ -271,6 +275,9 @@ class store {
 
 // The SQLite implementation: data_dir/mail/<user-id>/{index.sqlite,blobs/}.
 std::unique_ptr<store> make_sqlite_store(std::string data_dir);
+
+// Whether a blob id names a message kept in the index (store/blob_file.hpp).
+inline constexpr bool kept_inline(uint64_t blob_id) { return (blob_id >> 63) != 0; }
 
 // POP3 UIDL for a message: never changes while UIDVALIDITY holds (RFC 1939 §7).
 std::string pop3_uidl(uint32_t uidvalidity, uint32_t uid);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -98,7 +99,15 @@ session_harness::~session_harness() {
   settings_.reset();
   store_.reset();
   dir_.reset();
-  std::filesystem::remove_all(data_dir_);
+  // Work no session waits for (net::run_detached: a \Recent save) may still
+  // hold the mailbox and close its index meanwhile, removing its -shm and
+  // -wal files under remove_all: try again rather than throw.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    std::error_code ec;
+    std::filesystem::remove_all(data_dir_, ec);
+    if (!ec && !std::filesystem::exists(data_dir_, ec)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 void session_harness::add_user(const std::string& address, const std::string& password) {

@@ -44,6 +44,10 @@ class faulty_mailbox final : public mailbox {
     if (owner_.fail_now()) return injected();
     return inner_->open_blob(blob_id, uid);
   }
+  base::result<std::string> read_kept_blob(uint64_t blob_id, uint32_t uid) override {
+    if (owner_.fail_now()) return injected();
+    return inner_->read_kept_blob(blob_id, uid);
+  }
   notifier& changes() override { return inner_->changes(); }
   int64_t user_id() const override { return inner_->user_id(); }
 

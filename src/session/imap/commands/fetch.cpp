@@ -147,9 +147,24 @@ std::string select_fields(std::string_view header, const section_spec& sec) {
   return out;
 }
 
+// A message's bytes as FETCH reads ranges of them: its file, or the bytes
+// themselves for a message kept in the index (no descriptor to make for it).
+struct message_bytes {
+  int fd = -1;
+  std::optional<std::string> memory;
+  ssize_t read(char* to, size_t n, uint64_t off) const {
+    if (!memory) return ::pread(fd, to, n, static_cast<off_t>(off));
+    if (off >= memory->size()) return 0;
+    n = std::min<size_t>(n, memory->size() - off);
+    std::memcpy(to, memory->data() + off, n);
+    return static_cast<ssize_t>(n);
+  }
+  bool held() const { return fd >= 0 || memory; }
+};
+
 // Finds a section: `st` may be empty (not loaded) when none is needed.
 located locate(const section_spec& sec, const store::message_meta& m,
-               const mime::message_structure& st, int fd, bool binary) {
+               const mime::message_structure& st, const message_bytes& src, bool binary) {
   located out;
   uint64_t hdr_off = 0, hdr_len = m.header_size, body_off = m.header_size,
            body_len = m.size - std::min(m.size, m.header_size);
@@ -191,7 +206,7 @@ located locate(const section_spec& sec, const store::message_meta& m,
         }
         if (enc != mime::cte::identity) {
           std::string raw(out.length, '\0');
-          auto n = ::pread(fd, raw.data(), raw.size(), static_cast<off_t>(out.offset));
+          auto n = src.read(raw.data(), raw.size(), out.offset);
           raw.resize(n > 0 ? static_cast<size_t>(n) : 0);
           out.computed = true;
           out.bytes = mime::decode_body(raw, enc);
@@ -227,7 +242,7 @@ located locate(const section_spec& sec, const store::message_meta& m,
     case section_spec::text::header_fields:
     case section_spec::text::header_fields_not: {
       std::string header(hdr_len, '\0');
-      auto n = ::pread(fd, header.data(), header.size(), static_cast<off_t>(hdr_off));
+      auto n = src.read(header.data(), header.size(), hdr_off);
       header.resize(n > 0 ? static_cast<size_t>(n) : 0);
       out.computed = true;
       out.bytes = select_fields(header, sec);
@@ -248,7 +263,7 @@ struct built {
   std::string error;                   // a NO for the whole command, with its code
   std::optional<base::error> failure;  // a store failure (mapped by error_reply)
   bool gone = false;                   // expunged meanwhile
-  int fd = -1;
+  message_bytes src;
 };
 
 // The blocking part of one message's FETCH: structure, blob, small ranges.
@@ -289,14 +304,22 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
     }
     if (!mime::deserialize(*text, st)) st = mime::message_structure{};
   }
-  if (need_blob && !blob_kept) {
+  if (need_blob && !blob_kept && store::kept_inline(w.meta.blob_id)) {
+    auto bytes = mb.read_kept_blob(w.meta.blob_id, w.meta.uid);
+    if (!bytes) {
+      b.gone = bytes.err().code == base::errc::not_found;
+      if (!b.gone) b.failure = bytes.err();
+      return b;
+    }
+    b.src.memory = std::move(*bytes);
+  } else if (need_blob && !blob_kept) {
     auto fd = mb.open_blob(w.meta.blob_id, w.meta.uid);
     if (!fd) {
       b.gone = fd.err().code == base::errc::not_found;
       if (!b.gone) b.failure = fd.err();
       return b;
     }
-    b.fd = *fd;
+    b.src.fd = *fd;
   }
   std::string text = std::move(head);
   // Items are separated by one space; none after the opening "(".
@@ -323,7 +346,7 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
         text += body ? *body : mime::imap_bodystructure(st, false);
         break;
       case kind::binary_size: {
-        auto loc = locate(a.section, w.meta, st, b.fd, true);
+        auto loc = locate(a.section, w.meta, st, b.src, true);
         if (!loc.error.empty()) {
           b.error = loc.error;
           return b;
@@ -347,7 +370,7 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
           loc.bytes =
               sec.what == section_spec::text::header ? *header : select_fields(*header, sec);
         } else {
-          loc = locate(sec, w.meta, st, b.fd, a.what == kind::binary);
+          loc = locate(sec, w.meta, st, b.src, a.what == kind::binary);
         }
         if (!loc.error.empty()) {
           b.error = loc.error;
@@ -362,7 +385,7 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
         if (!loc.computed && len <= inline_limit) {
           // Small ranges are read now, so a NUL in them can be seen.
           loc.bytes.resize(len);
-          auto n = ::pread(b.fd, loc.bytes.data(), len, static_cast<off_t>(loc.offset + from));
+          auto n = b.src.read(loc.bytes.data(), len, loc.offset + from);
           if (n != static_cast<ssize_t>(len)) {
             b.failure =
                 base::error{base::errc::io_error,
@@ -401,6 +424,11 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
     }
   }
   flush_text();
+  // Every range of a message kept in memory was read into the text (they
+  // are at most inline_limit): its bytes need not wait for the client.
+  if (b.src.memory &&
+      std::none_of(b.pieces.begin(), b.pieces.end(), [](auto& p) { return p.range; }))
+    b.src.memory.reset();
   return b;
 }
 
@@ -411,7 +439,7 @@ struct blob_closer {
   std::vector<built>& results;
   ~blob_closer() {
     for (auto& b : results)
-      if (b.fd >= 0) ::close(b.fd);
+      if (b.src.fd >= 0) ::close(b.src.fd);
   }
 };
 
@@ -438,12 +466,12 @@ net::awaitable<bool> emit_built(session& s, const built& b, bool& some_gone) {
       continue;
     }
     uint64_t off = p.offset, left = p.length;
-    int fd = b.fd;
+    const message_bytes* src = &b.src;
     while (left > 0) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(left, inline_limit));
-      auto read = [fd, off, n]() -> std::string {
+      auto read = [src, off, n]() -> std::string {
         std::string chunk(n, '\0');
-        auto got = ::pread(fd, chunk.data(), n, static_cast<off_t>(off));
+        auto got = src->read(chunk.data(), n, off);
         chunk.resize(got > 0 ? static_cast<size_t>(got) : 0);
         return chunk;
       };
@@ -518,7 +546,7 @@ net::awaitable<bool> emit_batch(session& s, work_batch& batch, const std::vector
         }
         out.push_back(build_message(*mb, folder, w, items, need_blob, need_structure,
                                     std::move(head), stored));
-        opened += out.back().fd >= 0;
+        opened += out.back().src.held();
         for (auto& p : out.back().pieces) bytes += p.text.size();
       }
       return out;

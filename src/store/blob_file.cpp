@@ -41,6 +41,20 @@ uint64_t next_blob_id() {
   } while (!last.compare_exchange_weak(prev, next));
   return next;
 }
+
+// Writes every byte (retrying short writes and EINTR); 0, or the errno.
+int write_all(int fd, std::string_view bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
 }  // namespace
 
 base::result<uint64_t> create_blob(int dir_fd, const std::string& dir, std::string_view bytes) {
@@ -54,17 +68,10 @@ base::result<uint64_t> create_blob(int dir_fd, const std::string& dir, std::stri
     if (fd < 0 && (errno != EEXIST || attempt > 100))
       return io_error("cannot create message file", dir + "/" + name, errno);
   }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlinkat(dir_fd, name.c_str(), 0);
-      return io_error("cannot write message file", dir + "/" + name, err);
-    }
-    done += static_cast<size_t>(n);
+  if (int err = write_all(fd, bytes); err != 0) {
+    ::close(fd);
+    ::unlinkat(dir_fd, name.c_str(), 0);
+    return io_error("cannot write message file", dir + "/" + name, err);
   }
   if (::fdatasync(fd) != 0) {
     int err = errno;
@@ -116,16 +123,9 @@ base::result<uint64_t> link_blob(int dir_fd, const std::string& dir, int source_
 base::result<int> memory_file(std::string_view bytes, const std::string& shown_as) {
   int fd = ::memfd_create("postern-message", MFD_CLOEXEC);
   if (fd < 0) return io_error("cannot create a memory file for", shown_as, errno);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return io_error("cannot fill the memory file for", shown_as, err);
-    }
-    done += static_cast<size_t>(n);
+  if (int err = write_all(fd, bytes); err != 0) {
+    ::close(fd);
+    return io_error("cannot fill the memory file for", shown_as, err);
   }
   return fd;
 }

@@ -5,7 +5,7 @@
 // A small message the store receives in memory (an IMAP APPEND) is kept in
 // the index instead (table inline_blobs), written in the transaction that
 // adds its row: one WAL sync stores it, where a file costs a create, two
-// syncs and, at expunge, an unlink. Its id has inline_blob_bit set.
+// syncs and, at expunge, an unlink. Its id has kept_inline_bit set (store.hpp).
 #pragma once
 
 #include <cstdint>
@@ -13,7 +13,6 @@
 #include <string_view>
 
 #include "base/error.hpp"
-#include "store/store.hpp"
 
 namespace postern::store {
 
@@ -21,10 +20,6 @@ namespace postern::store {
 // session's maildrop hold a number, not a string.
 std::string blob_name(uint64_t id);
 
-// File ids come from the clock in nanoseconds and stay below this bit until
-// the year 2262; inline ids are the bit and their inline_blobs row id.
-inline constexpr uint64_t inline_blob_bit = uint64_t{1} << 63;
-inline constexpr bool is_inline_blob(uint64_t id) { return kept_inline(id); }
 // The largest message kept inline (beyond it SQLite's overflow chains cost
 // more to read than a file, and the WAL's second copy more to write).
 inline constexpr uint64_t max_inline_blob = 128 * 1024;

@@ -667,14 +667,14 @@ base::result<usage> sqlite_mailbox::folder_usage(std::string_view folder) {
 }
 
 void sqlite_mailbox::remove_unreferenced(std::span<const uint64_t> blobs, db::sync_mode committed) {
-  if (std::all_of(blobs.begin(), blobs.end(), is_inline_blob)) return;
+  if (std::all_of(blobs.begin(), blobs.end(), kept_inline)) return;
   std::vector<uint64_t> unused;
   {
     std::lock_guard lock(db_mu_);
     auto st = db_.prepare("SELECT 1 FROM messages WHERE blob = ? LIMIT 1");
     if (!st) return;  // left for `postern mailbox repair`; never a row without its file
     for (auto b : blobs) {
-      if (is_inline_blob(b)) continue;  // went with the rows (drop_unreferenced_inline)
+      if (kept_inline(b)) continue;  // went with the rows (drop_unreferenced_inline)
       st->reset();
       st->bind(1, static_cast<int64_t>(b));
       if (st->step() == db::step_result::done) unused.push_back(b);
@@ -695,7 +695,7 @@ base::status sqlite_mailbox::store_inline(pending_append& p) {
   if (!ins) return ins.err();
   ins->bind_blob(1, p.inline_bytes);
   if (ins->step() != db::step_result::done) return db_.error_of("storing message bytes");
-  p.blob = inline_blob_bit | static_cast<uint64_t>(db_.last_insert_rowid());
+  p.blob = kept_inline_bit | static_cast<uint64_t>(db_.last_insert_rowid());
   return base::ok_status();
 }
 
@@ -706,29 +706,32 @@ base::status sqlite_mailbox::drop_unreferenced_inline(std::span<const uint64_t> 
       " (SELECT 1 FROM messages WHERE blob = ?)");
   if (!del) return del.err();
   for (auto b : blobs) {
-    if (!is_inline_blob(b)) continue;
+    if (!kept_inline(b)) continue;
     del->reset();
-    del->bind(1, static_cast<int64_t>(b & ~inline_blob_bit)).bind(2, static_cast<int64_t>(b));
+    del->bind(1, static_cast<int64_t>(b & ~kept_inline_bit)).bind(2, static_cast<int64_t>(b));
     if (del->step() != db::step_result::done) return db_.error_of("deleting message bytes");
   }
   return base::ok_status();
 }
 
 base::result<std::string> sqlite_mailbox::read_kept_blob(uint64_t blob_id, uint32_t uid) {
-  auto shown_as = fmt::format("message UID {} ({}/index.sqlite, inline_blobs row {})", uid, root_,
-                              blob_id & ~inline_blob_bit);
-  if (!is_inline_blob(blob_id))
-    return base::error{base::errc::invalid_argument, "not a message kept in the index", shown_as};
+  // Named only on failure: FETCH calls this for every message it sends.
+  auto shown_as = [&] {
+    return fmt::format("message UID {} ({}/index.sqlite, inline_blobs row {})", uid, root_,
+                       blob_id & ~kept_inline_bit);
+  };
+  if (!kept_inline(blob_id))
+    return base::error{base::errc::invalid_argument, "not a message kept in the index", shown_as()};
   return with_warm_connection([&](db::database& db) -> base::result<std::string> {
     auto st = db.prepare("SELECT bytes FROM inline_blobs WHERE id = ?");
     if (!st) return st.err();
-    st->bind(1, static_cast<int64_t>(blob_id & ~inline_blob_bit));
+    st->bind(1, static_cast<int64_t>(blob_id & ~kept_inline_bit));
     auto r = st->step();
-    if (r == db::step_result::error) return db.error_of("reading " + shown_as);
+    if (r == db::step_result::error) return db.error_of("reading " + shown_as());
     if (r != db::step_result::row)
       return base::error{base::errc::not_found,
                          fmt::format("message UID {} was removed by another session", uid),
-                         shown_as};
+                         shown_as()};
     return std::string(st->bytes(0));
   });
 }

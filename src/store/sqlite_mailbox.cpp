@@ -627,7 +627,7 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
 std::optional<int> sqlite_mailbox::open_blob_cached(uint64_t blob_id) {
   // An inline blob is read from the index, which may wait for the disk; a
   // blob waiting to be unlinked is gone, as open_blob() says.
-  if (is_inline_blob(blob_id) || unlink_pending(blob_id)) return std::nullopt;
+  if (kept_inline(blob_id) || unlink_pending(blob_id)) return std::nullopt;
   auto name = blob_name(blob_id);
   open_how how{};
   how.flags = O_RDONLY | O_CLOEXEC;
@@ -640,7 +640,7 @@ std::optional<int> sqlite_mailbox::open_blob_cached(uint64_t blob_id) {
 }
 
 base::result<int> sqlite_mailbox::open_blob(uint64_t blob_id, uint32_t uid) {
-  if (is_inline_blob(blob_id)) {
+  if (kept_inline(blob_id)) {
     // As a memory file, so every reader of a descriptor (SEARCH's mapping,
     // POP3's sendfile) reads it as it reads a file.
     auto bytes = read_kept_blob(blob_id, uid);

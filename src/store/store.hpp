@@ -276,8 +276,11 @@ class store {
 // The SQLite implementation: data_dir/mail/<user-id>/{index.sqlite,blobs/}.
 std::unique_ptr<store> make_sqlite_store(std::string data_dir);
 
-// Whether a blob id names a message kept in the index (store/blob_file.hpp).
-inline constexpr bool kept_inline(uint64_t blob_id) { return (blob_id >> 63) != 0; }
+// A blob id with this bit names a message kept in the index, in the
+// inline_blobs row the other bits number (store/blob_file.hpp); file ids come
+// from the clock in nanoseconds and stay below it until the year 2262.
+inline constexpr uint64_t kept_inline_bit = uint64_t{1} << 63;
+inline constexpr bool kept_inline(uint64_t blob_id) { return (blob_id & kept_inline_bit) != 0; }
 
 // POP3 UIDL for a message: never changes while UIDVALIDITY holds (RFC 1939 §7).
 std::string pop3_uidl(uint32_t uidvalidity, uint32_t uid);

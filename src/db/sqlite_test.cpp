@@ -93,4 +93,27 @@ TEST(Sqlite, DeferredCommitIsVisibleAndSyncWalSucceeds) {
   EXPECT_EQ(count(*other), 2);
 }
 
+TEST(Sqlite, DeletingALargeBlobWritesNoFreedPagesToTheWal) {
+  // Debian's SQLite zeroes freed pages (SECURE_DELETE): deleting a message
+  // kept in the index rewrote all of it into the WAL. Freed pages go to the
+  // freelist untouched; the delete writes only the pages it changes.
+  auto db = database::open(temp_db(), true);
+  ASSERT_TRUE(db->exec("CREATE TABLE b(id INTEGER PRIMARY KEY, bytes BLOB)"));
+  auto ins = db->prepare("INSERT INTO b(bytes) VALUES(?)");
+  std::string blob(100 * 1024, 'x');
+  ins->bind_blob(1, blob);
+  ASSERT_EQ(ins->step(), step_result::done);
+  ins.value().reset();
+  ASSERT_TRUE(db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  auto wal = db->path() + "-wal";
+  ASSERT_EQ(std::filesystem::file_size(wal), 0u);
+  ASSERT_TRUE(db->exec("DELETE FROM b"));
+  // The table's root and the freelist trunk, each a 4 KiB page and its frame
+  // header, and the WAL header: not the 25 pages the blob took.
+  EXPECT_LT(std::filesystem::file_size(wal), 4 * (4096 + 24) + 32);
+  auto st = db->prepare("SELECT count(*) FROM b");
+  ASSERT_EQ(st->step(), step_result::row);
+  EXPECT_EQ(st->int64(0), 0);
+}
+
 }  // namespace postern::db

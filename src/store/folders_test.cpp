@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -265,6 +266,74 @@ TEST(Views, EveryWriterKeepsTheSharedViewCurrent) {
   EXPECT_EQ((*v)->messages.size(), 3u);
 }
 
+// This process's flag changes and expunges are patched into the view, not
+// read back; whatever the order of commits, the view ends as a view loaded
+// from the index by another process does.
+TEST(Views, PatchedByOwnCommitsLikeAViewLoadedFromTheIndex) {
+  fixture f;
+  std::vector<uint32_t> uids;
+  for (int i = 0; i < 6; ++i) uids.push_back(f.add());
+  auto v = f.mb->view("INBOX");
+  ASSERT_TRUE(v);
+  auto other = make_sqlite_store(f.dir);
+  auto other_mb = *other->open(1);
+  auto same_as_loaded = [&](const char* after) {
+    SCOPED_TRACE(after);
+    f.st->poll_external_changes();
+    auto other_store = make_sqlite_store(f.dir);  // a view no commit has touched
+    auto loaded = (*other_store->open(1))->view("INBOX");
+    ASSERT_TRUE(loaded);
+    auto lock = (*v)->reader();
+    auto& a = **v;
+    auto& b = **loaded;
+    EXPECT_EQ(a.highestmodseq, b.highestmodseq);
+    ASSERT_EQ(a.messages.size(), b.messages.size());
+    auto names = [](const folder_view& w, uint64_t mask) {
+      std::set<std::string> out;
+      for (size_t i = 0; i < w.keywords.size(); ++i)
+        if (mask & (uint64_t{1} << i)) out.insert(w.keywords[i]);
+      return out;
+    };
+    for (size_t i = 0; i < a.messages.size(); ++i) {
+      EXPECT_EQ(a.messages[i].uid, b.messages[i].uid);
+      EXPECT_EQ(a.messages[i].flags, b.messages[i].flags) << "UID " << a.messages[i].uid;
+      EXPECT_EQ(a.messages[i].modseq, b.messages[i].modseq) << "UID " << a.messages[i].uid;
+      EXPECT_EQ(names(a, a.messages[i].keywords), names(b, b.messages[i].keywords));
+    }
+  };
+  uint32_t first_two[] = {uids[0], uids[1]};
+  uint32_t three[] = {uids[1], uids[2], uids[3]};
+  ASSERT_TRUE(f.mb->store_flags("INBOX", first_two, {flag_change::add, flag_seen, {"Work"}, {}}));
+  same_as_loaded("a new keyword (the view learns the folder's list)");
+  ASSERT_TRUE(f.mb->store_flags("INBOX", three, {flag_change::add, flag_flagged, {"work"}, {}}));
+  same_as_loaded("a known keyword in another case, one message already having it");
+  ASSERT_TRUE(f.mb->store_flags("INBOX", three, {flag_change::replace, flag_deleted, {}, {}}));
+  same_as_loaded("replace");
+  ASSERT_TRUE(
+      f.mb->store_flags("INBOX", first_two, {flag_change::remove, flag_seen, {"Work"}, {}}));
+  same_as_loaded("remove");
+  // Another process changes flags; this one's next change finds its view
+  // behind and reads the index instead.
+  uint32_t last[] = {uids[5]};
+  ASSERT_TRUE(other_mb->store_flags("INBOX", last, {flag_change::add, flag_answered, {}, {}}));
+  ASSERT_TRUE(f.mb->store_flags("INBOX", first_two, {flag_change::add, flag_draft, {}, {}}));
+  same_as_loaded("after another process's change");
+  uint32_t doomed[] = {uids[2], uids[4], uids[4], 999};
+  auto gone = f.mb->expunge("INBOX", doomed);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(*gone, 2u);
+  same_as_loaded("expunge");
+  {
+    auto lock = (*v)->reader();
+    std::set<uint32_t> tombstones;
+    for (auto& [uid, modseq] : (*v)->expunged) {
+      tombstones.insert(uid);
+      EXPECT_EQ(modseq, (*v)->highestmodseq);
+    }
+    EXPECT_EQ(tombstones, (std::set<uint32_t>{uids[2], uids[4]}));
+  }
+}
+
 // SELECT and STATUS take a resident view on the I/O thread only while it is
 // current: another process's commit sends them to view(), which merges it.
 TEST(Views, ResidentViewOnlyWhileNothingFromAnotherProcessWaits) {
@@ -301,6 +370,74 @@ TEST(Views, ResidentViewOnlyWhileNothingFromAnotherProcessWaits) {
   auto renamed = f.mb->resident_view("Old drafts");
   ASSERT_TRUE(renamed);
   EXPECT_EQ(renamed->get(), drafts->get());
+}
+
+// LIST is answered on the I/O thread from the last listing while no commit,
+// of this process or another, changed folders or subscriptions since.
+TEST(Folders, ResidentListingUntilFoldersOrSubscriptionsChange) {
+  fixture f;
+  auto names = [](const folder_listing& l) {
+    std::vector<std::string> out;
+    for (auto& e : l.folders) out.push_back(e.name + (e.subscribed ? "+" : ""));
+    return out;
+  };
+  EXPECT_FALSE(f.mb->resident_listing());  // nothing listed yet
+  auto first = f.mb->listing();
+  ASSERT_TRUE(first) << first.err().message;
+  auto kept = f.mb->resident_listing();
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(names(*kept), names(*first));
+  f.add();  // mail is not a folder change
+  EXPECT_TRUE(f.mb->resident_listing());
+
+  auto changes_listing = [&](const char* what, auto change, auto expect) {
+    SCOPED_TRACE(what);
+    ASSERT_TRUE(f.mb->listing());
+    ASSERT_TRUE(f.mb->resident_listing());
+    change();
+    EXPECT_FALSE(f.mb->resident_listing());
+    auto now = f.mb->listing();
+    ASSERT_TRUE(now) << now.err().message;
+    expect(*now);
+    auto again = f.mb->resident_listing();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(names(*again), names(*now));
+  };
+  auto has = [&](const folder_listing& l, const std::string& n) {
+    auto v = names(l);
+    return std::find(v.begin(), v.end(), n) != v.end();
+  };
+  changes_listing(
+      "create", [&] { ASSERT_TRUE(f.mb->create_folder("Lists", "")); },
+      [&](const folder_listing& l) { EXPECT_TRUE(has(l, "Lists")); });
+  changes_listing(
+      "subscribe", [&] { ASSERT_TRUE(f.mb->subscribe("Lists", true)); },
+      [&](const folder_listing& l) {
+        EXPECT_TRUE(has(l, "Lists+"));
+        EXPECT_EQ(std::count(l.subscribed.begin(), l.subscribed.end(), "Lists"), 1);
+      });
+  changes_listing(
+      "unsubscribe", [&] { ASSERT_TRUE(f.mb->subscribe("Lists", false)); },
+      [&](const folder_listing& l) {
+        EXPECT_TRUE(has(l, "Lists"));
+        EXPECT_EQ(std::count(l.subscribed.begin(), l.subscribed.end(), "Lists"), 0);
+      });
+  changes_listing(
+      "rename", [&] { ASSERT_TRUE(f.mb->rename_folder("Lists", "Groups")); },
+      [&](const folder_listing& l) {
+        EXPECT_TRUE(has(l, "Groups"));
+        EXPECT_FALSE(has(l, "Lists"));
+      });
+  changes_listing(
+      "delete", [&] { ASSERT_TRUE(f.mb->delete_folder("Groups")); },
+      [&](const folder_listing& l) { EXPECT_FALSE(has(l, "Groups")); });
+  changes_listing(
+      "another process creates one",
+      [&] {
+        auto other = make_sqlite_store(f.dir);
+        ASSERT_TRUE((*other->open(1))->create_folder("Elsewhere", ""));
+      },
+      [&](const folder_listing& l) { EXPECT_TRUE(has(l, "Elsewhere")); });
 }
 
 TEST(Append, MultiAppendIsAllOrNothing) {

@@ -40,6 +40,10 @@ int folder_view::keyword_index(std::string_view name) const {
 
 base::result<std::vector<folder_entry>> sqlite_mailbox::folders() {
   std::lock_guard lock(db_mu_);
+  return read_folders();
+}
+
+base::result<std::vector<folder_entry>> sqlite_mailbox::read_folders() {
   auto st = db_.prepare(
       "SELECT id, name, special_use, EXISTS(SELECT 1 FROM subscriptions s WHERE s.name = "
       "folders.name) FROM folders ORDER BY name");
@@ -111,6 +115,7 @@ base::status sqlite_mailbox::delete_folder(std::string_view name) {
       if (del->step() != db::step_result::done) return db_.error_of("deleting folder");
     }
     if (auto s = drop_unreferenced_inline(blobs); !s) return s;
+    forget_listing();
     if (auto s = txn.commit(); !s) return s;
   }
   remove_unreferenced(blobs, db::sync_mode::full);
@@ -147,6 +152,7 @@ base::status sqlite_mailbox::rename_folder(std::string_view from, std::string_vi
           .bind(4, prefix);
       if (kids->step() != db::step_result::done) return db_.error_of("renaming child folders");
     }
+    forget_listing();
     if (auto s = txn.commit(); !s) return s;
   }
   refresh_views();
@@ -160,12 +166,18 @@ base::status sqlite_mailbox::subscribe(std::string_view name, bool on) {
                            : "DELETE FROM subscriptions WHERE name = ?");
   if (!st) return st.err();
   st->bind(1, name);
-  if (st->step() != db::step_result::done) return db_.error_of("subscribing");
+  auto done = st->step();
+  forget_listing();
+  if (done != db::step_result::done) return db_.error_of("subscribing");
   return base::ok_status();
 }
 
 base::result<std::vector<std::string>> sqlite_mailbox::subscriptions() {
   std::lock_guard lock(db_mu_);
+  return read_subscriptions();
+}
+
+base::result<std::vector<std::string>> sqlite_mailbox::read_subscriptions() {
   auto st = db_.prepare("SELECT name FROM subscriptions ORDER BY name");
   if (!st) return st.err();
   std::vector<std::string> out;
@@ -173,6 +185,39 @@ base::result<std::vector<std::string>> sqlite_mailbox::subscriptions() {
   while ((r = st->step()) == db::step_result::row) out.push_back(st->text(0));
   if (r == db::step_result::error) return db_.error_of("listing subscriptions");
   return out;
+}
+
+base::result<folder_listing> sqlite_mailbox::listing() {
+  // As view(): what another process committed counts as seen from here on,
+  // so the next LIST can be answered from what this one keeps.
+  poll_external_changes();
+  // Both under one hold of db_mu_: a commit that changes either forgets the
+  // kept listing under it too, so what is kept is never older than a commit.
+  std::lock_guard lock(db_mu_);
+  auto folders = read_folders();
+  if (!folders) return folders.err();
+  auto subscribed = read_subscriptions();
+  if (!subscribed) return subscribed.err();
+  folder_listing out{std::move(*folders), std::move(*subscribed)};
+  std::lock_guard kept(listing_mu_);
+  listing_ = out;
+  return out;
+}
+
+std::optional<folder_listing> sqlite_mailbox::resident_listing() {
+  // Never waits, as resident_view(): a commit in progress may be changing it.
+  std::unique_lock lock(db_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return std::nullopt;
+  // Another process (postern mailbox, a second node on the data dir) may
+  // have created or subscribed a folder: only listing() sees that.
+  if (!no_external_commit_pending()) return std::nullopt;
+  std::lock_guard kept(listing_mu_);
+  return listing_;
+}
+
+void sqlite_mailbox::forget_listing() {
+  std::lock_guard kept(listing_mu_);
+  listing_.reset();
 }
 
 base::result<std::vector<std::string>> sqlite_mailbox::folder_keywords(
@@ -202,6 +247,8 @@ base::result<flag_result> sqlite_mailbox::store_flags(std::string_view folder,
                                                       const flag_update& u) {
   flag_result out;
   int64_t folder_id = 0;
+  uint64_t before = 0;
+  std::vector<flag_patch> patches;
   {
     std::lock_guard lock(db_mu_);
     // Flags are not mail: a change survives the process being killed at
@@ -222,6 +269,7 @@ base::result<flag_result> sqlite_mailbox::store_flags(std::string_view folder,
     if (!sel) return sel.err();
     if (!upd) return upd.err();
     uint64_t modseq = f->highestmodseq;
+    before = modseq;
     for (auto uid : uids) {
       sel->reset();
       sel->bind(1, f->id).bind(2, static_cast<int64_t>(uid));
@@ -274,6 +322,7 @@ base::result<flag_result> sqlite_mailbox::store_flags(std::string_view folder,
       m.flags = nflags;
       m.modseq = modseq;
       out.changed.push_back(m);
+      patches.push_back({uid, nflags, modseq, std::move(nkws)});
     }
     if (modseq != f->highestmodseq) {
       auto hm = db_.prepare("UPDATE folders SET highestmodseq = ? WHERE id = ?");
@@ -284,7 +333,7 @@ base::result<flag_result> sqlite_mailbox::store_flags(std::string_view folder,
     if (auto s = txn.commit(); !s) return s.err();
   }
   if (!out.changed.empty()) {
-    refresh_views({folder_id});
+    patch_view(folder_id, before, out.changed.back().modseq, patches, {});
     notifier_.notify();
   }
   return out;
@@ -840,6 +889,19 @@ base::result<std::shared_ptr<folder_view>> sqlite_mailbox::view(std::string_view
   return v;
 }
 
+bool sqlite_mailbox::no_external_commit_pending() {
+  // Without the busy timeout: a lock another process holds (a WAL recovery)
+  // fails at once, and the caller goes to the pool, which waits for it.
+  db_.set_busy_timeout(0);
+  struct restore {
+    db::database& db;
+    ~restore() { db.set_busy_timeout(db::database::default_busy_timeout_ms); }
+  } restored{db_};
+  auto st = db_.prepare("PRAGMA data_version");
+  if (!st || st->step() != db::step_result::row) return false;
+  return static_cast<uint64_t>(st->int64(0)) == data_version_.load();
+}
+
 std::optional<std::shared_ptr<folder_view>> sqlite_mailbox::resident_view(std::string_view folder) {
   // Never waits: a lock held by another thread (a commit, a view being
   // loaded) sends the caller to view() on the pool instead.
@@ -847,18 +909,8 @@ std::optional<std::shared_ptr<folder_view>> sqlite_mailbox::resident_view(std::s
     std::unique_lock lock(db_mu_, std::try_to_lock);
     if (!lock.owns_lock()) return std::nullopt;
     // As in view(): a commit by another process (postern deliver) must be
-    // seen now. data_version reads the WAL index in shared memory, not the
-    // disk; a change means the view needs the refresh only view() does.
-    // Without the busy timeout: a lock another process holds (a WAL
-    // recovery) fails at once, and view() on the pool waits for it instead.
-    db_.set_busy_timeout(0);
-    struct restore {
-      db::database& db;
-      ~restore() { db.set_busy_timeout(db::database::default_busy_timeout_ms); }
-    } restored{db_};
-    auto st = db_.prepare("PRAGMA data_version");
-    if (!st || st->step() != db::step_result::row) return std::nullopt;
-    if (static_cast<uint64_t>(st->int64(0)) != data_version_.load()) return std::nullopt;
+    // seen now; it needs the refresh only view() does.
+    if (!no_external_commit_pending()) return std::nullopt;
   }
   std::unique_lock vlock(views_mu_, std::try_to_lock);
   if (!vlock.owns_lock()) return std::nullopt;
@@ -945,6 +997,58 @@ void sqlite_mailbox::refresh_views(std::initializer_list<int64_t> only) {
       v->expunged.insert(v->expunged.end(), fresh.expunged.begin(), fresh.expunged.end());
     }
   }
+}
+
+void sqlite_mailbox::patch_view(int64_t folder_id, uint64_t before, uint64_t after,
+                                std::span<const flag_patch> changed,
+                                std::span<const uint32_t> expunged) {
+  {
+    std::lock_guard serial(refresh_mu_);
+    std::shared_ptr<folder_view> v;
+    {
+      std::lock_guard vlock(views_mu_);
+      auto it = views_.find(folder_id);
+      if (it == views_.end()) return;  // no session has it open: nothing to keep current
+      if (!it->second->deleted) v = it->second;
+    }
+    if (v) {
+      auto w = v->writer();
+      bool applies = v->highestmodseq == before;
+      // A keyword the view has no bit for was added to the folder's list by
+      // this commit: only the refresh reads the list.
+      std::vector<uint64_t> masks;
+      for (auto& c : changed) {
+        uint64_t mask = 0;
+        for (auto& k : c.keywords) {
+          int i = v->keyword_index(k);
+          if (i < 0) applies = false;
+          if (i >= 0) mask |= uint64_t{1} << i;
+        }
+        masks.push_back(mask);
+      }
+      if (applies) {
+        for (size_t i = 0; i < changed.size(); ++i) {
+          auto it = std::lower_bound(v->messages.begin(), v->messages.end(), changed[i].uid,
+                                     [](const message_meta& a, uint32_t u) { return a.uid < u; });
+          if (it == v->messages.end() || it->uid != changed[i].uid) continue;
+          it->flags = changed[i].flags;
+          it->keywords = masks[i];
+          it->modseq = changed[i].modseq;
+        }
+        if (!expunged.empty()) {
+          std::vector<uint32_t> gone(expunged.begin(), expunged.end());
+          std::sort(gone.begin(), gone.end());
+          std::erase_if(v->messages, [&](const message_meta& m) {
+            return std::binary_search(gone.begin(), gone.end(), m.uid);
+          });
+          for (auto uid : expunged) v->expunged.emplace_back(uid, after);
+        }
+        v->highestmodseq = after;
+        return;
+      }
+    }
+  }
+  refresh_views({folder_id});
 }
 
 }  // namespace postern::store

@@ -231,6 +231,8 @@ base::status sqlite_mailbox::create_folder_row(std::string_view name,
   if (!ins) return ins.err();
   ins->bind(1, name).bind(2, static_cast<int64_t>(*validity)).bind(3, special_use);
   if (ins->step() != db::step_result::done) return db_.error_of("creating folder");
+  // Before the commit, under db_mu_ (a rollback only costs the next LIST a read).
+  forget_listing();
   return base::ok_status();
 }
 
@@ -446,8 +448,13 @@ void sqlite_mailbox::poll_external_changes() {
     std::lock_guard vlock(views_mu_);
     viewed = !views_.empty();
   }
-  // Only mailboxes someone watches (IDLE) or has open in IMAP need polling.
-  if (!notifier_.has_subscribers() && !viewed) return;
+  bool listed;
+  {
+    std::lock_guard kept(listing_mu_);
+    listed = listing_.has_value();
+  }
+  // Only mailboxes someone watches (IDLE), has open in IMAP or listed need polling.
+  if (!notifier_.has_subscribers() && !viewed && !listed) return;
   uint64_t v = 0;
   {
     std::lock_guard lock(db_mu_);
@@ -459,6 +466,7 @@ void sqlite_mailbox::poll_external_changes() {
   }
   bool changed = data_version_.exchange(v) != v;
   if (changed) {
+    forget_listing();
     refresh_views();
     notifier_.notify();
   }
@@ -573,7 +581,9 @@ base::result<std::vector<message_meta>> sqlite_mailbox::list(std::string_view fo
 base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
                                              std::span<const uint32_t> uids) {
   std::vector<uint64_t> blobs;
+  std::vector<uint32_t> removed_uids;
   int64_t folder_id = 0;
+  uint64_t before = 0, modseq = 0;
   {
     std::lock_guard lock(db_mu_);
     // Deferred like flag changes; the blobs wait for the sync (remove_unreferenced).
@@ -589,7 +599,8 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
     if (!sel) return sel.err();
     if (!del) return del.err();
     if (!tomb) return tomb.err();
-    uint64_t modseq = f->highestmodseq + 1;
+    before = f->highestmodseq;
+    modseq = before + 1;
     for (auto uid : uids) {
       sel->reset();
       sel->bind(1, f->id).bind(2, static_cast<int64_t>(uid));
@@ -597,6 +608,7 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
       if (r == db::step_result::error) return db_.error_of("finding message");
       if (r != db::step_result::row) continue;  // already removed by another session
       blobs.push_back(static_cast<uint64_t>(sel->int64(0)));
+      removed_uids.push_back(uid);
       del->reset();
       del->bind(1, f->id).bind(2, static_cast<int64_t>(uid));
       if (del->step() != db::step_result::done) return db_.error_of("deleting message");
@@ -618,7 +630,7 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
   size_t removed = blobs.size();
   remove_unreferenced(blobs, db::sync_mode::deferred);
   if (removed) {
-    refresh_views({folder_id});
+    patch_view(folder_id, before, modseq, {}, removed_uids);
     notifier_.notify();
   }
   return removed;

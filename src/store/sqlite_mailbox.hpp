@@ -40,6 +40,8 @@ class sqlite_mailbox final : public mailbox {
   base::result<std::vector<std::string>> subscriptions() override;
   base::result<std::shared_ptr<folder_view>> view(std::string_view folder) override;
   std::optional<std::shared_ptr<folder_view>> resident_view(std::string_view folder) override;
+  base::result<folder_listing> listing() override;
+  std::optional<folder_listing> resident_listing() override;
   base::result<flag_result> store_flags(std::string_view folder, std::span<const uint32_t> uids,
                                         const flag_update& update) override;
   base::result<copy_result> copy(std::string_view from, std::span<const uint32_t> uids,
@@ -124,8 +126,32 @@ class sqlite_mailbox final : public mailbox {
   // commits are seen by poll_external_changes, which refreshes all); call
   // without db_mu_.
   void refresh_views(std::initializer_list<int64_t> only = {});
+  // After this process's own commit that took folder `folder_id` from
+  // HIGHESTMODSEQ `before` to `after`: the view takes the changes it made
+  // (new flags and keywords by name, or expunged UIDs) without reading them
+  // back. A view not exactly at `before` (another commit's refresh is still
+  // to come, or came first) is refreshed from the index instead, so the
+  // result is the same either way. Call without db_mu_.
+  struct flag_patch {
+    uint32_t uid;
+    uint32_t flags;
+    uint64_t modseq;
+    std::vector<std::string> keywords;
+  };
+  void patch_view(int64_t folder_id, uint64_t before, uint64_t after,
+                  std::span<const flag_patch> changed, std::span<const uint32_t> expunged);
   // Parses, links and records a spooled message (outside any lock).
   base::status prepare_file(pending_append& p, const spooled_message& msg);
+
+  // For the I/O thread, under a db_mu_ it holds with try_lock: whether no
+  // other process committed since poll_external_changes last looked (PRAGMA
+  // data_version reads the WAL index in shared memory, never the disk).
+  bool no_external_commit_pending();
+  // Under db_mu_: LIST's two reads.
+  base::result<std::vector<folder_entry>> read_folders();
+  base::result<std::vector<std::string>> read_subscriptions();
+  // Under db_mu_, by every commit that changes folders or subscriptions.
+  void forget_listing();
 
   int64_t user_id_;
   std::string root_;
@@ -165,6 +191,10 @@ class sqlite_mailbox final : public mailbox {
   // again with a syscall each; the writer's own commits keep its cache.
   template <class F>
   auto with_warm_connection(F&& f) -> decltype(f(std::declval<db::database&>()));
+
+  // LIST's answer as last read (listing()), until a commit changes it.
+  std::mutex listing_mu_;  // guards listing_; taken after db_mu_
+  std::optional<folder_listing> listing_;
 
   std::mutex views_mu_;  // guards views_
   // One refresh at a time, so an older one never lands after a newer one.

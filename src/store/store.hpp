@@ -73,6 +73,12 @@ struct folder_entry {
   bool subscribed = false;
 };
 
+// What LIST and LSUB read: every folder, and the subscribed names.
+struct folder_listing {
+  std::vector<folder_entry> folders;  // by name
+  std::vector<std::string> subscribed;
+};
+
 // How STORE changes flags (RFC 9051 §6.4.6).
 enum class flag_change { replace, add, remove };
 
@@ -211,6 +217,18 @@ class mailbox {
   // Subscriptions are names (RFC 9051 §6.3.7): one may name no folder.
   virtual base::status subscribe(std::string_view name, bool on) = 0;
   virtual base::result<std::vector<std::string>> subscriptions() = 0;
+  // Both, read together.
+  virtual base::result<folder_listing> listing() {
+    auto f = folders();
+    if (!f) return f.err();
+    auto subs = subscriptions();
+    if (!subs) return subs.err();
+    return folder_listing{std::move(*f), std::move(*subs)};
+  }
+  // The same without ever blocking, for an I/O thread: the last listing()
+  // when no change to folders or subscriptions has been made since, by this
+  // process or another; nullopt means "use listing() on the reading pool".
+  virtual std::optional<folder_listing> resident_listing() { return std::nullopt; }
 
   // The shared, always current in-memory state of a folder (UIDs, flags,
   // modseqs) that every session of the folder reads: see folder_view.hpp.

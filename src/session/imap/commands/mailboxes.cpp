@@ -193,25 +193,24 @@ net::awaitable<void> list_or_lsub(session& s, std::string_view args, bool lsub) 
     co_return;
   }
   auto mb = s.mailbox;
-  struct listing {
-    std::vector<store::folder_entry> folders;
-    std::vector<std::string> subscribed;
-  };
-  auto read = [mb]() -> base::result<listing> {
-    auto f = mb->folders();
-    if (!f) return f.err();
-    auto subs = mb->subscriptions();
-    if (!subs) return subs.err();
-    return listing{std::move(*f), std::move(*subs)};
-  };
-  auto got = co_await net::run_reading(std::move(read));
-  if (!got) {
-    s.no(error_reply(s, got.err()));
+  // Unchanged since the last LIST: answered on the I/O thread, without a
+  // trip to the pool (a client lists at every check for new mail).
+  std::optional<base::result<store::folder_listing>> got;
+  if (auto kept = mb->resident_listing()) {
+    got.emplace(std::move(*kept));
+  } else {
+    auto read = [mb] { return mb->listing(); };
+    auto fresh = co_await net::run_reading(std::move(read));
+    got.emplace(std::move(fresh));
+  }
+  if (!*got) {
+    s.no(error_reply(s, got->err()));
     co_return;
   }
+  const store::folder_listing& listed = **got;
   std::map<std::string, const store::folder_entry*> existing;
-  for (auto& f : got->folders) existing[f.name] = &f;
-  std::set<std::string> subs(got->subscribed.begin(), got->subscribed.end());
+  for (auto& f : listed.folders) existing[f.name] = &f;
+  std::set<std::string> subs(listed.subscribed.begin(), listed.subscribed.end());
   auto has_children = [&](const std::string& n) {
     auto lo = existing.lower_bound(n + "/");
     return lo != existing.end() && lo->first.compare(0, n.size() + 1, n + "/") == 0;

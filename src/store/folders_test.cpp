@@ -266,6 +266,46 @@ TEST(Views, EveryWriterKeepsTheSharedViewCurrent) {
   EXPECT_EQ((*v)->messages.size(), 3u);
 }
 
+// A batch of FETCH 1:* reads its UIDs' rows in one scan of the range; a
+// sparse or unordered list by UID. Either way one answer per UID asked, in
+// its order, empty for a message that is gone.
+TEST(KeptForFetch, RangeScanAndLookupsAnswerTheSame) {
+  fixture f;
+  std::vector<uint32_t> all;
+  for (int i = 0; i < 12; ++i) {
+    auto text = "From: a@example.com\r\nSubject: n" + std::to_string(i) + "\r\n\r\nb\r\n";
+    auto u = f.mb->append("INBOX", new_message{text, 0, 0});
+    ASSERT_TRUE(u);
+    all.push_back(*u);
+  }
+  uint32_t doomed[] = {all[0], all[4], all[5], all[11]};
+  ASSERT_TRUE(f.mb->expunge("INBOX", doomed));
+  std::set<uint32_t> gone(std::begin(doomed), std::end(doomed));
+  auto check = [&](const char* what, std::vector<uint32_t> uids) {
+    SCOPED_TRACE(what);
+    auto got = f.mb->structures("INBOX", uids);
+    ASSERT_TRUE(got) << got.err().message;
+    ASSERT_EQ(got->size(), uids.size());
+    for (size_t i = 0; i < uids.size(); ++i) {
+      if (gone.count(uids[i]) || uids[i] > all.back()) {
+        EXPECT_FALSE((*got)[i]) << "UID " << uids[i];
+        continue;
+      }
+      ASSERT_TRUE((*got)[i]) << "UID " << uids[i];
+      ASSERT_TRUE((*got)[i]->envelope);
+      auto n = std::find(all.begin(), all.end(), uids[i]) - all.begin();
+      EXPECT_NE((*got)[i]->envelope->find("\"n" + std::to_string(n) + "\""), std::string::npos)
+          << *(*got)[i]->envelope;
+    }
+  };
+  check("the whole run, gone ones inside and at both ends", all);
+  check("every other one: a scan with rows not asked for", {all[1], all[3], all[6], all[8]});
+  check("past the end", {all[9], all[10], all[11], all[11] + 1, all[11] + 2});
+  check("sparse: by UID", {all[1], all[10] + 100000});
+  check("out of order: by UID", {all[7], all[2], all[9]});
+  check("a repeated UID: by UID", {all[2], all[2], all[3]});
+}
+
 // This process's flag changes and expunges are patched into the view, not
 // read back; whatever the order of commits, the view ends as a view loaded
 // from the index by another process does.

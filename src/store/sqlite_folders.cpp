@@ -652,31 +652,41 @@ base::result<std::vector<std::optional<stored_structure>>> sqlite_mailbox::struc
     // A header is read only when asked for: its bytes are most of the row.
     // The structure text only when it may be needed: copying it out of every
     // row of FETCH 1:100 (ENVELOPE) cost more than the rest of the read.
-    static constexpr const char* sql[2][2] = {
-        {"SELECT CASE WHEN envelope IS NULL OR bodystructure IS NULL OR body IS NULL"
-         " THEN structure ELSE '' END, envelope, bodystructure, body, NULL"
-         " FROM messages WHERE folder_id = ? AND uid = ?",
-         "SELECT CASE WHEN envelope IS NULL OR bodystructure IS NULL OR body IS NULL"
-         " THEN structure ELSE '' END, envelope, bodystructure, body, header"
-         " FROM messages WHERE folder_id = ? AND uid = ?"},
-        {"SELECT structure, envelope, bodystructure, body, NULL"
-         " FROM messages WHERE folder_id = ? AND uid = ?",
-         "SELECT structure, envelope, bodystructure, body, header"
-         " FROM messages WHERE folder_id = ? AND uid = ?"}};
-    auto st = db.prepare(sql[parts][headers]);
+    // By UID, or, for a run of UIDs in order with few gaps (a batch of
+    // FETCH 1:*), one scan of the range: its rows come one after another,
+    // where a statement per UID searched the table from its root each time
+    // and read most pages again (two thirds of FETCH 1:* (ENVELOPE) on a
+    // folder larger than the page cache).
+    static constexpr const char* sql[2][2][2] = {
+        {{"SELECT CASE WHEN envelope IS NULL OR bodystructure IS NULL OR body IS NULL"
+          " THEN structure ELSE '' END, envelope, bodystructure, body, NULL, uid"
+          " FROM messages WHERE folder_id = ? AND uid = ?",
+          "SELECT CASE WHEN envelope IS NULL OR bodystructure IS NULL OR body IS NULL"
+          " THEN structure ELSE '' END, envelope, bodystructure, body, header, uid"
+          " FROM messages WHERE folder_id = ? AND uid = ?"},
+         {"SELECT structure, envelope, bodystructure, body, NULL, uid"
+          " FROM messages WHERE folder_id = ? AND uid = ?",
+          "SELECT structure, envelope, bodystructure, body, header, uid"
+          " FROM messages WHERE folder_id = ? AND uid = ?"}},
+        {{"SELECT CASE WHEN envelope IS NULL OR bodystructure IS NULL OR body IS NULL"
+          " THEN structure ELSE '' END, envelope, bodystructure, body, NULL, uid"
+          " FROM messages WHERE folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid",
+          "SELECT CASE WHEN envelope IS NULL OR bodystructure IS NULL OR body IS NULL"
+          " THEN structure ELSE '' END, envelope, bodystructure, body, header, uid"
+          " FROM messages WHERE folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid"},
+         {"SELECT structure, envelope, bodystructure, body, NULL, uid"
+          " FROM messages WHERE folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid",
+          "SELECT structure, envelope, bodystructure, body, header, uid"
+          " FROM messages WHERE folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid"}}};
+    bool ascending = std::is_sorted(uids.begin(), uids.end()) && !uids.empty() &&
+                     std::adjacent_find(uids.begin(), uids.end()) == uids.end();
+    bool scan = ascending && uint64_t{uids.back()} - uids.front() < 2 * uint64_t{uids.size()};
+    auto st = db.prepare(sql[scan][parts][headers]);
     if (!st) return st.err();
     texts out;
     out.reserve(uids.size());
     uint64_t header_bytes = 0;
-    for (auto uid : uids) {
-      st->reset();
-      st->bind(1, folder_id).bind(2, static_cast<int64_t>(uid));
-      auto r = st->step();
-      if (r == db::step_result::error) return db.error_of("reading message structures");
-      if (r != db::step_result::row) {
-        out.emplace_back();
-        continue;
-      }
+    auto take_row = [&] {
       stored_structure rec{st->text(0), std::nullopt, std::nullopt, std::nullopt, std::nullopt};
       auto optional_text = [&](int col) {
         return st->is_null(col) ? std::nullopt : std::optional<std::string>(st->text(col));
@@ -689,6 +699,34 @@ base::result<std::vector<std::optional<stored_structure>>> sqlite_mailbox::struc
         if (rec.header) header_bytes += rec.header->size();
       }
       out.emplace_back(std::move(rec));
+    };
+    if (scan) {
+      st->bind(1, folder_id)
+          .bind(2, static_cast<int64_t>(uids.front()))
+          .bind(3, static_cast<int64_t>(uids.back()));
+      size_t next = 0;  // the first of `uids` not answered yet
+      db::step_result r;
+      while ((r = st->step()) == db::step_result::row) {
+        auto uid = static_cast<uint32_t>(st->int64(5));
+        for (; next < uids.size() && uids[next] < uid; ++next) out.emplace_back();  // expunged
+        if (next == uids.size() || uids[next] != uid) continue;                     // not asked for
+        take_row();
+        ++next;
+      }
+      if (r == db::step_result::error) return db.error_of("reading message structures");
+      for (; next < uids.size(); ++next) out.emplace_back();
+      return out;
+    }
+    for (auto uid : uids) {
+      st->reset();
+      st->bind(1, folder_id).bind(2, static_cast<int64_t>(uid));
+      auto r = st->step();
+      if (r == db::step_result::error) return db.error_of("reading message structures");
+      if (r != db::step_result::row) {
+        out.emplace_back();
+        continue;
+      }
+      take_row();
     }
     return out;
   });

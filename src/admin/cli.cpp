@@ -1,77 +1,228 @@
-// Command-line parsing only; the work is in the subcommand files.
+// Command-line parsing. `serve` and `deliver` are local; every other command
+// comes from the command registry and runs on the node through its admin API,
+// or, while the node is not running, on the data folder directly (only the
+// commands that need no running node).
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <iostream>
+#include <map>
+#include <memory>
 
+#include "admin/admin_token.hpp"
+#include "admin/api_client.hpp"
+#include "admin/command_registry.hpp"
 #include "admin/commands.hpp"
-#include "admin/protocols.hpp"
+#include "admin/json_codec.hpp"
+#include "base/strings.hpp"
+#include "directory/directory.hpp"
+#include "store/store.hpp"
 
 namespace postern::admin {
 
+namespace {
+
+// One registry command as CLI11 sees it.
+struct bound_command {
+  const command_spec* spec = nullptr;
+  CLI::App* app = nullptr;
+  std::map<std::string, std::vector<std::string>> values;
+  std::map<std::string, CLI::Option*> options;
+  bool password_stdin = false;
+};
+
+std::string option_name(const std::string& arg) {
+  std::string out = "--" + arg;
+  for (auto& c : out)
+    if (c == '_') c = '-';
+  return out;
+}
+
+CLI::App* child(CLI::App& parent, const std::string& name) {
+  for (auto* sub : parent.get_subcommands([](CLI::App*) { return true; }))
+    if (sub->get_name() == name) return sub;
+  auto* sub = parent.add_subcommand(name, "");
+  sub->fallthrough();
+  return sub;
+}
+
+void bind(CLI::App& app, bound_command& b) {
+  auto words = base::split(b.spec->name, ' ');
+  CLI::App* at = &app;
+  for (size_t i = 0; i + 1 < words.size(); ++i) at = child(*at, words[i]);
+  b.app = at->add_subcommand(words.back(), b.spec->help);
+  b.app->fallthrough();
+  for (auto& a : b.spec->args) {
+    auto& slot = b.values[a.name];
+    if (a.secret) {
+      b.app->add_flag("--" + a.name + "-stdin", b.password_stdin,
+                      fmt::format("read the {} from standard input", a.name));
+      continue;
+    }
+    CLI::Option* opt = nullptr;
+    auto name = a.positional ? a.name : option_name(a.name);
+    if (a.what == arg_spec::kind::flag) {
+      opt = b.app->add_flag(name, a.help);
+    } else if (a.what == arg_spec::kind::list) {
+      opt = b.app->add_option(name, slot, a.help);
+    } else {
+      opt = b.app->add_option(name, slot, a.help)->expected(1);
+    }
+    if (a.required && !a.secret) opt->required();
+    if (!a.choices.empty()) opt->check(CLI::IsMember(a.choices));
+    b.options[a.name] = opt;
+  }
+}
+
+// What the user typed, as the registry's arguments; nullopt after saying
+// what is missing.
+std::optional<arguments> collect(bound_command& b) {
+  arguments out;
+  for (auto& a : b.spec->args) {
+    if (a.secret) {
+      if (!b.password_stdin) {
+        fmt::print(stderr,
+                   "postern: give the {} on standard input with --{}-stdin (never on the "
+                   "command line, where other users can see it)\n",
+                   a.name, a.name);
+        return std::nullopt;
+      }
+      std::string line;
+      std::getline(std::cin, line);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) {
+        fmt::print(stderr, "postern: the {} read from standard input is empty\n", a.name);
+        return std::nullopt;
+      }
+      out[a.name] = {line};
+      continue;
+    }
+    auto* opt = b.options[a.name];
+    if (!opt || opt->count() == 0) continue;
+    if (a.what == arg_spec::kind::flag)
+      out[a.name] = {"true"};
+    else
+      out[a.name] = b.values[a.name];
+  }
+  return out;
+}
+
+void print_reply(const command_reply& r, bool json) {
+  if (json) {
+    fmt::print("{}\n", reply_to_json(r));
+    return;
+  }
+  if (!r.ok()) {
+    fmt::print(stderr, "postern: {}\n", r.error);
+    return;
+  }
+  for (auto& l : r.lines) fmt::print("{}\n", l);
+  if (r.columns.empty()) return;
+  std::vector<size_t> width(r.columns.size());
+  for (size_t i = 0; i < r.columns.size(); ++i) width[i] = r.columns[i].size();
+  for (auto& row : r.rows)
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], row[i].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t i = 0; i < cells.size() && i < width.size(); ++i) {
+      if (i + 1 == cells.size())
+        out += cells[i];
+      else
+        out += fmt::format("{:<{}}  ", cells[i], width[i]);
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    fmt::print("{}\n", out);
+  };
+  line(r.columns);
+  for (auto& row : r.rows) line(row);
+}
+
+// On the data folder directly: what `postern user add` needs before the
+// node's first start, and what works while it is stopped.
+command_reply run_locally(const node_config& cfg, const command_spec& spec, const arguments& a) {
+  auto dir = directory::open_sqlite_directory(cfg.data_dir, true);
+  if (!dir) return failure(dir.err());
+  auto mail = store::make_sqlite_store(cfg.data_dir);
+  command_context ctx{cfg, **dir, *mail, nullptr, "command line"};
+  return spec.run(ctx, a);
+}
+
+int execute(const node_config& cfg, const command_spec& spec, const arguments& a, bool json) {
+  std::string why_local;
+  if (auto api = find_api(cfg)) {
+    auto token = read_admin_token(cfg.data_dir);
+    if (token) {
+      auto call = call_api(*api, *token, spec.name, a);
+      if (call.what == api_call::outcome::answered) {
+        fmt::print(stderr, "postern: ran on the node at {}\n", api->where());
+        print_reply(call.reply, json);
+        return exit_code(call.reply);
+      }
+      if (call.what == api_call::outcome::failed) {
+        fmt::print(stderr, "postern: the node's admin API failed: {}\n", call.why);
+        return ex_unavailable;
+      }
+      why_local = fmt::format("the node is not running ({})", call.why);
+    } else if (token.err().code == base::errc::not_found) {
+      why_local = "the node has not started yet (no admin token)";
+    } else {
+      fmt::print(stderr, "postern: {}\n", token.err().message);
+      return ex_noperm;
+    }
+  } else {
+    why_local = fmt::format("{} has no admin listener", cfg.path);
+  }
+  if (spec.needs_node) {
+    fmt::print(stderr, "postern: '{}' needs the running node, but {}\n", spec.name, why_local);
+    return ex_unavailable;
+  }
+  fmt::print(stderr, "postern: {}; working on the data folder {} directly\n", why_local,
+             cfg.data_dir);
+  auto r = run_locally(cfg, spec, a);
+  print_reply(r, json);
+  return exit_code(r);
+}
+
+}  // namespace
+
 int run_cli(int argc, char** argv) {
-  CLI::App app{"Postern mail access server: POP3 and LMTP over one durable mailbox store"};
+  CLI::App app{"Postern mail access server: POP3, IMAP and LMTP over one durable mailbox store"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "postern " POSTERN_VERSION);
   std::string config_path = "/etc/postern/postern.toml";
   app.add_option("--config,-c", config_path, "node configuration file (TOML)")
       ->envname("POSTERN_CONFIG");
+  bool json = false;
+  app.add_flag("--json", json, "print the answer as JSON");
 
   auto* serve_cmd = app.add_subcommand("serve", "run the node in the foreground");
   serve_cmd->fallthrough();
-
-  auto* user = app.add_subcommand("user", "manage users in the directory");
-  user->require_subcommand(1);
-  user->fallthrough();
-  std::string address;
-  bool password_stdin = false;
-  auto* add = user->add_subcommand("add", "add a user");
-  add->add_option("address", address, "mail address")->required();
-  add->add_flag("--password-stdin", password_stdin, "read the password from standard input");
-  add->fallthrough();
-  auto* list = user->add_subcommand("list", "list users");
-  list->fallthrough();
-  auto* passwd = user->add_subcommand("passwd", "change a user's password");
-  passwd->add_option("address", address, "mail address")->required();
-  passwd->add_flag("--password-stdin", password_stdin, "read the password from standard input");
-  passwd->fallthrough();
-  std::optional<std::string> quota_storage, quota_messages;
-  auto* uset = user->add_subcommand("set", "change a user's limits (IMAP QUOTA, RFC 9208)");
-  uset->add_option("address", address, "mail address")->required();
-  uset->add_option("--quota-storage", quota_storage,
-                   "largest mailbox size: bytes or 500K, 200M, 2G; 0 for no limit");
-  uset->add_option("--quota-messages", quota_messages, "most messages; 0 for no limit");
-  uset->fallthrough();
-  auto* remove = user->add_subcommand("remove", "remove a user and their mailbox");
-  remove->add_option("address", address, "mail address")->required();
-  remove->fallthrough();
-
   auto* deliver_cmd = app.add_subcommand(
       "deliver",
       "deliver a message from standard input (exit 0 delivered, 67 unknown user, 75 "
       "temporary failure)");
-  std::string sender;
+  std::string address, sender;
   deliver_cmd->add_option("address", address, "recipient")->required();
   deliver_cmd->add_option("-f,--from", sender, "envelope sender, recorded as Return-Path");
   deliver_cmd->fallthrough();
 
-  std::string key;
-  std::vector<std::string> assignments;
-  std::vector<CLI::App*> protocol_cmds, getters, setters;
-  for (auto& kind : protocols()) {
-    std::string proto(kind.name);
-    auto* p = app.add_subcommand(
-        proto, fmt::format("show or change {} settings (live, no restart)", proto));
-    p->require_subcommand(0, 1);  // alone, it shows the settings like `get`
-    p->fallthrough();
-    auto* get = p->add_subcommand("get", "list every setting with its value and default");
-    get->add_option("key", key, "show only this setting");
-    get->fallthrough();
-    auto* set = p->add_subcommand("set", "change settings: KEY=VALUE ...");
-    set->add_option("assignments", assignments, "KEY=VALUE")->required();
-    set->fallthrough();
-    protocol_cmds.push_back(p);
-    getters.push_back(get);
-    setters.push_back(set);
+  std::vector<std::unique_ptr<bound_command>> bound;
+  for (auto& spec : commands()) {
+    auto b = std::make_unique<bound_command>();
+    b->spec = &spec;
+    bind(app, *b);
+    bound.push_back(std::move(b));
+  }
+  // A group alone: `postern pop3` shows the settings like `postern pop3 get`.
+  for (auto* group : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (group == serve_cmd || group == deliver_cmd) continue;
+    auto name = group->get_name();
+    group->require_subcommand(find_command(name + " get") ? 0 : 1, 1);
+    if (group->get_description().empty())
+      group->description(find_command(name + " get")
+                             ? fmt::format("show or change {} settings (live, no restart)", name)
+                             : fmt::format("{} commands", name));
   }
 
   try {
@@ -86,18 +237,21 @@ int run_cli(int argc, char** argv) {
     return ex_config;
   }
   if (*serve_cmd) return serve(*cfg);
-  if (*add) return user_add(*cfg, address, password_stdin);
-  if (*list) return user_list(*cfg);
-  if (*passwd) return user_passwd(*cfg, address, password_stdin);
-  if (*remove) return user_remove(*cfg, address);
-  if (*uset) return user_set(*cfg, address, quota_storage, quota_messages);
   if (*deliver_cmd) return deliver(*cfg, address, sender);
-  for (size_t i = 0; i < getters.size(); ++i) {
-    std::string proto(protocols()[i].name);
-    if (*getters[i]) return settings_get(*cfg, proto, key);
-    if (*setters[i]) return settings_set(*cfg, proto, assignments);
-    if (*protocol_cmds[i]) return settings_get(*cfg, proto, "");
+  for (auto& b : bound) {
+    if (!*b->app) continue;
+    auto a = collect(*b);
+    if (!a) return ex_usage;
+    if (auto bad = check_arguments(*b->spec, *a)) {
+      print_reply(*bad, json);
+      return exit_code(*bad);
+    }
+    return execute(*cfg, *b->spec, *a, json);
   }
+  for (auto* group : app.get_subcommands([](CLI::App*) { return true; }))
+    if (*group)
+      if (auto* get = find_command(group->get_name() + " get"))
+        return execute(*cfg, *get, {}, json);
   return ex_usage;
 }
 

@@ -45,7 +45,9 @@ std::optional<base::error> check_keys(const node_config& c, const toml::table& t
 
 }  // namespace
 
-bool protocol_supported(const std::string& p) { return find_protocol(p) != nullptr; }
+bool protocol_supported(const std::string& p) {
+  return p == "admin" || find_protocol(p) != nullptr;
+}
 
 base::result<node_config> load_config(const std::string& path) {
   node_config c;
@@ -156,12 +158,14 @@ base::result<node_config> load_config(const std::string& path) {
       l.origin = fmt::format("{} {} line {}", c.path, name, t.source().begin.line);
       auto proto = t["protocol"].value<std::string>();
       if (!proto)
-        return config_error(c, &t.source(),
-                            fmt::format("{}: protocol is missing ({})", name, protocol_names()));
+        return config_error(
+            c, &t.source(),
+            fmt::format("{}: protocol is missing ({}, admin)", name, protocol_names()));
       if (!protocol_supported(*proto))
-        return config_error(c, &t["protocol"].node()->source(),
-                            fmt::format("{}: protocol '{}' is not served by this version ({})",
-                                        name, *proto, protocol_names()));
+        return config_error(
+            c, &t["protocol"].node()->source(),
+            fmt::format("{}: protocol '{}' is not served by this version ({}, admin)", name, *proto,
+                        protocol_names()));
       l.protocol = *proto;
       if (auto a = t["address"]) {
         if (!a.is_string())
@@ -185,6 +189,11 @@ base::result<node_config> load_config(const std::string& path) {
         return config_error(
             c, &t["tls"].node()->source(),
             fmt::format("{}: tls = \"{}\" must be none, starttls or implicit", name, mode));
+      if (l.protocol == "admin" && l.tls == net::tls_mode::starttls)
+        return config_error(c, &t["tls"].node()->source(),
+                            fmt::format("{}: the admin API takes tls = \"implicit\" (HTTPS) or "
+                                        "\"none\", not starttls",
+                                        name));
       if (l.tls != net::tls_mode::none && (c.tls_certificate.empty() || c.tls_key.empty()))
         return config_error(
             c, &t.source(),

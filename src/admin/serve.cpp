@@ -13,7 +13,10 @@
 #include <filesystem>
 #include <thread>
 
+#include "admin/admin_token.hpp"
+#include "admin/api_session.hpp"
 #include "admin/commands.hpp"
+#include "admin/node_runtime.hpp"
 #include "admin/protocols.hpp"
 #include "base/clock.hpp"
 #include "base/files.hpp"
@@ -65,6 +68,11 @@ int serve(const node_config& cfg) {
                    "removed {} unacknowledged partial messages from {}/spool", stale, cfg.data_dir);
   }
 
+  // The admin API's token exists before anything listens, so the CLI finds
+  // it as soon as the node answers.
+  auto token = ensure_admin_token(cfg.data_dir);
+  if (!token) return refuse(token.err().message);
+
   std::shared_ptr<net::asio::ssl::context> tls;
   bool needs_tls = false;
   for (auto& l : cfg.listeners) needs_tls = needs_tls || l.tls != net::tls_mode::none;
@@ -88,22 +96,31 @@ int serve(const node_config& cfg) {
 
   unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   net::server server(threads);
+  node_runtime node{svc, cfg};
+  api_context api{node, *token};
   for (auto& l : cfg.listeners) {
     net::listener_spec spec{l.protocol, l.address, l.port, l.tls, l.origin};
-    auto* kind = find_protocol(l.protocol);
-    if (!kind || !kind->run)
-      return refuse(fmt::format("{}: {}: protocol \"{}\" cannot serve connections", cfg.path,
-                                l.origin, l.protocol));
-    auto run = kind->run;
-    net::session_handler handler = [&svc, run](std::shared_ptr<net::connection> c,
-                                               const net::listener_spec& s) {
-      return run(svc, std::move(c), s);
-    };
+    net::session_handler handler;
+    if (l.protocol == "admin") {
+      handler = [&api](std::shared_ptr<net::connection> c, const net::listener_spec& s) {
+        return run_api_session(api, std::move(c), s);
+      };
+    } else {
+      auto* kind = find_protocol(l.protocol);
+      if (!kind || !kind->run)
+        return refuse(fmt::format("{}: {}: protocol \"{}\" cannot serve connections", cfg.path,
+                                  l.origin, l.protocol));
+      auto run = kind->run;
+      handler = [&svc, run](std::shared_ptr<net::connection> c, const net::listener_spec& s) {
+        return run(svc, std::move(c), s);
+      };
+    }
     auto port = server.listen(spec, tls, std::move(handler));
     if (!port) return refuse(port.err().message);
     const char* mode = l.tls == net::tls_mode::implicit   ? "implicit TLS"
                        : l.tls == net::tls_mode::starttls ? "STARTTLS"
                                                           : "no TLS";
+    node.listening.push_back(fmt::format("{} {}:{} ({})", l.protocol, l.address, *port, mode));
     observe::log(observe::level::info, "node", "", "listening: {} on {}:{} ({})", l.protocol,
                  l.address, *port, mode);
   }

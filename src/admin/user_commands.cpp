@@ -1,13 +1,13 @@
-// `postern user add|list|passwd|remove`: work on the directory directly, so
-// they run before the first start and while the node is serving.
+// `postern user add|list|passwd|remove|set`: the directory's users. They work
+// through a running node's admin API, and before the first start on the data
+// folder directly.
 #include <fmt/format.h>
 
 #include <cctype>
-#include <iostream>
 #include <optional>
 #include <string>
 
-#include "admin/commands.hpp"
+#include "admin/command_registry.hpp"
 #include "base/strings.hpp"
 #include "directory/directory.hpp"
 #include "directory/password.hpp"
@@ -17,107 +17,71 @@ namespace postern::admin {
 
 namespace {
 
-std::unique_ptr<directory::directory> open_dir(const node_config& cfg) {
-  auto d = directory::open_sqlite_directory(cfg.data_dir, true);
-  if (!d) {
-    fmt::print(stderr, "postern: {}\n", d.err().message);
-    return nullptr;
-  }
-  return std::move(*d);
+arg_spec address_arg() {
+  arg_spec a;
+  a.name = "address";
+  a.help = "mail address";
+  a.positional = true;
+  a.required = true;
+  return a;
 }
 
-// Reads the password from standard input and hashes it; prints why not and
-// returns nullopt (with the exit code in `code`) when it cannot.
-std::optional<std::string> read_password_hash(bool password_stdin, int& code) {
-  code = ex_usage;
-  if (!password_stdin) {
-    fmt::print(stderr,
-               "postern: give the password on standard input with --password-stdin "
-               "(never on the command line, where other users can see it)\n");
-    return std::nullopt;
-  }
-  std::string pw;
-  std::getline(std::cin, pw);
-  if (!pw.empty() && pw.back() == '\r') pw.pop_back();
-  if (pw.empty()) {
-    fmt::print(stderr, "postern: the password read from standard input is empty\n");
-    return std::nullopt;
-  }
-  auto hash = directory::hash_password(pw);
-  if (!hash) {
-    fmt::print(stderr, "postern: {}\n", hash.err().message);
-    code = ex_software;
-    return std::nullopt;
-  }
-  return *hash;
+arg_spec password_arg() {
+  arg_spec a;
+  a.name = "password";
+  a.help = "the password (the CLI reads it from standard input with --password-stdin)";
+  a.required = true;
+  a.secret = true;
+  return a;
 }
 
-}  // namespace
-
-int user_add(const node_config& cfg, const std::string& address, bool password_stdin) {
-  if (auto s = directory::validate_address(address); !s) {
-    fmt::print(stderr, "postern: {}\n", s.err().message);
-    return ex_dataerr;
-  }
-  int code;
-  auto hash = read_password_hash(password_stdin, code);
-  if (!hash) return code;
-  auto dir = open_dir(cfg);
-  if (!dir) return ex_config;
-  auto u = dir->add_user(address, *hash);
-  if (!u) {
-    fmt::print(stderr, "postern: {}\n", u.err().message);
-    return u.err().code == base::errc::already_exists ? ex_dataerr : ex_ioerr;
-  }
-  fmt::print("added {} (user id {})\n", u->address, u->id);
-  return ex_ok;
+base::result<std::string> hashed(const arguments& a) {
+  auto pw = value_of(a, "password");
+  if (pw.empty()) return base::error{base::errc::invalid_argument, "the password is empty", ""};
+  return directory::hash_password(pw);
 }
 
-int user_list(const node_config& cfg) {
-  auto dir = open_dir(cfg);
-  if (!dir) return ex_config;
-  auto users = dir->list_users();
-  if (!users) {
-    fmt::print(stderr, "postern: {}\n", users.err().message);
-    return ex_ioerr;
-  }
-  for (auto& u : *users) fmt::print("{}\n", u.address);
-  return ex_ok;
+command_reply user_add(command_context& c, const arguments& a) {
+  auto address = value_of(a, "address");
+  if (auto s = directory::validate_address(address); !s) return failure(400, s.err().message);
+  auto hash = hashed(a);
+  if (!hash) return failure(hash.err());
+  auto u = c.dir.add_user(address, *hash);
+  if (!u) return failure(u.err());
+  command_reply r;
+  r.lines.push_back(fmt::format("added {} (user id {})", u->address, u->id));
+  return r;
 }
 
-int user_passwd(const node_config& cfg, const std::string& address, bool password_stdin) {
-  int code;
-  auto hash = read_password_hash(password_stdin, code);
-  if (!hash) return code;
-  auto dir = open_dir(cfg);
-  if (!dir) return ex_config;
-  if (auto s = dir->set_password(address, *hash); !s) {
-    fmt::print(stderr, "postern: {}\n", s.err().message);
-    return s.err().code == base::errc::not_found ? ex_nouser : ex_ioerr;
-  }
-  fmt::print("password changed for {}\n", address);
-  return ex_ok;
+command_reply user_list(command_context& c, const arguments&) {
+  auto users = c.dir.list_users();
+  if (!users) return failure(users.err());
+  command_reply r;
+  for (auto& u : *users) r.lines.push_back(u.address);
+  return r;
 }
 
-int user_remove(const node_config& cfg, const std::string& address) {
-  auto dir = open_dir(cfg);
-  if (!dir) return ex_config;
-  auto u = dir->remove_user(address);
-  if (!u) {
-    fmt::print(stderr, "postern: {}\n", u.err().message);
-    return u.err().code == base::errc::not_found ? ex_nouser : ex_ioerr;
-  }
-  auto mail = store::make_sqlite_store(cfg.data_dir);
-  if (auto s = mail->destroy(u->id); !s) {
-    fmt::print(stderr, "postern: removed {} from the directory, but {}\n", u->address,
-               s.err().message);
-    return ex_ioerr;
-  }
-  fmt::print("removed {} and their mailbox\n", u->address);
-  return ex_ok;
+command_reply user_passwd(command_context& c, const arguments& a) {
+  auto address = value_of(a, "address");
+  auto hash = hashed(a);
+  if (!hash) return failure(hash.err());
+  if (auto s = c.dir.set_password(address, *hash); !s) return failure(s.err());
+  command_reply r;
+  r.lines.push_back(fmt::format("password changed for {}", address));
+  return r;
 }
 
-namespace {
+command_reply user_remove(command_context& c, const arguments& a) {
+  auto u = c.dir.remove_user(value_of(a, "address"));
+  if (!u) return failure(u.err());
+  if (auto s = c.mail.destroy(u->id); !s)
+    return failure(
+        500, fmt::format("removed {} from the directory, but {}", u->address, s.err().message));
+  command_reply r;
+  r.lines.push_back(fmt::format("removed {} and their mailbox", u->address));
+  return r;
+}
+
 // "2G", "500M", "100K", "1048576": bytes; nullopt when malformed.
 std::optional<uint64_t> parse_size(const std::string& text) {
   if (text.empty()) return std::nullopt;
@@ -144,49 +108,88 @@ std::optional<uint64_t> parse_size(const std::string& text) {
   if (!n || *n > UINT64_MAX / unit) return std::nullopt;
   return *n * unit;
 }
-}  // namespace
 
-int user_set(const node_config& cfg, const std::string& address,
-             const std::optional<std::string>& quota_storage,
-             const std::optional<std::string>& quota_messages) {
-  auto dir = open_dir(cfg);
-  if (!dir) return ex_config;
-  auto u = dir->find_user(address);
-  if (!u) {
-    fmt::print(stderr, "postern: {}\n", u.err().message);
-    return u.err().code == base::errc::not_found ? ex_nouser : ex_ioerr;
-  }
+command_reply user_set(command_context& c, const arguments& a) {
+  auto address = value_of(a, "address");
+  auto u = c.dir.find_user(address);
+  if (!u) return failure(u.err());
+  // Every value is checked before anything changes.
   uint64_t storage = u->quota_storage, messages = u->quota_messages;
-  if (quota_storage) {
-    auto v = parse_size(*quota_storage);
-    if (!v) {
-      fmt::print(stderr,
-                 "postern: --quota-storage {}: expected bytes or a size like 500K, 200M, 2G (0 "
-                 "for no limit)\n",
-                 *quota_storage);
-      return ex_usage;
-    }
+  if (has(a, "quota_storage")) {
+    auto text = value_of(a, "quota_storage");
+    auto v = parse_size(text);
+    if (!v)
+      return failure(400, fmt::format("--quota-storage {}: expected bytes or a size like 500K, "
+                                      "200M, 2G (0 for no limit)",
+                                      base::printable(text, 60)));
     storage = *v;
   }
-  if (quota_messages) {
-    auto v = base::parse_u64(*quota_messages);
-    if (!v) {
-      fmt::print(stderr, "postern: --quota-messages {}: expected a whole number (0 for no limit)\n",
-                 *quota_messages);
-      return ex_usage;
-    }
+  if (has(a, "quota_messages")) {
+    auto text = value_of(a, "quota_messages");
+    auto v = base::parse_u64(text);
+    if (!v)
+      return failure(400, fmt::format("--quota-messages {}: expected a whole number (0 for no "
+                                      "limit)",
+                                      base::printable(text, 60)));
     messages = *v;
   }
-  if (auto s = dir->set_quota(address, storage, messages); !s) {
-    fmt::print(stderr, "postern: {}\n", s.err().message);
-    return ex_ioerr;
-  }
+  if (storage != u->quota_storage || messages != u->quota_messages)
+    if (auto s = c.dir.set_quota(address, storage, messages); !s) return failure(s.err());
+  for (auto p : directory::mailbox_protocols)
+    if (has(a, p))
+      if (auto s = c.dir.set_protocol_enabled(address, p, value_of(a, p) == "on"); !s)
+        return failure(s.err());
   auto show = [](uint64_t v, const char* unit) {
     return v ? fmt::format("{} {}", v, unit) : std::string("no limit");
   };
-  fmt::print("{}: quota storage {}, messages {}\n", u->address, show(storage, "bytes"),
-             show(messages, "messages"));
-  return ex_ok;
+  auto now = c.dir.find_user(address);
+  if (!now) return failure(now.err());
+  std::string logins;
+  for (auto p : directory::mailbox_protocols)
+    logins += fmt::format(", {} {}", p, now->allows(p) ? "on" : "off");
+  command_reply r;
+  r.lines.push_back(fmt::format("{}: quota storage {}, messages {}{}", now->address,
+                                show(now->quota_storage, "bytes"),
+                                show(now->quota_messages, "messages"), logins));
+  return r;
+}
+
+}  // namespace
+
+std::vector<command_spec> user_commands() {
+  std::vector<command_spec> out;
+  out.push_back({"user add", "add a user", {address_arg(), password_arg()}, false, user_add});
+  out.push_back({"user list", "list users", {}, false, user_list});
+  out.push_back({"user passwd",
+                 "change a user's password",
+                 {address_arg(), password_arg()},
+                 false,
+                 user_passwd});
+  out.push_back(
+      {"user remove", "remove a user and their mailbox", {address_arg()}, false, user_remove});
+  command_spec set{"user set",
+                   "change a user's limits (IMAP QUOTA, RFC 9208) and the protocols their "
+                   "mailbox may log in with (Set-CASMailbox)",
+                   {address_arg()},
+                   false,
+                   user_set};
+  arg_spec storage;
+  storage.name = "quota_storage";
+  storage.help = "largest mailbox size: bytes or 500K, 200M, 2G; 0 for no limit";
+  set.args.push_back(storage);
+  arg_spec count;
+  count.name = "quota_messages";
+  count.help = "most messages; 0 for no limit";
+  set.args.push_back(count);
+  for (auto p : directory::mailbox_protocols) {
+    arg_spec on;
+    on.name = std::string(p);
+    on.help = fmt::format("on|off: may this mailbox log in over {}", base::to_upper(p));
+    on.choices = {"on", "off"};
+    set.args.push_back(on);
+  }
+  out.push_back(std::move(set));
+  return out;
 }
 
 }  // namespace postern::admin

@@ -24,7 +24,18 @@ struct user_record {
   // RFC 9208 QUOTA resources; 0 means no limit.
   uint64_t quota_storage = 0;   // bytes (STORAGE is reported in KiB)
   uint64_t quota_messages = 0;  // messages
+  // Protocols this mailbox may not log in with (`postern user set ADDRESS
+  // --imap off`, as Exchange's Set-CASMailbox -ImapEnabled $false).
+  std::vector<std::string> disabled_protocols;
+  bool allows(std::string_view protocol) const {
+    for (auto& p : disabled_protocols)
+      if (p == protocol) return false;
+    return true;
+  }
 };
+
+// The protocols a mailbox can be allowed or refused one by one.
+inline constexpr std::string_view mailbox_protocols[] = {"pop3", "imap", "submission"};
 
 class directory {
  public:
@@ -39,6 +50,11 @@ class directory {
   // Sets the user's quota limits (0: none).
   virtual base::status set_quota(std::string_view address, uint64_t storage_bytes,
                                  uint64_t messages) = 0;
+
+  // Allows or refuses logins of the user over `protocol` (one of
+  // mailbox_protocols); invalid_argument for another name.
+  virtual base::status set_protocol_enabled(std::string_view address, std::string_view protocol,
+                                            bool enabled) = 0;
 
   // Stored (non-default) values of a protocol's settings.
   virtual base::result<setting_map> settings(std::string_view protocol) = 0;

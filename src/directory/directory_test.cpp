@@ -54,6 +54,45 @@ TEST(Directory, UsersAddFindRemoveAndIdsAreNotReused) {
   EXPECT_FALSE((*d)->add_user("not-an-address", "x"));
 }
 
+// Set-CASMailbox -ImapEnabled: a protocol refused to one mailbox, seen by
+// another connection (the node) at its next lookup, and gone with the user.
+TEST(Directory, ProtocolsRefusedPerMailbox) {
+  auto dir = temp_dir();
+  auto d = open_sqlite_directory(dir, true);
+  ASSERT_TRUE(d) << d.err().message;
+  ASSERT_TRUE((*d)->add_user("joe@example.com", "{CRYPT}x"));
+  ASSERT_TRUE((*d)->add_user("ann@example.com", "{CRYPT}x"));
+  EXPECT_TRUE((*d)->find_user("joe@example.com")->allows("imap"));
+  auto node = open_sqlite_directory(dir, false);
+  ASSERT_TRUE(node);
+  ASSERT_TRUE((*d)->set_protocol_enabled("Joe@Example.com", "imap", false));
+  ASSERT_TRUE((*d)->set_protocol_enabled("joe@example.com", "imap", false));  // twice: no error
+  ASSERT_TRUE((*d)->set_protocol_enabled("joe@example.com", "submission", false));
+  auto joe = (*node)->find_user("joe@example.com");
+  ASSERT_TRUE(joe);
+  EXPECT_FALSE(joe->allows("imap"));
+  EXPECT_FALSE(joe->allows("submission"));
+  EXPECT_TRUE(joe->allows("pop3"));
+  EXPECT_EQ(joe->disabled_protocols, (std::vector<std::string>{"imap", "submission"}));
+  EXPECT_TRUE((*node)->find_user("ann@example.com")->allows("imap"));
+  auto listed = (*node)->list_users();
+  ASSERT_TRUE(listed);
+  for (auto& u : *listed) EXPECT_EQ(u.allows("imap"), u.address == "ann@example.com");
+  ASSERT_TRUE((*d)->set_protocol_enabled("joe@example.com", "imap", true));
+  EXPECT_TRUE((*node)->find_user("joe@example.com")->allows("imap"));
+  auto bad = (*d)->set_protocol_enabled("joe@example.com", "gopher", false);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.err().code, base::errc::invalid_argument);
+  EXPECT_NE(bad.err().message.find("gopher"), std::string::npos);
+  auto nobody = (*d)->set_protocol_enabled("nobody@example.com", "imap", false);
+  ASSERT_FALSE(nobody);
+  EXPECT_EQ(nobody.err().code, base::errc::not_found);
+  // A new user under the old address starts with every protocol allowed.
+  ASSERT_TRUE((*d)->remove_user("joe@example.com"));
+  ASSERT_TRUE((*d)->add_user("joe@example.com", "{CRYPT}y"));
+  EXPECT_TRUE((*node)->find_user("joe@example.com")->disabled_protocols.empty());
+}
+
 TEST(Directory, LiveSettingsSeeAnotherConnectionsChange) {
   auto path = temp_dir();
   auto node = open_sqlite_directory(path, true);

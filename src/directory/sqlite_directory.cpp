@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -26,6 +27,10 @@ CREATE TABLE IF NOT EXISTS quotas(
   user_id INTEGER PRIMARY KEY,
   storage INTEGER NOT NULL,
   messages INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS disabled_protocols(
+  user_id INTEGER NOT NULL,
+  protocol TEXT NOT NULL,
+  PRIMARY KEY(user_id, protocol)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings(
   protocol TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -73,7 +78,9 @@ class sqlite_directory final : public directory {
     std::lock_guard lock(mu_);
     auto u = find_locked(a);
     if (!u) return u.err();
-    for (auto sql : {"DELETE FROM quotas WHERE user_id = ?", "DELETE FROM users WHERE id = ?"}) {
+    for (auto sql :
+         {"DELETE FROM quotas WHERE user_id = ?",
+          "DELETE FROM disabled_protocols WHERE user_id = ?", "DELETE FROM users WHERE id = ?"}) {
       auto st = db_.prepare(sql);
       if (!st) return st.err();
       st->bind(1, u->id);
@@ -85,9 +92,7 @@ class sqlite_directory final : public directory {
 
   base::result<std::vector<user_record>> list_users() override {
     std::lock_guard lock(mu_);
-    auto st = db_.prepare(
-        "SELECT id, address, password, coalesce(q.storage, 0), coalesce(q.messages, 0) FROM users"
-        " LEFT JOIN quotas q ON q.user_id = users.id ORDER BY address");
+    auto st = db_.prepare(fmt::format("{} ORDER BY address", user_select));
     if (!st) return st.err();
     std::vector<user_record> out;
     db::step_result r;
@@ -140,6 +145,30 @@ class sqlite_directory final : public directory {
     return base::ok_status();
   }
 
+  base::status set_protocol_enabled(std::string_view address, std::string_view protocol,
+                                    bool enabled) override {
+    if (std::find(std::begin(mailbox_protocols), std::end(mailbox_protocols), protocol) ==
+        std::end(mailbox_protocols))
+      return base::error{base::errc::invalid_argument,
+                         fmt::format("'{}' is not a protocol a mailbox can be allowed "
+                                     "(pop3, imap, submission)",
+                                     base::printable(protocol, 40)),
+                         ""};
+    auto a = base::normalize_address(address);
+    std::lock_guard lock(mu_);
+    auto u = find_locked(a);
+    if (!u) return u.err();
+    auto st =
+        db_.prepare(enabled ? "DELETE FROM disabled_protocols WHERE user_id = ? AND protocol = ?"
+                            : "INSERT OR IGNORE INTO disabled_protocols(user_id, protocol) "
+                              "VALUES(?, ?)");
+    if (!st) return st.err();
+    st->bind(1, u->id).bind(2, protocol);
+    if (st->step() != db::step_result::done) return db_.error_of("changing protocol access");
+    ++local_changes_;
+    return base::ok_status();
+  }
+
   uint64_t version() override {
     std::lock_guard lock(mu_);
     // data_version moves when another connection (the CLI) commits; our own
@@ -155,17 +184,29 @@ class sqlite_directory final : public directory {
     return base::error{base::errc::not_found, fmt::format("no user {} in the directory", a), ""};
   }
 
+  // A user with their quota and the protocols refused to them.
+  static constexpr const char* user_select =
+      "SELECT id, address, password, coalesce(q.storage, 0), coalesce(q.messages, 0),"
+      " coalesce((SELECT group_concat(protocol, ' ') FROM disabled_protocols d"
+      " WHERE d.user_id = users.id), '') FROM users LEFT JOIN quotas q ON q.user_id = users.id";
+
   static user_record record_of(db::statement& st) {
-    return user_record{st.int64(0), st.text(1), st.text(2), static_cast<uint64_t>(st.int64(3)),
-                       static_cast<uint64_t>(st.int64(4))};
+    user_record u{st.int64(0),
+                  st.text(1),
+                  st.text(2),
+                  static_cast<uint64_t>(st.int64(3)),
+                  static_cast<uint64_t>(st.int64(4)),
+                  {}};
+    auto disabled = st.text(5);
+    if (!disabled.empty()) u.disabled_protocols = base::split(disabled, ' ');
+    std::sort(u.disabled_protocols.begin(), u.disabled_protocols.end());
+    return u;
   }
 
   base::result<user_record> find_locked(const std::string& a) {
     // The most frequent statement (every login and delivery) is prepared once.
     if (!find_stmt_) {
-      auto st = db_.prepare(
-          "SELECT id, address, password, coalesce(q.storage, 0), coalesce(q.messages, 0) FROM "
-          "users LEFT JOIN quotas q ON q.user_id = users.id WHERE address = ?");
+      auto st = db_.prepare(fmt::format("{} WHERE address = ?", user_select));
       if (!st) return st.err();
       find_stmt_.emplace(std::move(*st));
     }

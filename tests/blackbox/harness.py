@@ -54,11 +54,15 @@ def client_tls_context():
 class Node:
     """One node: config, data dir, TLS files, ports; start()/stop()."""
 
-    def __init__(self, listeners=("pop3:starttls", "pop3:implicit", "lmtp:none")):
+    def __init__(self, listeners=("pop3:starttls", "pop3:implicit", "lmtp:none"), admin=True):
         self.dir = tempfile.mkdtemp(prefix="postern-bb-")
         self.cert, self.key = make_cert(self.dir)
         self.ports = {}
         self.listeners = []
+        # Every node has its admin API unless a test says otherwise: the CLI
+        # then runs its commands on the running node.
+        if admin and not any(s.startswith("admin:") for s in listeners):
+            listeners = tuple(listeners) + ("admin:none",)
         for spec in listeners:
             proto, tls = spec.split(":")
             port = free_port()
@@ -81,6 +85,37 @@ class Node:
     @property
     def lmtp(self):
         return self.ports["lmtp_none"]
+
+    @property
+    def admin(self):
+        return self.ports.get("admin_none") or self.ports["admin_implicit"]
+
+    def token(self):
+        with open(os.path.join(self.dir, "data", "admin.token")) as f:
+            return f.read().strip()
+
+    def api(self, method, path, body=None, token=True, headers=None, tls=False):
+        """One admin API request; returns (status, headers, body bytes)."""
+        import http.client
+        if tls:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.admin, timeout=30,
+                                               context=client_tls_context())
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.admin, timeout=30)
+        h = dict(headers or {})
+        if token is True:
+            h["Authorization"] = "Bearer " + self.token()
+        elif token:
+            h["Authorization"] = "Bearer " + token
+        if isinstance(body, (dict, list)):
+            import json
+            body = json.dumps(body)
+            h.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        conn.close()
+        return r.status, dict(r.getheaders()), data
 
     @property
     def imap(self):

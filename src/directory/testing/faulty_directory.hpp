@@ -35,6 +35,9 @@ class faulty_directory final : public directory {
   base::status set_quota(std::string_view a, uint64_t s, uint64_t m) override {
     return inner_.set_quota(a, s, m);
   }
+  base::status set_protocol_enabled(std::string_view a, std::string_view p, bool on) override {
+    return inner_.set_protocol_enabled(a, p, on);
+  }
   base::result<setting_map> settings(std::string_view p) override { return inner_.settings(p); }
   base::result<std::string> set_setting(std::string_view p, std::string_view k,
                                         std::string_view v) override {

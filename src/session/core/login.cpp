@@ -61,6 +61,17 @@ net::awaitable<login_outcome> log_in(session_base& s, std::string_view name, std
     co_return out;
   }
   defence.record_success(ip, verified->address);
+  // Said only after the password proved the client owns the mailbox, so it
+  // tells no one else which addresses exist.
+  if (!verified->allows(s.protocol)) {
+    out.what = login_outcome::kind::disabled;
+    out.message =
+        fmt::format("{} is disabled for the mailbox {} (postern user set {} --{} on)",
+                    base::to_upper(s.protocol), verified->address, verified->address, s.protocol);
+    observe::log(observe::level::warning, s.protocol, s.id, "login of {} from {} refused: {}",
+                 verified->address, ip, out.message);
+    co_return out;
+  }
 
   auto lease =
       s.svc.registry.admit_user(s.protocol, verified->address, limits.max_connections_per_user);

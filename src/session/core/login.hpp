@@ -32,10 +32,11 @@ struct login_limits {
 
 struct login_outcome {
   enum class kind {
-    ok,           // user and lease are set
-    failed,       // unknown user or wrong password (never says which); already paused
-    blocked,      // the address is refused for a while: message says until when
-    user_limit,   // max_connections_per_user: message names the user and the limit
+    ok,          // user and lease are set
+    failed,      // unknown user or wrong password (never says which); already paused
+    blocked,     // the address is refused for a while: message says until when
+    user_limit,  // max_connections_per_user: message names the user and the limit
+    disabled,    // the password was right but this protocol is off for the mailbox: message says so
     unavailable,  // the directory failed: error says why
   } what = kind::failed;
   directory::user_record user;

@@ -36,6 +36,10 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
     case core::login_outcome::kind::user_limit:
       s.no(fmt::format("[LIMIT] {}", outcome.message));
       co_return;
+    case core::login_outcome::kind::disabled:
+      // RFC 5530 §3: the user has to ask the administrator.
+      s.no(fmt::format("[CONTACTADMIN] {}", outcome.message));
+      co_return;
     case core::login_outcome::kind::unavailable:
       s.no(error_reply(s, outcome.error));
       co_return;

@@ -51,6 +51,10 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
     case core::login_outcome::kind::user_limit:
       s.err(fmt::format("[IN-USE] {}", outcome.message));
       co_return;
+    case core::login_outcome::kind::disabled:
+      // RFC 3206 §4: a refusal that trying again will not fix.
+      s.err(fmt::format("[AUTH] {}", outcome.message));
+      co_return;
     case core::login_outcome::kind::unavailable:
       s.err(error_reply(s, outcome.error));
       co_return;

@@ -105,6 +105,15 @@ net::awaitable<response> answer(api_state& s, const request& req) {
     res.set(http::field::www_authenticate, "Bearer realm=\"postern\"");
     co_return res;
   }
+  if (target == "/metrics") {
+    if (method != http::verb::get && method != http::verb::head)
+      co_return error_reply(405, "/metrics takes GET", keep);
+    auto& node = s.api.node;
+    auto render = [&node] { return render_metrics(node); };
+    auto text = co_await net::run_reading(std::move(render));
+    co_return reply(200, std::move(text), keep,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  }
   if (target == "/api" || target == "/api/") {
     if (method != http::verb::get) co_return error_reply(405, "/api takes GET", keep);
     co_return reply(200, commands_to_json(), keep);

@@ -13,6 +13,7 @@
 #include "admin/api_client.hpp"
 #include "admin/command_registry.hpp"
 #include "admin/commands.hpp"
+#include "admin/connectivity_probe.hpp"
 #include "admin/json_codec.hpp"
 #include "base/strings.hpp"
 #include "directory/directory.hpp"
@@ -26,7 +27,8 @@ namespace {
 struct bound_command {
   const command_spec* spec = nullptr;
   CLI::App* app = nullptr;
-  std::map<std::string, std::vector<std::string>> values;
+  std::map<std::string, std::string> texts;
+  std::map<std::string, std::vector<std::string>> lists;
   std::map<std::string, CLI::Option*> options;
   bool password_stdin = false;
 };
@@ -53,7 +55,6 @@ void bind(CLI::App& app, bound_command& b) {
   b.app = at->add_subcommand(words.back(), b.spec->help);
   b.app->fallthrough();
   for (auto& a : b.spec->args) {
-    auto& slot = b.values[a.name];
     if (a.secret) {
       b.app->add_flag("--" + a.name + "-stdin", b.password_stdin,
                       fmt::format("read the {} from standard input", a.name));
@@ -64,9 +65,9 @@ void bind(CLI::App& app, bound_command& b) {
     if (a.what == arg_spec::kind::flag) {
       opt = b.app->add_flag(name, a.help);
     } else if (a.what == arg_spec::kind::list) {
-      opt = b.app->add_option(name, slot, a.help);
+      opt = b.app->add_option(name, b.lists[a.name], a.help);
     } else {
-      opt = b.app->add_option(name, slot, a.help)->expected(1);
+      opt = b.app->add_option(name, b.texts[a.name], a.help);
     }
     if (a.required && !a.secret) opt->required();
     if (!a.choices.empty()) opt->check(CLI::IsMember(a.choices));
@@ -101,8 +102,10 @@ std::optional<arguments> collect(bound_command& b) {
     if (!opt || opt->count() == 0) continue;
     if (a.what == arg_spec::kind::flag)
       out[a.name] = {"true"};
+    else if (a.what == arg_spec::kind::list)
+      out[a.name] = b.lists[a.name];
     else
-      out[a.name] = b.values[a.name];
+      out[a.name] = {b.texts[a.name]};
   }
   return out;
 }
@@ -207,6 +210,31 @@ int run_cli(int argc, char** argv) {
   deliver_cmd->add_option("-f,--from", sender, "envelope sender, recorded as Return-Path");
   deliver_cmd->fallthrough();
 
+  // `postern test`: against any server, no configuration needed.
+  probe_options probe;
+  std::string probe_tls_mode = "implicit";
+  bool probe_password_stdin = false;
+  int probe_timeout = 10;
+  auto* test_cmd = app.add_subcommand(
+      "test",
+      "test a server step by step: resolve, connect, TLS, greeting, capabilities, login, "
+      "list, fetch one, logout (exit 0 only when every step passed)");
+  test_cmd->add_option("protocol", probe.protocol, "pop3, imap, smtp or lmtp")
+      ->required()
+      ->check(CLI::IsMember({"pop3", "imap", "smtp", "lmtp"}));
+  test_cmd->add_option("--host", probe.host, "server name or address (default 127.0.0.1)");
+  test_cmd->add_option("--port", probe.port, "port (default: the protocol's standard one)");
+  test_cmd->add_option("--tls", probe_tls_mode, "implicit (default), starttls or none")
+      ->check(CLI::IsMember({"implicit", "starttls", "none"}));
+  test_cmd->add_option("--user", probe.user, "log in as this user (LMTP: check this recipient)");
+  test_cmd->add_flag("--password-stdin", probe_password_stdin,
+                     "read the password from standard input");
+  test_cmd->add_option("--ca-file", probe.ca_file,
+                       "trust this certificate (PEM) besides the system's CAs");
+  test_cmd->add_option("--timeout", probe_timeout, "seconds each step may take (default 10)")
+      ->check(CLI::Range(1, 300));
+  test_cmd->fallthrough();
+
   std::vector<std::unique_ptr<bound_command>> bound;
   for (auto& spec : commands()) {
     auto b = std::make_unique<bound_command>();
@@ -216,7 +244,7 @@ int run_cli(int argc, char** argv) {
   }
   // A group alone: `postern pop3` shows the settings like `postern pop3 get`.
   for (auto* group : app.get_subcommands([](CLI::App*) { return true; })) {
-    if (group == serve_cmd || group == deliver_cmd) continue;
+    if (group == serve_cmd || group == deliver_cmd || group == test_cmd) continue;
     auto name = group->get_name();
     group->require_subcommand(find_command(name + " get") ? 0 : 1, 1);
     if (group->get_description().empty())
@@ -229,6 +257,16 @@ int run_cli(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : ex_usage;
+  }
+
+  if (*test_cmd) {
+    probe.tls = probe_tls_mode == "starttls" ? probe_tls::starttls
+                : probe_tls_mode == "none"   ? probe_tls::none
+                                             : probe_tls::implicit;
+    if (probe.protocol == "lmtp" && probe_tls_mode == "implicit" && !test_cmd->count("--tls"))
+      probe.tls = probe_tls::none;  // LMTP has no implicit-TLS port
+    probe.timeout = std::chrono::seconds(probe_timeout);
+    return run_connectivity_test(probe, probe_password_stdin, json);
   }
 
   auto cfg = load_config(config_path);

@@ -99,5 +99,9 @@ bool has(const arguments& a, std::string_view name);
 std::vector<command_spec> user_commands();
 std::vector<command_spec> settings_commands();
 std::vector<command_spec> node_commands();
+std::vector<command_spec> session_commands();
+std::vector<command_spec> component_commands();
+std::vector<command_spec> log_commands();
+std::vector<command_spec> block_commands();
 
 }  // namespace postern::admin

@@ -13,6 +13,9 @@ int run_cli(int argc, char** argv);
 
 int serve(const node_config& cfg);
 int deliver(const node_config& cfg, const std::string& address, const std::string& sender);
+struct probe_options;
+// `postern test PROTOCOL`: exit 0 only when every step passed, 1 otherwise.
+int run_connectivity_test(const probe_options& o, bool password_stdin, bool json);
 
 // sysexits(3) codes, as dovecot-lda and the rest of the mail world use them.
 constexpr int ex_ok = 0;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "admin/node_runtime.hpp"
+#include "directory/component_view.hpp"
 #include "directory/directory.hpp"
 
 namespace postern::admin {
@@ -64,6 +65,16 @@ command_reply readiness(node_runtime& node) {
       store = fmt::format("{} has {} MiB free, under 64 MiB", node.cfg.data_dir, free_bytes >> 20);
   }
   add("store", store, fmt::format("{} writable, {}", node.cfg.data_dir, space));
+  std::string out_of_service;
+  if (node.svc.components)
+    for (auto name : directory::component_names) {
+      auto st = node.svc.components->state(name);
+      if (st.state != directory::component_state::active && st.because &&
+          st.because->component == name)
+        out_of_service += fmt::format("{}{}", out_of_service.empty() ? "" : "; ",
+                                      directory::out_of_service_words(name, st));
+    }
+  add("components", out_of_service, "every component active");
   add("listeners", "",
       fmt::format("{} bound: {}", node.listening.size(), fmt::join(node.listening, "; ")));
   if (!ready) {

@@ -4,11 +4,16 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "admin/command_registry.hpp"
 #include "session/services.hpp"
+
+namespace postern::observe {
+class protocol_log;
+}
 
 namespace postern::admin {
 
@@ -17,10 +22,17 @@ struct node_runtime {
   const node_config& cfg;
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
   std::vector<std::string> listening;  // "pop3 127.0.0.1:10110 (STARTTLS)", one per listener
+  // Applies a settings change the node keeps outside live_settings (the
+  // protocol logs) at once, instead of at the watcher's next turn.
+  std::function<void()> settings_changed;
+  observe::protocol_log* logs = nullptr;
 };
 
 // /readyz and `postern node status`: one row per check (directory, store,
 // listeners) with its state and what was found; 503 when any fails.
 command_reply readiness(node_runtime& node);
+
+// GET /metrics: OpenMetrics text (metrics_page.cpp).
+std::string render_metrics(node_runtime& node);
 
 }  // namespace postern::admin

@@ -20,12 +20,16 @@
 #include "admin/protocols.hpp"
 #include "base/clock.hpp"
 #include "base/files.hpp"
+#include "base/strings.hpp"
 #include "directory/authenticate.hpp"
+#include "directory/component_view.hpp"
 #include "directory/live_settings.hpp"
 #include "net/tls.hpp"
 #include "observe/log.hpp"
+#include "observe/protocol_log.hpp"
 #include "policy/connection_registry.hpp"
 #include "policy/login_defence.hpp"
+#include "session/core/protocol_log_observer.hpp"
 
 namespace postern::admin {
 
@@ -33,6 +37,42 @@ namespace {
 int refuse(const std::string& why) {
   fmt::print(stderr, "postern: cannot start: {}\n", why);
   return ex_config;
+}
+
+// The protocol logs follow the live settings (`postern pop3 set protocol_log=on`).
+void configure_protocol_logs(observe::protocol_log& logs, directory::live_settings& settings) {
+  auto limits = [](const directory::protocol_log_settings& l) {
+    return observe::protocol_log_limits{l.enabled, l.max_file_size, l.max_directory_size,
+                                        l.max_age};
+  };
+  logs.configure("pop3", limits(settings.pop3()->log));
+  logs.configure("imap", limits(settings.imap()->log));
+  logs.configure("lmtp", limits(settings.lmtp()->log));
+}
+
+// A component set inactive lets its open sessions go on for its protocol's
+// drain_timeout, then tells each why and closes it. (Draining leaves them.)
+void end_drained_sessions(directory::component_view& components, directory::live_settings& settings,
+                          session::core::session_table& sessions) {
+  auto now = std::chrono::system_clock::now();
+  for (std::string_view protocol : {"pop3", "imap", "lmtp"}) {
+    auto state = components.state(protocol);
+    if (state.state != directory::component_state::inactive || !state.because) continue;
+    auto drain = protocol == "pop3"   ? settings.pop3()->drain_timeout
+                 : protocol == "imap" ? settings.imap()->drain_timeout
+                                      : settings.lmtp()->drain_timeout;
+    auto since = std::chrono::system_clock::time_point(std::chrono::seconds(state.because->since));
+    if (now < since + drain) continue;
+    auto which = [protocol](const session::core::session_info& s) {
+      return s.protocol == protocol;
+    };
+    auto n = sessions.kill(which, directory::out_of_service_words(base::to_upper(protocol), state));
+    if (n)
+      observe::log(observe::level::warning, "component", "",
+                   "{} is inactive and drain_timeout ({} s) has passed: closing {} open "
+                   "session(s)",
+                   protocol, drain.count(), n);
+  }
 }
 }  // namespace
 
@@ -88,8 +128,23 @@ int serve(const node_config& cfg) {
   policy::login_defence defence(base::system_clock());
   directory::warm_up_authentication();
   directory::user_cache users;
+  session::core::session_table sessions;
   session::services svc{**dir, *mail,        settings, credentials, registry, defence,
                         users, cfg.hostname, 0};
+  svc.sessions = &sessions;
+  observe::protocol_log protocol_logs(cfg.data_dir + "/logs");
+  configure_protocol_logs(protocol_logs, settings);
+  observe::metrics metrics;
+  svc.metrics = &metrics;
+  session::core::protocol_log_observer observer(protocol_logs, metrics);
+  svc.observer = &observer;
+  directory::component_view components(**dir);
+  components.refresh(true);
+  svc.components = &components;
+  for (auto& rec : components.records())
+    observe::log(observe::level::warning, "component", "", "{} is {} (set by {} at start-up{}{})",
+                 rec.component, directory::state_name(rec.state), rec.requester,
+                 rec.reason.empty() ? "" : ": ", base::printable(rec.reason, 200));
   for (auto& l : cfg.listeners)
     if (l.protocol == "pop3" && l.tls == net::tls_mode::implicit && !svc.pop3s_port)
       svc.pop3s_port = l.port;
@@ -97,6 +152,8 @@ int serve(const node_config& cfg) {
   unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   net::server server(threads);
   node_runtime node{svc, cfg};
+  node.settings_changed = [&] { configure_protocol_logs(protocol_logs, settings); };
+  node.logs = &protocol_logs;
   api_context api{node, *token};
   for (auto& l : cfg.listeners) {
     net::listener_spec spec{l.protocol, l.address, l.port, l.tls, l.origin};
@@ -134,6 +191,9 @@ int serve(const node_config& cfg) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
       mail->poll_external_changes();
       users.invalidate_if_changed(directory.version());
+      components.refresh();
+      configure_protocol_logs(protocol_logs, settings);
+      end_drained_sessions(components, settings, sessions);
     }
   });
   ::pthread_setname_np(watcher.native_handle(), "postern-watch");

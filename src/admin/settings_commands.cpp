@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "admin/command_registry.hpp"
+#include "admin/node_runtime.hpp"
 #include "admin/protocols.hpp"
 #include "base/strings.hpp"
 #include "directory/directory.hpp"
@@ -59,6 +60,7 @@ command_reply settings_set(command_context& c, const std::string& protocol, cons
     r.lines.push_back(fmt::format("{} {} = {} (was {}); new connections use it now", protocol, k,
                                   *stored, shown(old)));
   }
+  if (c.node && c.node->settings_changed) c.node->settings_changed();
   return r;
 }
 

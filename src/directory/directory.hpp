@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "directory/components.hpp"
 #include "directory/settings_schema.hpp"
 
 namespace postern::directory {
@@ -61,6 +62,13 @@ class directory {
   // Validates, normalises and stores; returns the stored form.
   virtual base::result<std::string> set_setting(std::string_view protocol, std::string_view key,
                                                 std::string_view value) = 0;
+  // Every requester's state of every component (components.hpp).
+  virtual base::result<std::vector<component_record>> component_states() = 0;
+  // Stores one requester's state of one component (`since` is set now);
+  // `active` removes that requester's row. invalid_argument for an unknown
+  // component or requester.
+  virtual base::status set_component_state(const component_record& r) = 0;
+
   // Changes whenever any process commits a change to the directory.
   virtual uint64_t version() = 0;
 };

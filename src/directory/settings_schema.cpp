@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 #include "base/strings.hpp"
 
 namespace postern::directory {
@@ -10,6 +12,7 @@ namespace {
 
 constexpr std::string_view login_types[] = {"secure", "plaintext"};
 constexpr std::string_view sort_orders[] = {"ascending", "descending"};
+constexpr std::string_view on_off[] = {"on", "off"};
 constexpr int64_t unlimited = 1000000;
 
 // Exchange's ranges where it has them (MaxCommandSize 40-1024, timeouts).
@@ -249,7 +252,58 @@ constexpr setting_spec lmtp_specs[] = {
      "bytes per second DATA must average: a message may take timeout + size / min_data_rate"},
 };
 
+// The operational keys every protocol has: its protocol log and how long
+// sessions may go on after its component is set inactive.
+constexpr setting_spec operations_specs[] = {
+    {"protocol_log", setting_kind::choice, "off", 0, 0, on_off,
+     "on: one CSV line per command in data_dir/logs/PROTOCOL/ (Exchange's protocol log "
+     "fields; passwords as *****); read them with postern log search"},
+    {"protocol_log_max_file_size",
+     setting_kind::integer,
+     "10485760",
+     65536,
+     1073741824,
+     {},
+     "bytes a protocol log file may reach before the next one starts (they also roll daily)"},
+    {"protocol_log_max_directory_size",
+     setting_kind::integer,
+     "104857600",
+     1048576,
+     107374182400,
+     {},
+     "bytes the protocol's log folder may hold; the oldest files are removed past it"},
+    {"protocol_log_max_age",
+     setting_kind::duration,
+     "30d",
+     3600,
+     31536000,
+     {},
+     "log files older than this are removed"},
+    {"drain_timeout",
+     setting_kind::duration,
+     "60s",
+     0,
+     86400,
+     {},
+     "how long open sessions may go on after the component is set inactive (postern "
+     "component set); then they are told why and closed"},
+};
+
+template <size_t N, size_t M>
+constexpr std::array<setting_spec, N + M> with_operations(const setting_spec (&own)[N],
+                                                          const setting_spec (&ops)[M]) {
+  std::array<setting_spec, N + M> out{};
+  for (size_t i = 0; i < N; ++i) out[i] = own[i];
+  for (size_t i = 0; i < M; ++i) out[N + i] = ops[i];
+  return out;
+}
+
+constexpr auto pop3_all = with_operations(pop3_specs, operations_specs);
+constexpr auto imap_all = with_operations(imap_specs, operations_specs);
+constexpr auto lmtp_all = with_operations(lmtp_specs, operations_specs);
+
 std::string format_duration(int64_t s) {
+  if (s % 86400 == 0 && s >= 86400) return fmt::format("{}d", s / 86400);
   if (s % 3600 == 0) return fmt::format("{}h", s / 3600);
   if (s % 60 == 0 && s >= 120) return fmt::format("{}min", s / 60);
   return fmt::format("{}s", s);
@@ -282,13 +336,14 @@ std::optional<int64_t> parse_duration(std::string_view v) {
   if (unit.empty() || unit == "s" || unit == "sec") return static_cast<int64_t>(*n);
   if (unit == "m" || unit == "min") return static_cast<int64_t>(*n) * 60;
   if (unit == "h") return static_cast<int64_t>(*n) * 3600;
+  if (unit == "d" || unit == "day" || unit == "days") return static_cast<int64_t>(*n) * 86400;
   return std::nullopt;
 }
 
 std::span<const setting_spec> settings_for(std::string_view protocol) {
-  if (protocol == "pop3") return pop3_specs;
-  if (protocol == "imap") return imap_specs;
-  if (protocol == "lmtp") return lmtp_specs;
+  if (protocol == "pop3") return pop3_all;
+  if (protocol == "imap") return imap_all;
+  if (protocol == "lmtp") return lmtp_all;
   return {};
 }
 
@@ -358,6 +413,15 @@ base::result<std::string> validate_setting(std::string_view protocol, std::strin
   return bad("unknown kind");
 }
 
+protocol_log_settings log_limits_of(const setting_map& m, std::string_view p) {
+  protocol_log_settings l;
+  l.enabled = value_of(m, p, "protocol_log") == "on";
+  l.max_file_size = static_cast<uint64_t>(integer_of(m, p, "protocol_log_max_file_size"));
+  l.max_directory_size = static_cast<uint64_t>(integer_of(m, p, "protocol_log_max_directory_size"));
+  l.max_age = duration_of(m, p, "protocol_log_max_age");
+  return l;
+}
+
 pop3_settings make_pop3_settings(const setting_map& m) {
   constexpr std::string_view p = "pop3";
   pop3_settings s;
@@ -380,6 +444,8 @@ pop3_settings make_pop3_settings(const setting_map& m) {
   s.login_block_threshold = static_cast<uint32_t>(integer_of(m, p, "login_block_threshold"));
   s.login_block_window = duration_of(m, p, "login_block_window");
   s.banner = value_of(m, p, "banner");
+  s.drain_timeout = duration_of(m, p, "drain_timeout");
+  s.log = log_limits_of(m, p);
   return s;
 }
 
@@ -403,6 +469,8 @@ imap_settings make_imap_settings(const setting_map& m) {
   s.login_block_threshold = static_cast<uint32_t>(integer_of(m, p, "login_block_threshold"));
   s.login_block_window = duration_of(m, p, "login_block_window");
   s.banner = value_of(m, p, "banner");
+  s.drain_timeout = duration_of(m, p, "drain_timeout");
+  s.log = log_limits_of(m, p);
   return s;
 }
 
@@ -414,6 +482,8 @@ lmtp_settings make_lmtp_settings(const setting_map& m) {
   s.max_connections = static_cast<uint32_t>(integer_of(m, p, "max_connections"));
   s.timeout = duration_of(m, p, "timeout");
   s.min_data_rate = static_cast<uint64_t>(integer_of(m, p, "min_data_rate"));
+  s.drain_timeout = duration_of(m, p, "drain_timeout");
+  s.log = log_limits_of(m, p);
   return s;
 }
 

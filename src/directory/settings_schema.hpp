@@ -44,6 +44,14 @@ std::optional<int64_t> parse_duration(std::string_view text);
 using setting_map = std::map<std::string, std::string, std::less<>>;
 
 enum class login_type { secure, plaintext };
+
+// protocol_log and its bounds, the same keys for every protocol.
+struct protocol_log_settings {
+  bool enabled = false;
+  uint64_t max_file_size = 10ull << 20;
+  uint64_t max_directory_size = 100ull << 20;
+  std::chrono::seconds max_age{30 * 86400};
+};
 enum class sort_order { ascending, descending };
 
 struct pop3_settings {
@@ -62,6 +70,8 @@ struct pop3_settings {
   uint32_t login_block_threshold = 10;
   std::chrono::seconds login_block_window{600};
   std::string banner;
+  std::chrono::seconds drain_timeout{60};  // after `component set ... inactive`
+  protocol_log_settings log;
 };
 
 struct imap_settings {
@@ -79,6 +89,8 @@ struct imap_settings {
   uint32_t login_block_threshold = 10;
   std::chrono::seconds login_block_window{600};
   std::string banner;
+  std::chrono::seconds drain_timeout{60};  // after `component set ... inactive`
+  protocol_log_settings log;
 };
 
 struct lmtp_settings {
@@ -87,6 +99,8 @@ struct lmtp_settings {
   uint32_t max_connections = 0;
   std::chrono::seconds timeout{0};
   uint64_t min_data_rate = 1024;  // bytes/s that DATA must average
+  std::chrono::seconds drain_timeout{60};
+  protocol_log_settings log;
 };
 
 // Stored values override defaults; values are assumed validated.

@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS disabled_protocols(
   user_id INTEGER NOT NULL,
   protocol TEXT NOT NULL,
   PRIMARY KEY(user_id, protocol)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS component_states(
+  component TEXT NOT NULL,
+  requester TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  PRIMARY KEY(component, requester)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings(
   protocol TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -165,6 +172,44 @@ class sqlite_directory final : public directory {
     if (!st) return st.err();
     st->bind(1, u->id).bind(2, protocol);
     if (st->step() != db::step_result::done) return db_.error_of("changing protocol access");
+    ++local_changes_;
+    return base::ok_status();
+  }
+
+  base::result<std::vector<component_record>> component_states() override {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare(
+        "SELECT component, requester, state, reason, since FROM component_states ORDER BY "
+        "component, requester");
+    if (!st) return st.err();
+    std::vector<component_record> out;
+    db::step_result r;
+    while ((r = st->step()) == db::step_result::row) {
+      auto state = parse_component_state(st->text(2));
+      out.push_back({st->text(0), st->text(1), state.value_or(component_state::inactive),
+                     st->text(3), st->int64(4)});
+    }
+    if (r == db::step_result::error) return db_.error_of("reading component states");
+    return out;
+  }
+
+  base::status set_component_state(const component_record& c) override {
+    if (auto s = validate_component(c.component); !s) return s;
+    if (auto s = validate_requester(c.requester); !s) return s;
+    std::lock_guard lock(mu_);
+    auto st =
+        c.state == component_state::active
+            ? db_.prepare("DELETE FROM component_states WHERE component = ? AND requester = ?")
+            : db_.prepare(
+                  "INSERT OR REPLACE INTO component_states(component, requester, state, "
+                  "reason, since) VALUES(?, ?, ?, ?, ?)");
+    if (!st) return st.err();
+    st->bind(1, c.component).bind(2, c.requester);
+    if (c.state != component_state::active)
+      st->bind(3, state_name(c.state))
+          .bind(4, c.reason)
+          .bind(5, static_cast<int64_t>(::time(nullptr)));
+    if (st->step() != db::step_result::done) return db_.error_of("changing a component state");
     ++local_changes_;
     return base::ok_status();
   }

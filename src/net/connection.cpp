@@ -32,9 +32,16 @@ connection::connection(tcp::socket socket, std::shared_ptr<asio::ssl::context> t
     if (addr.is_v6() && addr.to_v6().is_v4_mapped())
       addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
     remote_ip_ = addr.to_string();
+    remote_port_ = ep.port();
   }
   auto local = socket_.local_endpoint(ec);
-  if (!ec) local_port_ = local.port();
+  if (!ec) {
+    local_port_ = local.port();
+    auto addr = local.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+      addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    local_ip_ = addr.to_string();
+  }
   socket_.set_option(tcp::no_delay(true), ec);
 }
 
@@ -101,6 +108,11 @@ void connection::interrupt() {
     error_code ec;
     socket_.cancel(ec);
   }
+}
+
+std::string connection::tls_description() const {
+  if (!tls_active_ || !tls_) return {};
+  return tls_->version() + " " + tls_->cipher();
 }
 
 awaitable<bool> connection::start_tls() {

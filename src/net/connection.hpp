@@ -57,10 +57,14 @@ class connection : public std::enable_shared_from_this<connection> {
   // tls_failure() says why, for the log.
   awaitable<bool> start_tls();
   bool tls_active() const { return tls_active_; }
+  // "TLSv1.3 TLS_AES_256_GCM_SHA384" once TLS is up, else empty.
+  std::string tls_description() const;
   bool tls_available() const { return tls_ctx_ != nullptr; }
   const std::string& tls_failure() const { return tls_failure_; }
   const std::string& remote_ip() const { return remote_ip_; }
   uint16_t local_port() const { return local_port_; }
+  uint16_t remote_port() const { return remote_port_; }
+  const std::string& local_ip() const { return local_ip_; }
 
   // Each later operation must finish within `d` of its start.
   void set_timeout(clock::duration d) {
@@ -179,7 +183,9 @@ class connection : public std::enable_shared_from_this<connection> {
   }
   std::string remote_ip_;
   std::string tls_failure_;
+  std::string local_ip_;
   uint16_t local_port_ = 0;
+  uint16_t remote_port_ = 0;
   bool tls_active_ = false;
   bool timed_out_ = false;
   bool closed_ = false;

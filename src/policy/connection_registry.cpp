@@ -46,19 +46,23 @@ base::result<connection_leases> connection_registry::admit(std::string_view prot
   auto ip_key = key_of(protocol, "ip", ip);
   std::lock_guard lock(mu_);
   auto total = count_locked(total_key);
-  if (total >= max_total)
+  if (total >= max_total) {
+    ++refusals_[{std::string(protocol), "max_connections"}];
     return base::error{
         base::errc::limit_exceeded,
         fmt::format("this server already has {} of {} {} connections (max_connections)", total,
                     max_total, base::to_upper(protocol)),
         ""};
+  }
   auto per_ip = count_locked(ip_key);
-  if (per_ip >= max_per_ip)
+  if (per_ip >= max_per_ip) {
+    ++refusals_[{std::string(protocol), "max_connections_from_single_ip"}];
     return base::error{
         base::errc::limit_exceeded,
         fmt::format("{} already has {} of {} {} connections (max_connections_from_single_ip)", ip,
                     per_ip, max_per_ip, base::to_upper(protocol)),
         ""};
+  }
   ++counts_[total_key];
   ++counts_[ip_key];
   return connection_leases{lease(this, total_key), lease(this, ip_key)};
@@ -69,13 +73,20 @@ base::result<lease> connection_registry::admit_user(std::string_view protocol,
   auto key = key_of(protocol, "user", base::to_lower(user));
   std::lock_guard lock(mu_);
   auto n = count_locked(key);
-  if (n >= max_per_user)
+  if (n >= max_per_user) {
+    ++refusals_[{std::string(protocol), "max_connections_per_user"}];
     return base::error{base::errc::limit_exceeded,
                        fmt::format("{} already has {} of {} connections (max_connections_per_user)",
                                    user, n, max_per_user),
                        ""};
+  }
   ++counts_[key];
   return lease(this, key);
+}
+
+std::map<std::pair<std::string, std::string>, uint64_t> connection_registry::refusals() {
+  std::lock_guard lock(mu_);
+  return refusals_;
 }
 
 uint32_t connection_registry::connections(std::string_view protocol) {

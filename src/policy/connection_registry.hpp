@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -51,6 +52,8 @@ class connection_registry {
 
   uint32_t connections(std::string_view protocol);
   uint32_t user_connections(std::string_view protocol, std::string_view user);
+  // Refusals so far by (protocol, setting), for metrics.
+  std::map<std::pair<std::string, std::string>, uint64_t> refusals();
 
  private:
   friend class lease;
@@ -59,6 +62,7 @@ class connection_registry {
 
   std::mutex mu_;
   std::unordered_map<std::string, uint32_t> counts_;
+  std::map<std::pair<std::string, std::string>, uint64_t> refusals_;
 };
 
 }  // namespace postern::policy

@@ -89,12 +89,13 @@ size_t login_defence::add_failure_locked(std::string key, steady_time now,
   if (it != entries_.end()) {
     entries_.splice(entries_.begin(), entries_, it);  // now the most recent
   } else {
-    entries_.push_front(entry{std::move(key), {}, now});
+    entries_.push_front(entry{std::move(key), {}, now, 0, now});
     it = entries_.begin();
     index_.emplace(std::string_view(it->key), it);
   }
   auto& f = it->failures;
   f.push_back(now);
+  ++it->recorded;
   if (f.size() > keep) f.erase(f.begin(), f.end() - static_cast<std::ptrdiff_t>(keep));
   it->expires = now + s.window;
   // The least recently failed go first; the two just touched sit at the front.
@@ -144,6 +145,47 @@ void login_defence::record_success(std::string_view /*remote_ip*/, std::string_v
   drop_expired_locked(clock_.steady_now());
   auto found = index_.find(std::string_view(account_key(account)));
   if (found != index_.end()) erase_locked(found->second);
+}
+
+std::vector<login_defence::tracked_entry> login_defence::list(const login_defence_settings& s) {
+  std::lock_guard lock(mu_);
+  auto now = clock_.steady_now();
+  auto wall = clock_.now();
+  drop_expired_locked(now);
+  auto threshold = effective_threshold(s);
+  std::vector<tracked_entry> out;
+  for (auto& e : entries_) {
+    size_t fresh = 0;
+    for (auto t : e.failures) fresh += now - t < s.window ? 1 : 0;
+    if (fresh == 0) continue;
+    tracked_entry t;
+    t.is_address = e.key.starts_with("a\x1f");
+    t.name = e.key.substr(2);
+    t.failures = std::max<size_t>(fresh, e.recorded);
+    t.first_failure =
+        wall - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - e.first);
+    t.last_failure = wall - std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                now - e.failures.back());
+    if (t.is_address && threshold > 0 && fresh >= threshold) {
+      auto last_to_age_out = e.failures[e.failures.size() - threshold];
+      t.blocked_until = wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                   last_to_age_out + s.window - now);
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+bool login_defence::clear(std::string_view name) {
+  std::lock_guard lock(mu_);
+  bool any = false;
+  for (auto key : {address_key(name), account_key(name)}) {
+    auto found = index_.find(std::string_view(key));
+    if (found == index_.end()) continue;
+    erase_locked(found->second);
+    any = true;
+  }
+  return any;
 }
 
 size_t login_defence::tracked() const {

@@ -74,6 +74,21 @@ class login_defence {
   // Addresses plus accounts held now, for tests of the memory bound.
   size_t tracked() const;
 
+  // What the defence holds now (`postern block list`, `user stat`): each
+  // address and account with failures inside the window, and until when an
+  // address is refused under these settings.
+  struct tracked_entry {
+    bool is_address = false;
+    std::string name;     // the address, or the account lower-cased
+    size_t failures = 0;  // since first_failure (the entry lives while failures keep coming)
+    std::chrono::system_clock::time_point first_failure, last_failure;
+    std::optional<std::chrono::system_clock::time_point> blocked_until;
+  };
+  std::vector<tracked_entry> list(const login_defence_settings& s);
+  // Forgets an address's or an account's failures (`postern block clear`);
+  // false when none were held.
+  bool clear(std::string_view address_or_account);
+
  private:
   using steady_time = std::chrono::steady_clock::time_point;
 
@@ -81,6 +96,10 @@ class login_defence {
     std::string key;
     std::vector<steady_time> failures;  // oldest first
     steady_time expires;                // when the newest failure leaves the window
+    // Every failure since the entry appeared (an account keeps only enough
+    // timestamps to pick the delay), and when the first came: for `block list`.
+    uint64_t recorded = 0;
+    steady_time first{};
   };
   // Most recently failed first. Since failures are recorded in steady time
   // order, `expires` falls from front to back (while the window setting holds),

@@ -96,6 +96,49 @@ TEST(LoginDefence, UnblocksWhenTheWindowMovesOn) {
   EXPECT_TRUE(d.check("2001:db8::1", s));
 }
 
+// `postern block list` and `block clear`: what is held, who is refused until
+// when, and forgetting one address without touching the others.
+TEST(LoginDefence, ListsWhatItHoldsAndClearsOneName) {
+  base::manual_clock clock(start);
+  login_defence d(clock);
+  login_defence_settings s;
+  s.block_threshold = 3;
+  s.first_delay = 0ms;
+  for (int i = 0; i < 3; ++i) {
+    d.record_failure("192.0.2.7", "Joe@example.com", s);
+    clock.advance(1s);
+  }
+  d.record_failure("192.0.2.8", "ann@example.com", s);
+  auto held = d.list(s);
+  ASSERT_EQ(held.size(), 4u);
+  auto find = [&](std::string_view name) {
+    for (auto& e : held)
+      if (e.name == name) return e;
+    ADD_FAILURE() << name;
+    return login_defence::tracked_entry{};
+  };
+  auto ip = find("192.0.2.7");
+  EXPECT_TRUE(ip.is_address);
+  EXPECT_EQ(ip.failures, 3u);
+  ASSERT_TRUE(ip.blocked_until);
+  EXPECT_EQ(*ip.blocked_until, start + 600s);  // the first failure leaves the window
+  EXPECT_EQ(ip.first_failure, start);
+  EXPECT_EQ(ip.last_failure, start + 2s);
+  auto joe = find("joe@example.com");  // lower-cased; every failure counted, not only the kept
+  EXPECT_FALSE(joe.is_address);
+  EXPECT_EQ(joe.failures, 3u);
+  EXPECT_FALSE(joe.blocked_until);
+  EXPECT_FALSE(find("192.0.2.8").blocked_until);
+  EXPECT_TRUE(d.clear("192.0.2.7"));
+  EXPECT_FALSE(d.check("192.0.2.7", s));
+  EXPECT_FALSE(d.clear("192.0.2.7"));
+  EXPECT_TRUE(d.clear("JOE@example.com"));
+  EXPECT_EQ(d.list(s).size(), 2u);
+  // Past the window nothing is listed.
+  clock.advance(601s);
+  EXPECT_TRUE(d.list(s).empty());
+}
+
 TEST(LoginDefence, RefusalTimeIsRoundedUpToTheSecond) {
   base::manual_clock clock(start + 250ms);
   login_defence d(clock);

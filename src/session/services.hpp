@@ -6,13 +6,16 @@
 #include <cstdint>
 #include <string>
 
+#include "directory/component_view.hpp"
 #include "directory/credential_cache.hpp"
 #include "directory/directory.hpp"
 #include "directory/live_settings.hpp"
 #include "directory/user_cache.hpp"
+#include "observe/metrics.hpp"
 #include "policy/connection_registry.hpp"
 #include "policy/login_defence.hpp"
 #include "session/core/observer.hpp"
+#include "session/core/session_table.hpp"
 #include "store/store.hpp"
 
 namespace postern::session {
@@ -26,11 +29,17 @@ struct services {
   policy::login_defence& defence;
   directory::user_cache& users;  // RCPT hints; see user_cache.hpp
   std::string hostname;
-  uint16_t pop3s_port = 0;
+  uint16_t pop3s_port = 0;  // implicit-TLS POP3 port, named in login_type=secure refusals
   // Where every command is reported (protocol log, metrics, budgets plug in
   // here); nullptr means the default debug-log observer.
-  session::core::command_observer* observer =
-      nullptr;  // implicit-TLS POP3 port, named in login_type=secure refusals
+  session::core::command_observer* observer = nullptr;
+  // The node's live sessions (`postern session list|kill`); nullptr in tests
+  // that do not look at them.
+  session::core::session_table* sessions = nullptr;
+  // Component states (`postern component set`); nullptr: always active.
+  directory::component_view* components = nullptr;
+  // Counters for GET /metrics; nullptr: not counted.
+  observe::metrics* metrics = nullptr;
 };
 
 }  // namespace postern::session

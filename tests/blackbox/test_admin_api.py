@@ -51,7 +51,7 @@ class AdminApi(unittest.TestCase):
         status, _, body = self.node.api("GET", "/readyz", token=False)
         self.assertEqual(status, 200, body)
         checks = {i["check"]: i for i in json.loads(body)["items"]}
-        self.assertEqual(set(checks), {"directory", "store", "listeners"})
+        self.assertEqual(set(checks), {"directory", "store", "components", "listeners"})
         self.assertTrue(all(c["state"] == "ok" for c in checks.values()))
         self.assertIn(f"pop3 127.0.0.1:{self.node.pop3s} (implicit TLS)",
                       checks["listeners"]["detail"])
@@ -102,6 +102,38 @@ class AdminApi(unittest.TestCase):
             self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 400"))
         # The node still answers.
         self.assertEqual(self.node.api("GET", "/healthz", token=False)[0], 200)
+
+    def test_metrics(self):
+        c = poplib.POP3_SSL("127.0.0.1", self.node.pop3s, context=client_tls_context())
+        c.user(USER)
+        c.pass_(PASSWORD)
+        c.stat()
+        status, headers, body = self.node.api("GET", "/metrics", token=False)
+        self.assertEqual(status, 401)
+        status, headers, body = self.node.api("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("application/openmetrics-text"))
+        text = body.decode()
+        self.assertTrue(text.endswith("# EOF\n"))
+        self.assertRegex(text, r'(?m)^postern_commands_total\{protocol="pop3",verb="STAT",'
+                               r'result="ok"\} [1-9]')
+        self.assertRegex(text, r'(?m)^postern_logins_total\{protocol="pop3",result="ok"\} [1-9]')
+        self.assertRegex(text, r'(?m)^postern_command_duration_seconds_bucket\{protocol="pop3",'
+                               r'verb="STAT",le="\+Inf"\} [1-9]')
+        self.assertRegex(text, r'(?m)^postern_connections\{protocol="pop3",tls="TLSv1\.[23]"\} '
+                               r'[1-9]')
+        self.assertRegex(text, r'(?m)^postern_component_active\{component="imap"\} 1$')
+        self.assertRegex(text, r'(?m)^postern_process_open_fds [1-9]')
+        self.assertRegex(text, r'(?m)^postern_process_resident_memory_bytes [1-9]')
+        self.assertRegex(text, r'(?m)^postern_protocol_log_dropped_lines_total 0$')
+        # Every sample belongs to a family declared with # TYPE.
+        families = {l.split()[2] for l in text.splitlines() if l.startswith("# TYPE ")}
+        for line in text.splitlines():
+            if line.startswith("#") or not line:
+                continue
+            name = line.split("{")[0].split(" ")[0]
+            self.assertTrue(any(name == f or name.startswith(f + "_") for f in families), line)
+        c.quit()
 
     def test_commands_are_listed(self):
         status, _, body = self.node.api("GET", "/api")

@@ -43,6 +43,12 @@ class faulty_directory final : public directory {
                                         std::string_view v) override {
     return inner_.set_setting(p, k, v);
   }
+  base::result<std::vector<component_record>> component_states() override {
+    return inner_.component_states();
+  }
+  base::status set_component_state(const component_record& r) override {
+    return inner_.set_component_state(r);
+  }
   uint64_t version() override { return inner_.version(); }
 
   bool fired() const { return fired_; }

@@ -123,31 +123,26 @@ net::awaitable<void> run_commands(S& s, const protocol_spec<S>& p,
     auto out_before = conn.bytes_out() + s.out.size();
     s.status = {};
     std::string failure;
+    s.command_started(row->verb);
     try {
       co_await row->run(s, cmd->args);
     } catch (const std::exception& e) {
       failure = e.what();
       if (failure.empty()) failure = "unknown exception";
     }
+    s.command_done();
     if (!failure.empty()) {
       observe::log(observe::level::error, p.name, s.id, "{} failed for {}: {}", row->verb, s.who(),
                    base::printable(failure, 300));
       p.say(s, event::internal_error, row->verb);
       break;
     }
-    if (!observer.wanted()) continue;
-    auto args = loggable_arguments(cmd->args, row->mask);
-    command_record rec{p.name,
-                       s.id,
-                       conn.remote_ip(),
-                       s.user,
-                       row->verb,
-                       args,
-                       s.status,
-                       conn.bytes_in() - in_before + line.size(),
-                       conn.bytes_out() + s.out.size() - out_before,
-                       std::chrono::duration_cast<std::chrono::microseconds>(
-                           std::chrono::steady_clock::now() - started)};
+    // Escaping the arguments costs more than the rest of a command: only
+    // when a log will show them.
+    std::string args;
+    if (observer.wanted()) args = loggable_arguments(cmd->args, row->mask);
+    auto rec = s.record(row->verb, args, conn.bytes_in() - in_before + line.size(),
+                        conn.bytes_out() + s.out.size() - out_before, started);
     observer.on_command(rec);
   }
   if (bad >= p.max_bad_commands) {

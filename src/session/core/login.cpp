@@ -17,10 +17,31 @@ bool plaintext_login_allowed(const net::connection& conn, directory::login_type 
   return false;
 }
 
-net::awaitable<login_outcome> log_in(session_base& s, std::string_view name, std::string password,
-                                     const login_limits& limits) {
+namespace {
+
+std::string_view kind_name(login_outcome::kind k) {
+  switch (k) {
+    case login_outcome::kind::ok:
+      return "ok";
+    case login_outcome::kind::failed:
+      return "failed";
+    case login_outcome::kind::blocked:
+      return "blocked";
+    case login_outcome::kind::user_limit:
+      return "user_limit";
+    case login_outcome::kind::disabled:
+      return "disabled";
+    case login_outcome::kind::unavailable:
+      return "unavailable";
+  }
+  return "other";
+}
+
+net::awaitable<login_outcome> attempt(session_base& s, std::string_view name, std::string password,
+                                      const login_limits& limits) {
   login_outcome out;
   auto address = base::normalize_address(name);
+  s.login_name = base::printable(address, 100);
   const auto& ip = s.conn->remote_ip();
   auto& defence = s.svc.defence;
 
@@ -85,6 +106,15 @@ net::awaitable<login_outcome> log_in(session_base& s, std::string_view name, std
   out.what = login_outcome::kind::ok;
   out.user = std::move(*verified);
   out.lease = std::move(*lease);
+  co_return out;
+}
+
+}  // namespace
+
+net::awaitable<login_outcome> log_in(session_base& s, std::string_view name, std::string password,
+                                     const login_limits& limits) {
+  auto out = co_await attempt(s, name, std::move(password), limits);
+  if (s.svc.metrics) s.svc.metrics->count_login(s.protocol, kind_name(out.what));
   co_return out;
 }
 

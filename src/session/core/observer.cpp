@@ -11,6 +11,7 @@ class logging_observer final : public command_observer {
  public:
   bool wanted() const override { return observe::enabled(observe::level::debug); }
   void on_command(const command_record& r) override {
+    if (!wanted()) return;
     observe::log(observe::level::debug, r.protocol, r.session_id,
                  "{} {} -> {} ({} bytes in, {} out, {} us) {}", r.verb, r.arguments, r.result,
                  r.bytes_in, r.bytes_out, r.duration.count(),
@@ -28,10 +29,10 @@ command_observer& log_observer() {
 std::string loggable_arguments(std::string_view args, secret mask) {
   if (mask == secret::none) return base::printable(args, 100);
   if (args.empty()) return {};
-  if (mask == secret::all) return "***";
+  if (mask == secret::all) return "*****";
   auto sp = args.find(' ');
   if (sp == std::string_view::npos) return base::printable(args, 30);
-  return base::printable(args.substr(0, sp), 30) + " ***";
+  return base::printable(args.substr(0, sp), 30) + " *****";
 }
 
 }  // namespace postern::session::core

@@ -19,19 +19,25 @@ struct command_record {
   std::string_view remote_ip;
   std::string_view user;       // empty before login
   std::string_view verb;       // upper-case
-  std::string_view arguments;  // escaped; secrets replaced by "***"
+  std::string_view arguments;  // escaped; secrets replaced by "*****"
   std::string_view result;     // first reply code: "+OK", "-ERR", "250", "550"...
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   std::chrono::microseconds duration{0};
+  uint64_t seq = 0;             // the command's number in its session, from 1
+  std::string_view reply_text;  // a refusal's first reply line after its code; empty on success
+  std::string_view local_ip;
+  uint16_t local_port = 0;
+  uint16_t remote_port = 0;
 };
 
 class command_observer {
  public:
   virtual ~command_observer() = default;
+  // After every command (metrics count them all).
   virtual void on_command(const command_record& r) = 0;
-  // False when nothing would be recorded now: the engine then skips building
-  // the record (escaping arguments costs more than the rest of a command).
+  // False when no log would show the arguments now: the engine then leaves
+  // `arguments` empty (escaping them costs more than the rest of a command).
   virtual bool wanted() const { return true; }
 };
 
@@ -43,7 +49,7 @@ command_observer& log_observer();
 enum class secret { none, all, after_first_word };
 
 // The arguments as they may be logged: escaped, cut to a sane length, and
-// "***" in place of a secret (PASS's password; AUTH's initial response after
+// "*****" in place of a secret (PASS's password; AUTH's initial response after
 // the mechanism name; IMAP LOGIN's password).
 std::string loggable_arguments(std::string_view args, secret mask);
 

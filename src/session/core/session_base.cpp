@@ -19,6 +19,78 @@ net::awaitable<bool> session_base::flush_if_full() {
   co_return ok;
 }
 
+void session_base::track() {
+  if (!svc.sessions) return;
+  session_info info;
+  info.id = id;
+  info.protocol = std::string(protocol);
+  info.remote_ip = conn->remote_ip();
+  info.local_port = conn->local_port();
+  info.since = std::chrono::system_clock::now();
+  std::weak_ptr<net::connection> weak = conn;
+  auto ex = conn->executor();
+  tracked = svc.sessions->add(
+      std::move(info), [weak, ex](std::shared_ptr<session_table::entry> e, std::string reason) {
+        net::asio::post(ex, [weak, e, reason = std::move(reason)] {
+          e->killed = true;
+          e->end_reason = reason;
+          if (auto c = weak.lock()) c->interrupt();
+        });
+      });
+}
+
+session_base::~session_base() {
+  if (tracked) svc.sessions->remove(id);
+}
+
+void session_base::command_started(std::string_view verb) {
+  ++commands;
+  status_text.clear();
+  if (!tracked) return;
+  tracked->update([&](session_info& i) {
+    i.command.assign(verb);
+    if (i.tls.empty() && conn->tls_active()) i.tls = conn->tls_description();
+  });
+}
+
+void session_base::command_done() {
+  if (!tracked) return;
+  tracked->update([&](session_info& i) {
+    i.command.clear();
+    if (i.tls.empty() && conn->tls_active()) i.tls = conn->tls_description();
+    i.bytes_in = conn->bytes_in();
+    i.bytes_out = conn->bytes_out();
+  });
+}
+
+void session_base::logged_in() {
+  if (!tracked) return;
+  tracked->update([&](session_info& i) { i.user = user; });
+}
+
+command_record session_base::record(std::string_view verb, std::string_view args, uint64_t bytes_in,
+                                    uint64_t bytes_out,
+                                    std::chrono::steady_clock::time_point started) const {
+  command_record rec;
+  rec.protocol = protocol;
+  rec.session_id = id;
+  rec.remote_ip = conn->remote_ip();
+  rec.user = user.empty() ? std::string_view(login_name) : std::string_view(user);
+  rec.verb = verb;
+  rec.arguments = args;
+  rec.result = status;
+  rec.bytes_in = bytes_in;
+  rec.bytes_out = bytes_out;
+  rec.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
+  rec.seq = commands;
+  rec.reply_text = status_text;
+  rec.local_ip = conn->local_ip();
+  rec.local_port = conn->local_port();
+  rec.remote_port = conn->remote_port();
+  return rec;
+}
+
 std::string session_base::who() const {
   if (user.empty()) return conn->remote_ip();
   return fmt::format("{} from {}", base::printable(user, 100), conn->remote_ip());

@@ -10,6 +10,7 @@
 // Threads: one session belongs to one I/O thread; nothing here is shared.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,7 +30,12 @@ struct session_base {
         conn(std::move(conn_)),
         listener(listener_),
         id(std::move(id_)),
-        protocol(protocol_) {}
+        protocol(protocol_) {
+    track();
+  }
+  ~session_base();
+  session_base(const session_base&) = delete;
+  session_base& operator=(const session_base&) = delete;
 
   services& svc;
   std::shared_ptr<net::connection> conn;
@@ -37,9 +43,10 @@ struct session_base {
   std::string id;
   std::string_view protocol;
 
-  std::string out{};          // replies not yet written
-  std::string_view status{};  // the first reply code of the current command, for the observer
-  std::string user{};         // the address after login
+  std::string out{};         // replies not yet written
+  std::string status{};      // the first reply code of the current command, for the observer
+  std::string user{};        // the address after login
+  std::string login_name{};  // the name the last login tried (logs name it on failure)
   bool quit = false;
 
   // Writes pending output now; `more` when a file is sent right after.
@@ -52,8 +59,36 @@ struct session_base {
   void note_status(std::string_view code) {
     if (status.empty()) status = code;
   }
+  // A refusal's code and words, kept for the protocol log's context field.
+  void note_status(std::string_view code, std::string_view text) {
+    if (!status.empty()) return;
+    status = code;
+    status_text.assign(text.substr(0, 300));
+  }
+  std::string status_text{};  // the refusal's words (see note_status)
+  uint64_t commands = 0;      // commands run so far (the protocol log's seqNumber)
+  // What the observer is told about the command that just ran (the views
+  // point into this session and `verb`/`args`; use it before the next command).
+  command_record record(std::string_view verb, std::string_view args, uint64_t bytes_in,
+                        uint64_t bytes_out, std::chrono::steady_clock::time_point started) const;
   // "joe@example.com from 192.0.2.7" or "192.0.2.7": who a log line is about.
   std::string who() const;
+
+  // The session's row in the node's session table (`postern session list`):
+  // the engines call these around each command, the login after it.
+  void command_started(std::string_view verb);
+  void command_done();
+  void logged_in();
+  // Why the node ended this session (`postern session kill`, a component set
+  // inactive); empty when it was not ended that way (the node stops).
+  std::string end_reason() const {
+    return tracked && tracked->killed ? tracked->end_reason + " (session " + id + ")"
+                                      : std::string();
+  }
+
+ private:
+  void track();
+  std::shared_ptr<session_table::entry> tracked;
 };
 
 }  // namespace postern::session::core

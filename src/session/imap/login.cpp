@@ -55,6 +55,7 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
     co_return;
   }
   s.user = outcome.user.address;
+  s.logged_in();
   s.user_id = user_id;
   s.user_lease = std::move(outcome.lease);
   s.mailbox = std::move(*mb);

@@ -12,6 +12,7 @@
 #include "observe/log.hpp"
 #include "proto/imap/mutf7.hpp"
 #include "proto/imap/tokenizer.hpp"
+#include "session/core/component_check.hpp"
 #include "session/core/error_words.hpp"
 #include "session/core/handshake.hpp"
 #include "session/core/login.hpp"
@@ -30,7 +31,10 @@ void session::untagged(std::string_view text) {
 
 namespace {
 void complete(session& s, std::string_view status, std::string_view text) {
-  s.note_status(status);
+  if (status == "OK")
+    s.note_status(status);
+  else
+    s.note_status(status, text);
   s.completion = fmt::format("{} {} {}\r\n", s.tag.empty() ? "*" : s.tag, status, text);
 }
 }  // namespace
@@ -140,7 +144,7 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
   auto count_bad = [&] { return ++bad >= max_bad_commands; };
   while (!s.quit) {
     if (conn.interrupted()) {
-      s.untagged("BYE [UNAVAILABLE] The server is shutting down; reconnect in a moment");
+      s.untagged(interrupted_goodbye(s));
       break;
     }
     if (!conn.has_buffered_line() || s.out.size() >= core::output_budget) {
@@ -157,7 +161,7 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
     using kind = command_input::kind;
     if (in.what == kind::closed) break;
     if (in.what == kind::interrupted) {
-      s.untagged("BYE [UNAVAILABLE] The server is shutting down; reconnect in a moment");
+      s.untagged(interrupted_goodbye(s));
       break;
     }
     if (in.what == kind::timed_out) {
@@ -241,12 +245,14 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
     s.status = {};
     bool condstore_before = s.condstore;
     std::string failure;
+    s.command_started(row->verb);
     try {
       co_await row->run(s, d->args);
     } catch (const std::exception& e) {
       failure = e.what();
       if (failure.empty()) failure = "unknown exception";
     }
+    s.command_done();
     if (!failure.empty()) {
       observe::log(observe::level::error, "imap", s.id, "{} failed for {}: {}", row->verb, s.who(),
                    base::printable(failure, 300));
@@ -268,19 +274,10 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
       }
     }
     s.out += s.completion;
-    if (!observer.wanted()) continue;
-    auto args = core::loggable_arguments(d->args, row->mask);
-    core::command_record rec{"imap",
-                             s.id,
-                             conn.remote_ip(),
-                             s.user,
-                             row->verb,
-                             args,
-                             s.status,
-                             conn.bytes_in() - in_before + in.text.size(),
-                             conn.bytes_out() + s.out.size() - out_before,
-                             std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::steady_clock::now() - started)};
+    std::string args;
+    if (observer.wanted()) args = core::loggable_arguments(d->args, row->mask);
+    auto rec = s.record(row->verb, args, conn.bytes_in() - in_before + in.text.size(),
+                        conn.bytes_out() + s.out.size() - out_before, started);
     observer.on_command(rec);
   }
   if (bad >= max_bad_commands) {
@@ -293,6 +290,11 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
 }
 
 }  // namespace
+
+std::string interrupted_goodbye(const session& s) {
+  if (auto why = s.end_reason(); !why.empty()) return "BYE [UNAVAILABLE] " + why;
+  return "BYE [UNAVAILABLE] The server is shutting down; reconnect in a moment";
+}
 
 std::string error_reply(const session& s, const base::error& e) {
   if (e.code == base::errc::io_error)
@@ -316,6 +318,11 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
         s.settings->preauthenticated_timeout, std::chrono::seconds(5)));
   bool secured = co_await core::implicit_tls(s);
   if (!secured) co_return;
+  if (auto why = core::out_of_service(s)) {
+    s.untagged(fmt::format("BYE [UNAVAILABLE] {}", *why));
+    co_await s.flush();
+    co_return;
+  }
   if (!admitted) {
     observe::log_limited(fmt::format("imap refused {}", conn->remote_ip()), observe::level::warning,
                          "imap", s.id, "connection from {} refused: {}", conn->remote_ip(),

@@ -102,5 +102,8 @@ struct session : core::session_base {
 // Maps a store or directory error to "[CODE] words (session ID)" (RFC 5530)
 // in one place (error_map.cpp). The words never hold a path.
 std::string error_reply(const session& s, const base::error& e);
+// The BYE for a session whose connection was interrupted: the node stops, or
+// the administrator ended it (`postern session kill`).
+std::string interrupted_goodbye(const session& s);
 
 }  // namespace postern::session::imap

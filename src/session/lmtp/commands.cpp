@@ -212,7 +212,10 @@ void say(state& s, core::event e, std::string_view detail) {
       s.reply("421 4.7.0 Too many bad commands; closing the connection");
       break;
     case core::event::shutting_down:
-      s.reply(fmt::format("421 4.3.2 {} server shutting down; try again later", s.svc.hostname));
+      if (auto why = s.end_reason(); !why.empty())
+        s.reply(fmt::format("421 4.3.2 {} {}", s.svc.hostname, why));
+      else
+        s.reply(fmt::format("421 4.3.2 {} server shutting down; try again later", s.svc.hostname));
       break;
     case core::event::timed_out:
       observe::log(observe::level::info, "lmtp", s.id,

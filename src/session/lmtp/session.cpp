@@ -4,6 +4,7 @@
 
 #include "net/blocking.hpp"
 #include "observe/log.hpp"
+#include "session/core/component_check.hpp"
 #include "session/core/handshake.hpp"
 #include "session/lmtp/commands.hpp"
 
@@ -20,6 +21,11 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
                                      s.settings->max_connections);
   bool secured = co_await core::implicit_tls(s);
   if (!secured) co_return;
+  if (auto why = core::out_of_service(s)) {
+    s.reply(fmt::format("421 4.3.2 {} {}", svc.hostname, *why));
+    co_await s.flush();
+    co_return;
+  }
   if (!admitted) {
     observe::log_limited(fmt::format("lmtp refused {}", conn->remote_ip()), observe::level::warning,
                          "lmtp", s.id, "connection from {} refused: {}", conn->remote_ip(),

@@ -32,7 +32,10 @@ struct state : core::session_base {
 
   uint8_t state_bit() const { return static_cast<uint8_t>(stage); }
   void reply(std::string_view text) {
-    if (text.size() >= 3) note_status(std::string_view(text).substr(0, 3));
+    if (text.size() >= 4 && (text[0] == '4' || text[0] == '5'))
+      note_status(text.substr(0, 3), text.substr(4));
+    else if (text.size() >= 3)
+      note_status(text.substr(0, 3));
     out += text;
     out += "\r\n";
   }

@@ -108,7 +108,10 @@ void say(session& s, core::event e, std::string_view detail) {
       s.err("Too many bad commands; closing the connection");
       break;
     case core::event::shutting_down:
-      s.err("[SYS/TEMP] server shutting down; try again in a moment");
+      if (auto why = s.end_reason(); !why.empty())
+        s.err(fmt::format("[SYS/TEMP] {}", why));
+      else
+        s.err("[SYS/TEMP] server shutting down; try again in a moment");
       break;
     case core::event::timed_out: {
       bool before_login = s.state == phase::authorization;

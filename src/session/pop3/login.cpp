@@ -80,6 +80,7 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
   }
 
   s.user = outcome.user.address;
+  s.logged_in();
   s.user_lease = std::move(outcome.lease);
   s.mailbox = drop->mailbox;
   s.uidvalidity = drop->uidvalidity;

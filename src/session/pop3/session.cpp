@@ -4,6 +4,7 @@
 
 #include "net/blocking.hpp"
 #include "observe/log.hpp"
+#include "session/core/component_check.hpp"
 #include "session/core/handshake.hpp"
 #include "session/pop3/commands.hpp"
 #include "session/pop3/state.hpp"
@@ -30,6 +31,11 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
         s.settings->preauthenticated_timeout, std::chrono::seconds(5)));
   bool secured = co_await core::implicit_tls(s);
   if (!secured) co_return;
+  if (auto why = core::out_of_service(s)) {
+    s.err(fmt::format("[SYS/TEMP] {}", *why));
+    co_await s.flush();
+    co_return;
+  }
   if (!admitted) {
     observe::log_limited(fmt::format("pop3 refused {}", conn->remote_ip()), observe::level::warning,
                          "pop3", s.id, "connection from {} refused: {}", conn->remote_ip(),

@@ -14,7 +14,7 @@ void session::ok(std::string_view text) {
 }
 
 void session::err(std::string_view text) {
-  note_status("-ERR");
+  note_status("-ERR", text);
   out += "-ERR ";
   out += text;
   out += "\r\n";

@@ -74,7 +74,7 @@ net::awaitable<void> cmd_idle(session& s, std::string_view) {
     co_return;
   }
   if (status == net::read_status::interrupted) {
-    s.untagged("BYE [UNAVAILABLE] The server is shutting down; reconnect in a moment");
+    s.untagged(interrupted_goodbye(s));
     s.quit = true;
     co_return;
   }

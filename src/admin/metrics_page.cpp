@@ -1,0 +1,107 @@
+// GET /metrics: the node's counters (observe::metrics) and what it holds now
+// (connections, component states, protocol-log drops, limit refusals,
+// process memory and descriptors), as OpenMetrics text.
+#include <dirent.h>
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+
+#include "admin/node_runtime.hpp"
+#include "directory/component_view.hpp"
+#include "observe/protocol_log.hpp"
+
+namespace postern::admin {
+
+namespace {
+
+using observe::sample;
+
+void process_samples(std::vector<sample>& out, const node_runtime& node) {
+  long page = ::sysconf(_SC_PAGESIZE);
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  if (statm >> size >> resident)
+    out.push_back({"postern_process_resident_memory_bytes",
+                   "gauge",
+                   "resident set size",
+                   {},
+                   static_cast<double>(resident * static_cast<uint64_t>(page))});
+  size_t fds = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (auto* e = ::readdir(d)) fds += e->d_name[0] != '.' ? 1 : 0;
+    ::closedir(d);
+  }
+  out.push_back(
+      {"postern_process_open_fds", "gauge", "open file descriptors", {}, static_cast<double>(fds)});
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0)
+    out.push_back({"postern_process_max_fds",
+                   "gauge",
+                   "the descriptor limit (RLIMIT_NOFILE)",
+                   {},
+                   static_cast<double>(files.rlim_cur)});
+  rusage use{};
+  if (::getrusage(RUSAGE_SELF, &use) == 0) {
+    double cpu = static_cast<double>(use.ru_utime.tv_sec + use.ru_stime.tv_sec) +
+                 static_cast<double>(use.ru_utime.tv_usec + use.ru_stime.tv_usec) / 1e6;
+    out.push_back({"postern_process_cpu_seconds", "counter", "user and system CPU time", {}, cpu});
+  }
+  out.push_back({"postern_process_start_time_seconds",
+                 "gauge",
+                 "when the node started (Unix time)",
+                 {},
+                 static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                                         node.started.time_since_epoch())
+                                         .count())});
+}
+
+}  // namespace
+
+std::string render_metrics(node_runtime& node) {
+  std::vector<sample> extra;
+  auto& svc = node.svc;
+  if (svc.sessions) {
+    std::map<std::pair<std::string, std::string>, double> by;
+    for (auto& s : svc.sessions->list())
+      by[{s.protocol, s.tls.empty() ? "none" : s.tls.substr(0, s.tls.find(' '))}] += 1;
+    for (auto& [k, n] : by)
+      extra.push_back({"postern_connections",
+                       "gauge",
+                       "open sessions by protocol and TLS version",
+                       {{"protocol", k.first}, {"tls", k.second}},
+                       n});
+  }
+  for (auto& [k, n] : svc.registry.refusals())
+    extra.push_back({"postern_limit_refusals",
+                     "counter",
+                     "connections and logins refused by a limit, named by its setting",
+                     {{"protocol", k.first}, {"limit", k.second}},
+                     static_cast<double>(n)});
+  if (svc.components)
+    for (auto name : directory::component_names)
+      extra.push_back(
+          {"postern_component_active",
+           "gauge",
+           "1 while the component serves (postern component get)",
+           {{"component", std::string(name)}},
+           svc.components->state(name).state == directory::component_state::active ? 1.0 : 0.0});
+  if (node.logs) {
+    extra.push_back({"postern_protocol_log_written_lines",
+                     "counter",
+                     "protocol log lines written",
+                     {},
+                     static_cast<double>(node.logs->written())});
+    extra.push_back({"postern_protocol_log_dropped_lines",
+                     "counter",
+                     "protocol log lines dropped (queue full, disk full or failing)",
+                     {},
+                     static_cast<double>(node.logs->dropped())});
+  }
+  process_samples(extra, node);
+  return svc.metrics ? svc.metrics->render(extra) : observe::metrics().render(extra);
+}
+
+}  // namespace postern::admin

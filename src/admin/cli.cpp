@@ -48,6 +48,20 @@ CLI::App* child(CLI::App& parent, const std::string& name) {
   return sub;
 }
 
+std::string group_help(const std::string& name) {
+  static const std::map<std::string, std::string> help = {
+      {"user", "users: add, list, passwd, remove, set (limits, protocol access), stat"},
+      {"node", "the running node: status"},
+      {"session", "the node's sessions: list, kill"},
+      {"component", "component states (who took what out of service): get, set"},
+      {"log", "protocol logs: search"},
+      {"block", "failed-login blocks: list, clear"},
+      {"cert", "certificates in use: list (the default), reload"},
+  };
+  if (auto it = help.find(name); it != help.end()) return it->second;
+  return fmt::format("show or change {} settings (live, no restart)", name);
+}
+
 void bind(CLI::App& app, bound_command& b) {
   auto words = base::split(b.spec->name, ' ');
   CLI::App* at = &app;
@@ -246,11 +260,10 @@ int run_cli(int argc, char** argv) {
   for (auto* group : app.get_subcommands([](CLI::App*) { return true; })) {
     if (group == serve_cmd || group == deliver_cmd || group == test_cmd) continue;
     auto name = group->get_name();
-    group->require_subcommand(find_command(name + " get") ? 0 : 1, 1);
-    if (group->get_description().empty())
-      group->description(find_command(name + " get")
-                             ? fmt::format("show or change {} settings (live, no restart)", name)
-                             : fmt::format("{} commands", name));
+    auto* shown =
+        find_command(name + " get") ? find_command(name + " get") : find_command(name + " list");
+    group->require_subcommand(shown ? 0 : 1, 1);
+    if (group->get_description().empty()) group->description(group_help(name));
   }
 
   try {
@@ -286,10 +299,13 @@ int run_cli(int argc, char** argv) {
     }
     return execute(*cfg, *b->spec, *a, json);
   }
-  for (auto* group : app.get_subcommands([](CLI::App*) { return true; }))
-    if (*group)
-      if (auto* get = find_command(group->get_name() + " get"))
-        return execute(*cfg, *get, {}, json);
+  // A group alone shows what its `get` or `list` shows (`postern pop3`, `postern cert`).
+  for (auto* group : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (!*group) continue;
+    auto* shown = find_command(group->get_name() + " get");
+    if (!shown) shown = find_command(group->get_name() + " list");
+    if (shown) return execute(*cfg, *shown, {}, json);
+  }
   return ex_usage;
 }
 

@@ -103,5 +103,6 @@ std::vector<command_spec> session_commands();
 std::vector<command_spec> component_commands();
 std::vector<command_spec> log_commands();
 std::vector<command_spec> block_commands();
+std::vector<command_spec> cert_commands();
 
 }  // namespace postern::admin

@@ -153,7 +153,9 @@ base::result<node_config> load_config(const std::string& path) {
       ++index;
       auto& t = *node.as_table();
       auto name = fmt::format("[[listener]] #{}", index);
-      if (auto e = check_keys(c, t, {"protocol", "address", "port", "tls"}, name)) return *e;
+      if (auto e =
+              check_keys(c, t, {"protocol", "address", "port", "tls", "certificate", "key"}, name))
+        return *e;
       listener_config l;
       l.origin = fmt::format("{} {} line {}", c.path, name, t.source().begin.line);
       auto proto = t["protocol"].value<std::string>();
@@ -189,12 +191,25 @@ base::result<node_config> load_config(const std::string& path) {
         return config_error(
             c, &t["tls"].node()->source(),
             fmt::format("{}: tls = \"{}\" must be none, starttls or implicit", name, mode));
+      for (auto [k, dest] : {std::pair{"certificate", &l.certificate}, std::pair{"key", &l.key}}) {
+        auto v = t[k];
+        if (!v) continue;
+        if (!v.is_string())
+          return config_error(c, &v.node()->source(),
+                              fmt::format("{}: {} must be a file path", name, k));
+        *dest = resolve(base_dir, **v.as_string());
+      }
+      if (l.certificate.empty() != l.key.empty())
+        return config_error(
+            c, &t.source(),
+            fmt::format("{}: certificate and key go together: give both or neither", name));
       if (l.protocol == "admin" && l.tls == net::tls_mode::starttls)
         return config_error(c, &t["tls"].node()->source(),
                             fmt::format("{}: the admin API takes tls = \"implicit\" (HTTPS) or "
                                         "\"none\", not starttls",
                                         name));
-      if (l.tls != net::tls_mode::none && (c.tls_certificate.empty() || c.tls_key.empty()))
+      if (l.tls != net::tls_mode::none && l.certificate.empty() &&
+          (c.tls_certificate.empty() || c.tls_key.empty()))
         return config_error(
             c, &t.source(),
             fmt::format("{}: tls = \"{}\" needs [tls] certificate and key", name, mode));

@@ -18,6 +18,8 @@ struct listener_config {
   std::string address = "127.0.0.1";
   uint16_t port = 0;
   net::tls_mode tls = net::tls_mode::none;
+  // This listener's own certificate and key; empty: [tls] certificate and key.
+  std::string certificate, key;
   std::string origin;  // "postern.toml [[listener]] #2 (line 14)"
 };
 

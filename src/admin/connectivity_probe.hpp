@@ -22,6 +22,9 @@ struct probe_options {
   std::string user, password;  // empty user: no login steps
   std::string ca_file;         // trusted besides the system's CAs
   std::chrono::milliseconds timeout{10000};
+  // False for the node's own health probe: the certificate is `postern
+  // cert`'s concern, not a reason to take a component out of service.
+  bool judge_certificate = true;
 };
 
 struct probe_step {

@@ -3,6 +3,8 @@
 // process memory and descriptors), as OpenMetrics text.
 #include <dirent.h>
 #include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 
 #include "admin/node_runtime.hpp"
 #include "directory/component_view.hpp"
+#include "net/tls.hpp"
 #include "observe/protocol_log.hpp"
 
 namespace postern::admin {
@@ -99,6 +102,16 @@ std::string render_metrics(node_runtime& node) {
                      "protocol log lines dropped (queue full, disk full or failing)",
                      {},
                      static_cast<double>(node.logs->dropped())});
+  }
+  for (auto& lc : node.certificates) {
+    X509* x = SSL_CTX_get0_certificate(lc.source->current()->native_handle());
+    int days = 0, secs = 0;
+    if (x && ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(x)) == 1)
+      extra.push_back({"postern_certificate_expiry_seconds",
+                       "gauge",
+                       "seconds until the listener's certificate expires (negative: expired)",
+                       {{"listener", lc.listener}},
+                       static_cast<double>(days) * 86400 + secs});
   }
   process_samples(extra, node);
   return svc.metrics ? svc.metrics->render(extra) : observe::metrics().render(extra);

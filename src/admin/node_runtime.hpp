@@ -14,6 +14,9 @@
 namespace postern::observe {
 class protocol_log;
 }
+namespace postern::net {
+class tls_source;
+}
 
 namespace postern::admin {
 
@@ -26,11 +29,21 @@ struct node_runtime {
   // protocol logs) at once, instead of at the watcher's next turn.
   std::function<void()> settings_changed;
   observe::protocol_log* logs = nullptr;
+  // Each TLS listener with the certificate source it hands out.
+  struct listener_certificate {
+    std::string listener;  // "imap 127.0.0.1:993"
+    std::shared_ptr<net::tls_source> source;
+  };
+  std::vector<listener_certificate> certificates;
 };
 
 // /readyz and `postern node status`: one row per check (directory, store,
 // listeners) with its state and what was found; 503 when any fails.
 command_reply readiness(node_runtime& node);
+
+// Reloads every certificate source (cert_commands.cpp): one line per source,
+// and the reply fails when any file was refused (its old certificate stays).
+command_reply reload_certificates(node_runtime& node);
 
 // GET /metrics: OpenMetrics text (metrics_page.cpp).
 std::string render_metrics(node_runtime& node);

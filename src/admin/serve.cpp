@@ -11,11 +11,13 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "admin/admin_token.hpp"
 #include "admin/api_session.hpp"
 #include "admin/commands.hpp"
+#include "admin/health_monitor.hpp"
 #include "admin/node_runtime.hpp"
 #include "admin/protocols.hpp"
 #include "base/clock.hpp"
@@ -113,13 +115,24 @@ int serve(const node_config& cfg) {
   auto token = ensure_admin_token(cfg.data_dir);
   if (!token) return refuse(token.err().message);
 
-  std::shared_ptr<net::asio::ssl::context> tls;
-  bool needs_tls = false;
-  for (auto& l : cfg.listeners) needs_tls = needs_tls || l.tls != net::tls_mode::none;
-  if (needs_tls) {
-    auto ctx = net::make_server_tls(cfg.tls_certificate, cfg.tls_key, cfg.tls_profile);
-    if (!ctx) return refuse(fmt::format("{}: {}", cfg.path, ctx.err().message));
-    tls = *ctx;
+  // One TLS source per certificate and key pair, shared by the listeners
+  // that use it, each reloadable (`postern cert reload`, SIGHUP).
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<net::tls_source>> tls_sources;
+  std::vector<std::shared_ptr<net::tls_source>> listener_tls;
+  for (auto& l : cfg.listeners) {
+    if (l.tls == net::tls_mode::none) {
+      listener_tls.push_back(nullptr);
+      continue;
+    }
+    auto cert = l.certificate.empty() ? cfg.tls_certificate : l.certificate;
+    auto key = l.certificate.empty() ? cfg.tls_key : l.key;
+    auto& source = tls_sources[{cert, key}];
+    if (!source) {
+      auto ctx = net::make_server_tls(cert, key, cfg.tls_profile);
+      if (!ctx) return refuse(fmt::format("{}: {}: {}", cfg.path, l.origin, ctx.err().message));
+      source = std::make_shared<net::tls_source>(cert, key, cfg.tls_profile, *ctx);
+    }
+    listener_tls.push_back(source);
   }
 
   directory::live_settings settings(**dir);
@@ -151,11 +164,14 @@ int serve(const node_config& cfg) {
 
   unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   net::server server(threads);
+  std::vector<health_target> health_targets;
   node_runtime node{svc, cfg};
   node.settings_changed = [&] { configure_protocol_logs(protocol_logs, settings); };
   node.logs = &protocol_logs;
   api_context api{node, *token};
-  for (auto& l : cfg.listeners) {
+  for (size_t i = 0; i < cfg.listeners.size(); ++i) {
+    auto& l = cfg.listeners[i];
+    auto& tls = listener_tls[i];
     net::listener_spec spec{l.protocol, l.address, l.port, l.tls, l.origin};
     net::session_handler handler;
     if (l.protocol == "admin") {
@@ -174,13 +190,22 @@ int serve(const node_config& cfg) {
     }
     auto port = server.listen(spec, tls, std::move(handler));
     if (!port) return refuse(port.err().message);
+    // The health monitor probes each protocol at its first listener.
+    bool probed = l.protocol == "admin";
+    for (auto& t : health_targets) probed = probed || t.protocol == l.protocol;
+    if (!probed) health_targets.push_back({l.protocol, l.address, *port, l.tls});
     const char* mode = l.tls == net::tls_mode::implicit   ? "implicit TLS"
                        : l.tls == net::tls_mode::starttls ? "STARTTLS"
                                                           : "no TLS";
     node.listening.push_back(fmt::format("{} {}:{} ({})", l.protocol, l.address, *port, mode));
+    if (tls)
+      node.certificates.push_back({fmt::format("{} {}:{}", l.protocol, l.address, *port), tls});
     observe::log(observe::level::info, "node", "", "listening: {} on {}:{} ({})", l.protocol,
                  l.address, *port, mode);
   }
+  health_monitor health(**dir, components, settings, *mail, cfg.data_dir, std::move(health_targets),
+                        &metrics);
+  health.start();
   // `postern deliver` runs in another process: watch the open mailboxes'
   // indexes so their sessions (IMAP IDLE) hear of its deliveries.
   std::atomic<bool> watching{true};
@@ -199,7 +224,12 @@ int serve(const node_config& cfg) {
   ::pthread_setname_np(watcher.native_handle(), "postern-watch");
   observe::log(observe::level::info, "node", "", "serving from {} with {} I/O threads",
                cfg.data_dir, threads);
+  server.on_hangup([&node] {
+    observe::log(observe::level::info, "node", "", "SIGHUP: reloading certificates");
+    reload_certificates(node);
+  });
   server.run(cfg.shutdown_timeout);
+  health.stop();
   watching = false;
   watcher.join();
   observe::log(observe::level::info, "node", "", "stopped");

@@ -252,9 +252,43 @@ constexpr setting_spec lmtp_specs[] = {
      "bytes per second DATA must average: a message may take timeout + size / min_data_rate"},
 };
 
-// The operational keys every protocol has: its protocol log and how long
-// sessions may go on after its component is set inactive.
+// The operational keys every protocol has: its protocol log, how long
+// sessions may go on after its component is set inactive, and its health probe.
 constexpr setting_spec operations_specs[] = {
+    {"health_probe", setting_kind::choice, "on", 0, 0, on_off,
+     "on: the node checks this protocol every health_probe_interval (directory, store "
+     "writable, free space, the probe account's INBOX, the listener's greeting) and sets the "
+     "component inactive for requester health after health_failures failures in a row, "
+     "active again once a probe passes"},
+    {"health_probe_interval",
+     setting_kind::duration,
+     "30s",
+     1,
+     3600,
+     {},
+     "time between two health probes of this protocol"},
+    {"health_failures",
+     setting_kind::integer,
+     "3",
+     1,
+     100,
+     {},
+     "failed health probes in a row that take the component out of service"},
+    {"health_min_free_space",
+     setting_kind::integer,
+     "268435456",
+     0,
+     1152921504606846976,
+     {},
+     "bytes that must stay free under data_dir for a health probe to pass"},
+    {"health_probe_account",
+     setting_kind::text,
+     "",
+     0,
+     254,
+     {},
+     "a mailbox the probe opens (its INBOX, as STAT or SELECT would); with it set, the probe "
+     "also connects to this node's listener and reads its greeting and capabilities"},
     {"protocol_log", setting_kind::choice, "off", 0, 0, on_off,
      "on: one CSV line per command in data_dir/logs/PROTOCOL/ (Exchange's protocol log "
      "fields; passwords as *****); read them with postern log search"},
@@ -422,6 +456,16 @@ protocol_log_settings log_limits_of(const setting_map& m, std::string_view p) {
   return l;
 }
 
+health_settings health_of(const setting_map& m, std::string_view p) {
+  health_settings h;
+  h.enabled = value_of(m, p, "health_probe") == "on";
+  h.interval = duration_of(m, p, "health_probe_interval");
+  h.failures = static_cast<uint32_t>(integer_of(m, p, "health_failures"));
+  h.min_free_space = static_cast<uint64_t>(integer_of(m, p, "health_min_free_space"));
+  h.probe_account = value_of(m, p, "health_probe_account");
+  return h;
+}
+
 pop3_settings make_pop3_settings(const setting_map& m) {
   constexpr std::string_view p = "pop3";
   pop3_settings s;
@@ -446,6 +490,7 @@ pop3_settings make_pop3_settings(const setting_map& m) {
   s.banner = value_of(m, p, "banner");
   s.drain_timeout = duration_of(m, p, "drain_timeout");
   s.log = log_limits_of(m, p);
+  s.health = health_of(m, p);
   return s;
 }
 
@@ -471,6 +516,7 @@ imap_settings make_imap_settings(const setting_map& m) {
   s.banner = value_of(m, p, "banner");
   s.drain_timeout = duration_of(m, p, "drain_timeout");
   s.log = log_limits_of(m, p);
+  s.health = health_of(m, p);
   return s;
 }
 
@@ -484,6 +530,7 @@ lmtp_settings make_lmtp_settings(const setting_map& m) {
   s.min_data_rate = static_cast<uint64_t>(integer_of(m, p, "min_data_rate"));
   s.drain_timeout = duration_of(m, p, "drain_timeout");
   s.log = log_limits_of(m, p);
+  s.health = health_of(m, p);
   return s;
 }
 

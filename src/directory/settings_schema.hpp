@@ -52,6 +52,15 @@ struct protocol_log_settings {
   uint64_t max_directory_size = 100ull << 20;
   std::chrono::seconds max_age{30 * 86400};
 };
+
+// The node's health probe of a protocol (admin/health_monitor.hpp).
+struct health_settings {
+  bool enabled = true;
+  std::chrono::seconds interval{30};
+  uint32_t failures = 3;
+  uint64_t min_free_space = 256ull << 20;
+  std::string probe_account;
+};
 enum class sort_order { ascending, descending };
 
 struct pop3_settings {
@@ -72,6 +81,7 @@ struct pop3_settings {
   std::string banner;
   std::chrono::seconds drain_timeout{60};  // after `component set ... inactive`
   protocol_log_settings log;
+  health_settings health;
 };
 
 struct imap_settings {
@@ -91,6 +101,7 @@ struct imap_settings {
   std::string banner;
   std::chrono::seconds drain_timeout{60};  // after `component set ... inactive`
   protocol_log_settings log;
+  health_settings health;
 };
 
 struct lmtp_settings {
@@ -101,6 +112,7 @@ struct lmtp_settings {
   uint64_t min_data_rate = 1024;  // bytes/s that DATA must average
   std::chrono::seconds drain_timeout{60};
   protocol_log_settings log;
+  health_settings health;
 };
 
 // Stored values override defaults; values are assumed validated.

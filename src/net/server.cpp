@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "net/blocking.hpp"
 #include "observe/log.hpp"
 
 namespace postern::net {
@@ -12,7 +13,7 @@ namespace postern::net {
 struct server::listener {
   listener_spec spec;
   tcp::acceptor acceptor;
-  std::shared_ptr<asio::ssl::context> tls;
+  std::shared_ptr<tls_source> tls;
   session_handler handler;
   std::string name;  // "pop3 listener 127.0.0.1:110", for the log
 };
@@ -30,7 +31,7 @@ asio::io_context& server::next_context() {
   return ctx;
 }
 
-base::result<uint16_t> server::listen(listener_spec spec, std::shared_ptr<asio::ssl::context> tls,
+base::result<uint16_t> server::listen(listener_spec spec, std::shared_ptr<tls_source> tls,
                                       session_handler handler) {
   auto where =
       fmt::format("{} listener {}:{} ({})", spec.protocol, spec.address, spec.port, spec.origin);
@@ -73,8 +74,8 @@ awaitable<void> server::accept_loop(std::shared_ptr<listener> l) {
       co_await t.async_wait(use_nothrow);
       continue;
     }
-    auto conn = std::make_shared<connection>(std::move(socket),
-                                             l->spec.tls == tls_mode::none ? nullptr : l->tls);
+    auto conn = std::make_shared<connection>(
+        std::move(socket), l->spec.tls == tls_mode::none || !l->tls ? nullptr : l->tls->current());
     {
       std::lock_guard lock(conns_mu_);
       conns_.emplace(conn.get(), conn);
@@ -155,6 +156,14 @@ void server::run(std::chrono::milliseconds shutdown_timeout) {
     signals.async_wait(on_signal);
   };
   signals.async_wait(on_signal);
+  // SIGHUP: reload what can be reloaded (certificates), off the I/O thread.
+  asio::signal_set hangup(*contexts_[0], SIGHUP);
+  std::function<void(const error_code&, int)> on_hup = [&](const error_code& ec, int) {
+    if (ec) return;
+    if (on_hangup_) blocking_pool().post([f = on_hangup_] { f(); });
+    hangup.async_wait(on_hup);
+  };
+  hangup.async_wait(on_hup);
   std::vector<std::thread> threads;
   for (size_t i = 1; i < contexts_.size(); ++i) {
     threads.emplace_back([ctx = contexts_[i].get()] {

@@ -16,6 +16,7 @@
 
 #include "base/error.hpp"
 #include "net/connection.hpp"
+#include "net/tls.hpp"
 
 namespace postern::net {
 
@@ -42,8 +43,10 @@ class server {
 
   // Binds now, so that a port in use is reported before the node claims to
   // serve. Returns the bound port (useful with port 0).
-  base::result<uint16_t> listen(listener_spec spec, std::shared_ptr<asio::ssl::context> tls,
+  base::result<uint16_t> listen(listener_spec spec, std::shared_ptr<tls_source> tls,
                                 session_handler handler);
+  // Called (on the blocking pool) at each SIGHUP while run() runs.
+  void on_hangup(std::function<void()> f) { on_hangup_ = std::move(f); }
   // Runs until stopped. SIGINT/SIGTERM start the graceful shutdown; a second
   // signal, or `shutdown_timeout` after the first, stops at once.
   void run(std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(10));
@@ -67,6 +70,7 @@ class server {
   std::atomic<size_t> live_{0};
   std::atomic<bool> shutting_down_{false};
   std::unique_ptr<asio::steady_timer> shutdown_timer_;
+  std::function<void()> on_hangup_;
 };
 
 }  // namespace postern::net

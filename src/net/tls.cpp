@@ -62,4 +62,12 @@ base::result<std::shared_ptr<asio::ssl::context>> make_server_tls(const std::str
   return ctx;
 }
 
+base::status tls_source::reload() {
+  auto fresh = make_server_tls(certificate_, key_, profile_);
+  if (!fresh) return fresh.err();
+  std::lock_guard lock(mu_);
+  current_ = std::move(*fresh);
+  return base::ok_status();
+}
+
 }  // namespace postern::net

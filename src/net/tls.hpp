@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "base/error.hpp"
@@ -19,5 +20,36 @@ enum class tls_profile { intermediate, modern };
 base::result<std::shared_ptr<asio::ssl::context>> make_server_tls(
     const std::string& certificate, const std::string& key,
     tls_profile profile = tls_profile::intermediate);
+
+// The TLS context a listener hands to each new connection, replaceable while
+// the node runs (`postern cert reload`, SIGHUP): a connection keeps the
+// context it started with; the next one gets the new files. A reload that
+// fails leaves the loaded certificate in place.
+//
+// Threads: thread-safe.
+class tls_source {
+ public:
+  tls_source(std::string certificate, std::string key, tls_profile profile,
+             std::shared_ptr<asio::ssl::context> loaded)
+      : certificate_(std::move(certificate)),
+        key_(std::move(key)),
+        profile_(profile),
+        current_(std::move(loaded)) {}
+
+  std::shared_ptr<asio::ssl::context> current() const {
+    std::lock_guard lock(mu_);
+    return current_;
+  }
+  // Loads the files again; on failure the error names the file and reason.
+  base::status reload();
+  const std::string& certificate_path() const { return certificate_; }
+  const std::string& key_path() const { return key_; }
+
+ private:
+  std::string certificate_, key_;
+  tls_profile profile_;
+  mutable std::mutex mu_;
+  std::shared_ptr<asio::ssl::context> current_;
+};
 
 }  // namespace postern::net

@@ -93,6 +93,16 @@ void metrics::count_login(std::string_view protocol, std::string_view result) {
   ++logins_[{std::string(protocol), std::string(result)}];
 }
 
+void metrics::count_health(std::string_view protocol, bool ok) {
+  std::lock_guard lock(mu_);
+  ++health_[{std::string(protocol), ok ? "ok" : "failed"}];
+}
+
+void metrics::count_health_change(std::string_view protocol, std::string_view state) {
+  std::lock_guard lock(mu_);
+  ++health_changes_[{std::string(protocol), std::string(state)}];
+}
+
 std::string metrics::render(const std::vector<sample>& extra) const {
   std::string out;
   {
@@ -119,6 +129,15 @@ std::string metrics::render(const std::vector<sample>& extra) const {
     for (auto& [k, n] : logins_)
       out += fmt::format("postern_logins_total{} {}\n",
                          labels_text({{"protocol", k.first}, {"result", k.second}}), n);
+    family(out, "postern_health_probes", "counter", "health probes by protocol and result");
+    for (auto& [k, n] : health_)
+      out += fmt::format("postern_health_probes_total{} {}\n",
+                         labels_text({{"protocol", k.first}, {"result", k.second}}), n);
+    family(out, "postern_health_state_changes", "counter",
+           "component states the health monitor set, by protocol and state");
+    for (auto& [k, n] : health_changes_)
+      out += fmt::format("postern_health_state_changes_total{} {}\n",
+                         labels_text({{"component", k.first}, {"state", k.second}}), n);
     family(out, "postern_deliveries", "counter", "LMTP DATA transactions by result");
     for (auto& [r, n] : deliveries_)
       out += fmt::format("postern_deliveries_total{} {}\n", labels_text({{"result", r}}), n);

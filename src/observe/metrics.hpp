@@ -42,6 +42,9 @@ class metrics {
   // After every login attempt: `result` is ok, failed, blocked, user_limit,
   // disabled or unavailable.
   void count_login(std::string_view protocol, std::string_view result);
+  // The health monitor's probes, and the component states it set.
+  void count_health(std::string_view protocol, bool ok);
+  void count_health_change(std::string_view protocol, std::string_view state);
 
   // OpenMetrics text: what is kept here, then `extra`, then "# EOF".
   std::string render(const std::vector<sample>& extra) const;
@@ -63,6 +66,7 @@ class metrics {
   std::map<std::string, std::pair<uint64_t, uint64_t>, std::less<>> bytes_;  // in, out
   std::map<std::pair<std::string, std::string>, uint64_t> logins_;
   std::map<std::string, uint64_t, std::less<>> deliveries_;  // by result
+  std::map<std::pair<std::string, std::string>, uint64_t> health_, health_changes_;
   histogram delivery_duration_;
 };
 

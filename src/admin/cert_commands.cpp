@@ -1,0 +1,184 @@
+// `postern cert` and `postern cert reload`: per listener, the certificate in
+// use — subject, names, issuer, expiry, self-signed or not, whether it names
+// the node's host name — with a warning 30 days before it expires (seed 002
+// and 004: a certificate not assigned to the service, or about to lapse);
+// and new files loaded without a restart, a bad one refused with the reason
+// while the old one stays.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <cstdio>
+#include <ctime>
+
+#include "admin/node_runtime.hpp"
+#include "base/strings.hpp"
+#include "net/tls.hpp"
+#include "observe/log.hpp"
+
+namespace postern::admin {
+
+namespace {
+
+constexpr int64_t warn_days = 30;
+
+struct cert_facts {
+  std::string subject, issuer, names, not_after;
+  int64_t days_left = 0;
+  bool self_signed = false;
+  bool names_host = false;
+};
+
+std::string one_line(X509_NAME* n) {
+  char buf[512];
+  X509_NAME_oneline(n, buf, sizeof buf);
+  return buf;
+}
+
+cert_facts facts_of(X509* x, const std::string& host) {
+  cert_facts f;
+  f.subject = one_line(X509_get_subject_name(x));
+  f.issuer = one_line(X509_get_issuer_name(x));
+  std::vector<std::string> names;
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); ++i) {
+    auto* g = sk_GENERAL_NAME_value(sans, i);
+    if (g->type == GEN_DNS) {
+      auto* s = g->d.dNSName;
+      names.push_back("DNS:" + std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                           static_cast<size_t>(ASN1_STRING_length(s))));
+    } else if (g->type == GEN_IPADD) {
+      auto* s = g->d.iPAddress;
+      auto* b = ASN1_STRING_get0_data(s);
+      if (ASN1_STRING_length(s) == 4)
+        names.push_back(fmt::format("IP:{}.{}.{}.{}", b[0], b[1], b[2], b[3]));
+      else
+        names.push_back("IP:(IPv6)");
+    }
+  }
+  if (sans) GENERAL_NAMES_free(sans);
+  f.names = names.empty() ? "(none)" : fmt::format("{}", fmt::join(names, ", "));
+  tm t{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &t) == 1) {
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &t);
+    f.not_after = buf;
+  }
+  int days = 0, secs = 0;
+  if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(x)) == 1)
+    f.days_left = days - (secs < 0 ? 1 : 0);
+  f.self_signed = X509_check_issued(x, x) == X509_V_OK;
+  f.names_host = X509_check_host(x, host.c_str(), host.size(), 0, nullptr) == 1;
+  return f;
+}
+
+// The certificate a file holds (the CLI without a running node).
+std::optional<cert_facts> facts_of_file(const std::string& path, const std::string& host,
+                                        std::string& why) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) {
+    why = fmt::format("cannot read {}", path);
+    return std::nullopt;
+  }
+  X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (!x) {
+    why = fmt::format("{} holds no PEM certificate", path);
+    return std::nullopt;
+  }
+  auto facts = facts_of(x, host);
+  X509_free(x);
+  return facts;
+}
+
+void add_row(command_reply& r, const std::string& listener, const std::string& file,
+             const cert_facts& f, const std::string& host) {
+  r.rows.push_back({listener, file, f.subject, f.names, f.issuer, f.not_after,
+                    std::to_string(f.days_left), f.self_signed ? "yes" : "no",
+                    f.names_host ? "yes" : fmt::format("no: {} is not among its names", host)});
+  if (f.days_left < 0)
+    r.lines.push_back(fmt::format("WARNING: {}: the certificate expired on {}; clients refuse it",
+                                  listener, f.not_after));
+  else if (f.days_left < warn_days)
+    r.lines.push_back(
+        fmt::format("WARNING: {}: the certificate expires in {} days ({}); renew it "
+                    "and run `postern cert reload`",
+                    listener, f.days_left, f.not_after));
+}
+
+command_reply cert_list(command_context& c, const arguments&) {
+  command_reply r;
+  r.columns = {"listener",  "file",      "subject",     "names",     "issuer",
+               "not_after", "days_left", "self_signed", "names_host"};
+  const auto& host = c.cfg.hostname;
+  if (c.node) {
+    for (auto& lc : c.node->certificates) {
+      auto ctx = lc.source->current();
+      X509* x = SSL_CTX_get0_certificate(ctx->native_handle());
+      if (!x) continue;
+      add_row(r, lc.listener, lc.source->certificate_path(), facts_of(x, host), host);
+    }
+    return r;
+  }
+  for (auto& l : c.cfg.listeners) {
+    if (l.tls == net::tls_mode::none) continue;
+    auto file = l.certificate.empty() ? c.cfg.tls_certificate : l.certificate;
+    std::string why;
+    auto name = fmt::format("{} {}:{}", l.protocol, l.address, l.port);
+    auto facts = facts_of_file(file, host, why);
+    if (!facts) return failure(500, fmt::format("{}: {}", name, why));
+    add_row(r, name, file, *facts, host);
+  }
+  return r;
+}
+
+command_reply cert_reload(command_context& c, const arguments&) {
+  return reload_certificates(*c.node);
+}
+
+}  // namespace
+
+command_reply reload_certificates(node_runtime& node) {
+  command_reply r;
+  std::vector<net::tls_source*> done;
+  std::string refused;
+  for (auto& lc : node.certificates) {
+    if (std::find(done.begin(), done.end(), lc.source.get()) != done.end()) continue;
+    done.push_back(lc.source.get());
+    if (auto s = lc.source->reload(); !s) {
+      refused += fmt::format("{}{}", refused.empty() ? "" : "; ", s.err().message);
+      observe::log(observe::level::error, "node", "",
+                   "certificate reload refused: {}; the loaded certificate stays in use",
+                   s.err().message);
+      continue;
+    }
+    observe::log(observe::level::info, "node", "",
+                 "certificate {} reloaded; new connections use it", lc.source->certificate_path());
+    r.lines.push_back(
+        fmt::format("reloaded {}; new connections use it", lc.source->certificate_path()));
+  }
+  if (!refused.empty())
+    return failure(400, fmt::format("{}; the loaded certificate stays in use", refused));
+  if (done.empty()) r.lines.push_back("no listener uses TLS: nothing to reload");
+  return r;
+}
+
+std::vector<command_spec> cert_commands() {
+  return {{"cert list",
+           "each TLS listener's certificate: subject, names, issuer, expiry, self-signed, whether "
+           "it names the node's host name; warns 30 days before expiry",
+           {},
+           false,
+           cert_list},
+          {"cert reload",
+           "load the certificate and key files again (also on SIGHUP); a bad file is refused and "
+           "the old certificate stays",
+           {},
+           true,
+           cert_reload}};
+}
+
+}  // namespace postern::admin

@@ -1,0 +1,138 @@
+"""Certificates (seeds 002 and 004: a certificate not assigned to the service,
+one about to lapse): `postern cert` shows each TLS listener's certificate and
+warns before expiry; new files load without a restart (`cert reload`,
+SIGHUP) while clients keep connecting; a bad file is refused with the reason
+and the old certificate stays in use; a listener can have its own."""
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import unittest
+
+from harness import Node, client_tls_context
+
+
+def make_cert(directory, name, cn, days=400):
+    cert, key = os.path.join(directory, name + ".pem"), os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(days),
+                    "-subj", f"/CN={cn}", "-addext", f"subjectAltName=DNS:{cn}",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
+def served_cn(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with client_tls_context().wrap_socket(raw, server_hostname="localhost") as s:
+            der = s.getpeercert(binary_form=True)
+            s.recv(1024)  # the greeting
+    pem = ssl.DER_cert_to_PEM_cert(der)
+    out = subprocess.run(["openssl", "x509", "-noout", "-subject"], input=pem.encode(),
+                         capture_output=True, check=True).stdout.decode()
+    return out.strip().split("CN", 1)[1].lstrip(" =")
+
+
+class Certificates(unittest.TestCase):
+    def setUp(self):
+        self.node = Node(listeners=("pop3:implicit", "imap:implicit"))
+        self.node.start()
+
+    def tearDown(self):
+        self.node.cleanup()
+
+    def test_report_names_expiry_and_host(self):
+        items = json.loads(self.node.cli("--json", "cert").stdout)
+        rows = {i["listener"].split()[0]: i for i in items["items"]}
+        self.assertEqual(set(rows), {"pop3", "imap"})
+        pop3 = rows["pop3"]
+        self.assertIn("CN = localhost", pop3["subject"].replace("CN=", "CN = "))
+        self.assertEqual(pop3["names"], "DNS:localhost, IP:127.0.0.1")
+        self.assertEqual(pop3["self_signed"], "yes")
+        self.assertEqual(pop3["names_host"], "no: mail.test is not among its names")
+        self.assertLessEqual(int(pop3["days_left"]), 2)
+        # The harness's certificate lives two days: the report warns.
+        self.assertTrue(any("expires in" in l and "postern cert reload" in l
+                            for l in items["lines"]), items["lines"])
+        metrics = self.node.api("GET", "/metrics")[2].decode()
+        self.assertIn(f'postern_certificate_expiry_seconds{{listener="pop3 127.0.0.1:'
+                      f'{self.node.pop3s}"}}', metrics)
+        # Without the node the files themselves are read.
+        self.node.stop()
+        r = self.node.cli("--json", "cert", "list")
+        self.assertIn(b"working on the data folder", r.stderr)
+        self.assertEqual(len(json.loads(r.stdout)["items"]), 2)
+
+    def test_swap_while_clients_connect_reload_and_refuse_a_bad_file(self):
+        self.assertEqual(served_cn(self.node.imaps), "localhost")
+        stop = threading.Event()
+        failures = []
+
+        def connect_loop():
+            while not stop.is_set():
+                try:
+                    served_cn(self.node.imaps)
+                except Exception as e:  # noqa: BLE001 - any failure is the finding
+                    failures.append(repr(e))
+
+        threads = [threading.Thread(target=connect_loop) for _ in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            cert, key = make_cert(self.node.dir, "next", "mail.example.com")
+            shutil.copy(cert, self.node.cert)
+            shutil.copy(key, self.node.key)
+            r = self.node.cli("cert", "reload")
+            self.assertIn(b"new connections use it", r.stdout)
+            self.assertEqual(served_cn(self.node.imaps), "mail.example.com")
+            # A file that is no certificate is refused; the loaded one stays.
+            with open(self.node.cert, "w") as f:
+                f.write("not a certificate\n")
+            r = self.node.cli("cert", "reload", check=False)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(b"cannot load", r.stderr)
+            self.assertIn(b"stays in use", r.stderr)
+            self.assertEqual(served_cn(self.node.imaps), "mail.example.com")
+            # SIGHUP loads the files too.
+            cert, key = make_cert(self.node.dir, "third", "third.example.com")
+            shutil.copy(cert, self.node.cert)
+            shutil.copy(key, self.node.key)
+            self.node.proc.send_signal(signal.SIGHUP)
+            self.node.wait_for_log("SIGHUP: reloading certificates")
+            self.node.wait_for_log(f"certificate {self.node.cert} reloaded")
+            self.assertEqual(served_cn(self.node.imaps), "third.example.com")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertEqual(failures, [])
+
+    def test_a_listener_with_its_own_certificate(self):
+        self.node.stop()
+        cert, key = make_cert(self.node.dir, "own", "imap.example.com")
+        self.node.write_config()
+        with open(self.node.config) as f:
+            text = f.read()
+        # The IMAP listener's table gets its own certificate and key.
+        marker = f"port = {self.node.imaps}\n"
+        text = text.replace(marker, marker + f'certificate = "{cert}"\nkey = "{key}"\n')
+        with open(self.node.config, "w") as f:
+            f.write(text)
+        self.node.start()
+        self.assertEqual(served_cn(self.node.imaps), "imap.example.com")
+        self.assertEqual(served_cn(self.node.pop3s), "localhost")
+        rows = {i["listener"].split()[0]: i for i in
+                json.loads(self.node.cli("--json", "cert").stdout)["items"]}
+        self.assertEqual(rows["imap"]["file"], cert)
+        # Only one of the two is given: the configuration is refused with the reason.
+        with open(self.node.config, "w") as f:
+            f.write(text.replace(f'key = "{key}"\n', ""))
+        r = self.node.cli("cert", check=False)
+        self.assertEqual(r.returncode, 78)
+        self.assertIn(b"certificate and key go together", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -57,6 +57,8 @@ std::string group_help(const std::string& name) {
       {"log", "protocol logs: search"},
       {"block", "failed-login blocks: list, clear"},
       {"cert", "certificates in use: list (the default), reload"},
+      {"folder", "folder retention: set, get"},
+      {"retention", "apply the retention rules now: run"},
   };
   if (auto it = help.find(name); it != help.end()) return it->second;
   return fmt::format("show or change {} settings (live, no restart)", name);

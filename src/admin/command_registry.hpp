@@ -104,5 +104,6 @@ std::vector<command_spec> component_commands();
 std::vector<command_spec> log_commands();
 std::vector<command_spec> block_commands();
 std::vector<command_spec> cert_commands();
+std::vector<command_spec> folder_commands();
 
 }  // namespace postern::admin

@@ -20,6 +20,7 @@
 #include "admin/health_monitor.hpp"
 #include "admin/node_runtime.hpp"
 #include "admin/protocols.hpp"
+#include "admin/retention.hpp"
 #include "base/clock.hpp"
 #include "base/files.hpp"
 #include "base/strings.hpp"
@@ -206,6 +207,7 @@ int serve(const node_config& cfg) {
   health_monitor health(**dir, components, settings, *mail, cfg.data_dir, std::move(health_targets),
                         &metrics);
   health.start();
+  retention_schedule retention(**dir, *mail, cfg.data_dir, &metrics);
   // `postern deliver` runs in another process: watch the open mailboxes'
   // indexes so their sessions (IMAP IDLE) hear of its deliveries.
   std::atomic<bool> watching{true};
@@ -230,6 +232,7 @@ int serve(const node_config& cfg) {
   });
   server.run(cfg.shutdown_timeout);
   health.stop();
+  retention.stop();
   watching = false;
   watcher.join();
   observe::log(observe::level::info, "node", "", "stopped");

@@ -50,6 +50,13 @@ command_reply user_add(command_context& c, const arguments& a) {
   if (!u) return failure(u.err());
   command_reply r;
   r.lines.push_back(fmt::format("added {} (user id {})", u->address, u->id));
+  if (value_of(a, "role", "user") != "user") {
+    if (auto s = c.dir.set_role(u->address, value_of(a, "role")); !s) return failure(s.err());
+    r.lines.push_back(
+        fmt::format("{} has the admin role: POP3 and IMAP logins stay off until "
+                    "switched on (postern user set {} --imap on)",
+                    u->address, u->address));
+  }
   return r;
 }
 
@@ -135,6 +142,8 @@ command_reply user_set(command_context& c, const arguments& a) {
   }
   if (storage != u->quota_storage || messages != u->quota_messages)
     if (auto s = c.dir.set_quota(address, storage, messages); !s) return failure(s.err());
+  if (has(a, "role"))
+    if (auto s = c.dir.set_role(address, value_of(a, "role")); !s) return failure(s.err());
   for (auto p : directory::mailbox_protocols)
     if (has(a, p))
       if (auto s = c.dir.set_protocol_enabled(address, p, value_of(a, p) == "on"); !s)
@@ -148,9 +157,9 @@ command_reply user_set(command_context& c, const arguments& a) {
   for (auto p : directory::mailbox_protocols)
     logins += fmt::format(", {} {}", p, now->allows(p) ? "on" : "off");
   command_reply r;
-  r.lines.push_back(fmt::format("{}: quota storage {}, messages {}{}", now->address,
+  r.lines.push_back(fmt::format("{}: quota storage {}, messages {}{}, role {}", now->address,
                                 show(now->quota_storage, "bytes"),
-                                show(now->quota_messages, "messages"), logins));
+                                show(now->quota_messages, "messages"), logins, now->role));
   return r;
 }
 
@@ -158,7 +167,13 @@ command_reply user_set(command_context& c, const arguments& a) {
 
 std::vector<command_spec> user_commands() {
   std::vector<command_spec> out;
-  out.push_back({"user add", "add a user", {address_arg(), password_arg()}, false, user_add});
+  arg_spec role;
+  role.name = "role";
+  role.help =
+      "user (default) or admin: an admin mailbox logs in over POP3 or IMAP only once "
+      "that protocol is switched on for it";
+  role.choices = {"user", "admin"};
+  out.push_back({"user add", "add a user", {address_arg(), password_arg(), role}, false, user_add});
   out.push_back({"user list", "list users", {}, false, user_list});
   out.push_back({"user passwd",
                  "change a user's password",
@@ -181,6 +196,7 @@ std::vector<command_spec> user_commands() {
   count.name = "quota_messages";
   count.help = "most messages; 0 for no limit";
   set.args.push_back(count);
+  set.args.push_back(role);
   for (auto p : directory::mailbox_protocols) {
     arg_spec on;
     on.name = std::string(p);

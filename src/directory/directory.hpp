@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.hpp"
@@ -28,12 +29,36 @@ struct user_record {
   // Protocols this mailbox may not log in with (`postern user set ADDRESS
   // --imap off`, as Exchange's Set-CASMailbox -ImapEnabled $false).
   std::vector<std::string> disabled_protocols;
+  // Switched on explicitly (`--imap on`): what an admin account needs to log
+  // in over POP3 or IMAP at all (seed 004: admin mailboxes are not for mail
+  // clients unless someone decided so).
+  std::vector<std::string> enabled_protocols;
+  std::string role = "user";  // "user" or "admin"
   bool allows(std::string_view protocol) const {
     for (auto& p : disabled_protocols)
       if (p == protocol) return false;
+    if (role == "admin" && (protocol == "pop3" || protocol == "imap")) {
+      for (auto& p : enabled_protocols)
+        if (p == protocol) return true;
+      return false;
+    }
     return true;
   }
 };
+
+// A retention rule (`postern folder set ... --expunge-after 30d`): messages
+// older than `seconds` in this folder (by the time they were saved there) are
+// expunged hourly. user_id 0 is the rule for every user (`--all`); 0 seconds
+// keeps them for good.
+struct retention_rule {
+  int64_t user_id = 0;
+  std::string folder;
+  int64_t seconds = 0;
+};
+// What a new user gets (Trash and Junk, 30 days); existing users are never
+// given a rule they did not have.
+inline constexpr std::pair<std::string_view, int64_t> new_user_retention[] = {{"Trash", 30 * 86400},
+                                                                              {"Junk", 30 * 86400}};
 
 // The protocols a mailbox can be allowed or refused one by one.
 inline constexpr std::string_view mailbox_protocols[] = {"pop3", "imap", "submission"};
@@ -57,11 +82,20 @@ class directory {
   virtual base::status set_protocol_enabled(std::string_view address, std::string_view protocol,
                                             bool enabled) = 0;
 
+  // "user" or "admin"; invalid_argument for another word.
+  virtual base::status set_role(std::string_view address, std::string_view role) = 0;
+
   // Stored (non-default) values of a protocol's settings.
   virtual base::result<setting_map> settings(std::string_view protocol) = 0;
   // Validates, normalises and stores; returns the stored form.
   virtual base::result<std::string> set_setting(std::string_view protocol, std::string_view key,
                                                 std::string_view value) = 0;
+  // Retention rules: all of them (user 0 first), or one user's.
+  virtual base::result<std::vector<retention_rule>> retention_rules() = 0;
+  // Sets a rule; for user 0 (every user) it also drops the users' own rules
+  // for that folder. `seconds` < 0 removes the rule instead.
+  virtual base::status set_retention(int64_t user_id, std::string_view folder, int64_t seconds) = 0;
+
   // Every requester's state of every component (components.hpp).
   virtual base::result<std::vector<component_record>> component_states() = 0;
   // Stores one requester's state of one component (`since` is set now);

@@ -87,6 +87,22 @@ TEST(Directory, ProtocolsRefusedPerMailbox) {
   auto nobody = (*d)->set_protocol_enabled("nobody@example.com", "imap", false);
   ASSERT_FALSE(nobody);
   EXPECT_EQ(nobody.err().code, base::errc::not_found);
+  // The admin role: POP3 and IMAP only once switched on; submission as before.
+  ASSERT_TRUE((*d)->set_role("ann@example.com", "admin"));
+  auto ann = (*node)->find_user("ann@example.com");
+  EXPECT_EQ(ann->role, "admin");
+  EXPECT_FALSE(ann->allows("imap"));
+  EXPECT_FALSE(ann->allows("pop3"));
+  EXPECT_TRUE(ann->allows("submission"));
+  ASSERT_TRUE((*d)->set_protocol_enabled("ann@example.com", "imap", true));
+  ann = (*node)->find_user("ann@example.com");
+  EXPECT_TRUE(ann->allows("imap"));
+  EXPECT_FALSE(ann->allows("pop3"));
+  ASSERT_TRUE((*d)->set_protocol_enabled("ann@example.com", "imap", false));
+  EXPECT_FALSE((*node)->find_user("ann@example.com")->allows("imap"));
+  EXPECT_FALSE((*d)->set_role("ann@example.com", "root"));
+  ASSERT_TRUE((*d)->set_role("ann@example.com", "user"));
+  EXPECT_EQ((*node)->find_user("ann@example.com")->role, "user");
   // A new user under the old address starts with every protocol allowed.
   ASSERT_TRUE((*d)->remove_user("joe@example.com"));
   ASSERT_TRUE((*d)->add_user("joe@example.com", "{CRYPT}y"));

@@ -31,6 +31,18 @@ CREATE TABLE IF NOT EXISTS disabled_protocols(
   user_id INTEGER NOT NULL,
   protocol TEXT NOT NULL,
   PRIMARY KEY(user_id, protocol)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS enabled_protocols(
+  user_id INTEGER NOT NULL,
+  protocol TEXT NOT NULL,
+  PRIMARY KEY(user_id, protocol)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS roles(
+  user_id INTEGER PRIMARY KEY,
+  role TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS retention(
+  user_id INTEGER NOT NULL,
+  folder TEXT NOT NULL,
+  seconds INTEGER NOT NULL,
+  PRIMARY KEY(user_id, folder)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS component_states(
   component TEXT NOT NULL,
   requester TEXT NOT NULL,
@@ -65,7 +77,16 @@ class sqlite_directory final : public directory {
     st->bind(1, a).bind(2, hash).bind(3, static_cast<int64_t>(::time(nullptr)));
     if (st->step() != db::step_result::done) return db_.error_of("adding user");
     ++local_changes_;
-    return find_locked(a);
+    auto added = find_locked(a);
+    if (!added) return added;
+    for (auto [folder, seconds] : new_user_retention) {
+      auto r =
+          db_.prepare("INSERT OR REPLACE INTO retention(user_id, folder, seconds) VALUES(?, ?, ?)");
+      if (!r) return r.err();
+      r->bind(1, added->id).bind(2, folder).bind(3, seconds);
+      if (r->step() != db::step_result::done) return db_.error_of("adding user");
+    }
+    return added;
   }
 
   base::status set_password(std::string_view address, std::string_view hash) override {
@@ -85,9 +106,11 @@ class sqlite_directory final : public directory {
     std::lock_guard lock(mu_);
     auto u = find_locked(a);
     if (!u) return u.err();
-    for (auto sql :
-         {"DELETE FROM quotas WHERE user_id = ?",
-          "DELETE FROM disabled_protocols WHERE user_id = ?", "DELETE FROM users WHERE id = ?"}) {
+    for (auto sql : {"DELETE FROM quotas WHERE user_id = ?",
+                     "DELETE FROM disabled_protocols WHERE user_id = ?",
+                     "DELETE FROM retention WHERE user_id = ?",
+                     "DELETE FROM enabled_protocols WHERE user_id = ?",
+                     "DELETE FROM roles WHERE user_id = ?", "DELETE FROM users WHERE id = ?"}) {
       auto st = db_.prepare(sql);
       if (!st) return st.err();
       st->bind(1, u->id);
@@ -165,13 +188,54 @@ class sqlite_directory final : public directory {
     std::lock_guard lock(mu_);
     auto u = find_locked(a);
     if (!u) return u.err();
+    // One of the two tables holds the decision; the other forgets it.
+    const char* steps[] = {
+        enabled ? "DELETE FROM disabled_protocols WHERE user_id = ? AND protocol = ?"
+                : "DELETE FROM enabled_protocols WHERE user_id = ? AND protocol = ?",
+        enabled ? "INSERT OR IGNORE INTO enabled_protocols(user_id, protocol) VALUES(?, ?)"
+                : "INSERT OR IGNORE INTO disabled_protocols(user_id, protocol) VALUES(?, ?)"};
+    for (auto sql : steps) {
+      auto st = db_.prepare(sql);
+      if (!st) return st.err();
+      st->bind(1, u->id).bind(2, protocol);
+      if (st->step() != db::step_result::done) return db_.error_of("changing protocol access");
+    }
+    ++local_changes_;
+    return base::ok_status();
+  }
+
+  base::result<std::vector<retention_rule>> retention_rules() override {
+    std::lock_guard lock(mu_);
     auto st =
-        db_.prepare(enabled ? "DELETE FROM disabled_protocols WHERE user_id = ? AND protocol = ?"
-                            : "INSERT OR IGNORE INTO disabled_protocols(user_id, protocol) "
-                              "VALUES(?, ?)");
+        db_.prepare("SELECT user_id, folder, seconds FROM retention ORDER BY user_id, folder");
     if (!st) return st.err();
-    st->bind(1, u->id).bind(2, protocol);
-    if (st->step() != db::step_result::done) return db_.error_of("changing protocol access");
+    std::vector<retention_rule> out;
+    db::step_result r;
+    while ((r = st->step()) == db::step_result::row)
+      out.push_back({st->int64(0), st->text(1), st->int64(2)});
+    if (r == db::step_result::error) return db_.error_of("reading retention rules");
+    return out;
+  }
+
+  base::status set_retention(int64_t user_id, std::string_view folder, int64_t seconds) override {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<std::string, bool>> steps;  // sql, binds seconds
+    if (seconds < 0) {
+      steps.push_back({"DELETE FROM retention WHERE user_id = ? AND folder = ?", false});
+    } else {
+      if (user_id == 0)
+        steps.push_back(
+            {"DELETE FROM retention WHERE user_id <> 0 AND folder = ?2 AND ?1 = 0", false});
+      steps.push_back(
+          {"INSERT OR REPLACE INTO retention(user_id, folder, seconds) VALUES(?, ?, ?)", true});
+    }
+    for (auto& [sql, with_seconds] : steps) {
+      auto st = db_.prepare(sql);
+      if (!st) return st.err();
+      st->bind(1, user_id).bind(2, folder);
+      if (with_seconds) st->bind(3, seconds);
+      if (st->step() != db::step_result::done) return db_.error_of("changing a retention rule");
+    }
     ++local_changes_;
     return base::ok_status();
   }
@@ -214,6 +278,26 @@ class sqlite_directory final : public directory {
     return base::ok_status();
   }
 
+  base::status set_role(std::string_view address, std::string_view role) override {
+    if (role != "user" && role != "admin")
+      return base::error{base::errc::invalid_argument,
+                         fmt::format("'{}' is not a role (user, admin)", base::printable(role, 40)),
+                         ""};
+    auto a = base::normalize_address(address);
+    std::lock_guard lock(mu_);
+    auto u = find_locked(a);
+    if (!u) return u.err();
+    auto st =
+        db_.prepare(role == "user" ? "DELETE FROM roles WHERE user_id = ?1"
+                                   : "INSERT OR REPLACE INTO roles(user_id, role) VALUES(?1, ?2)");
+    if (!st) return st.err();
+    st->bind(1, u->id);
+    if (role != "user") st->bind(2, role);
+    if (st->step() != db::step_result::done) return db_.error_of("changing a role");
+    ++local_changes_;
+    return base::ok_status();
+  }
+
   uint64_t version() override {
     std::lock_guard lock(mu_);
     // data_version moves when another connection (the CLI) commits; our own
@@ -233,18 +317,26 @@ class sqlite_directory final : public directory {
   static constexpr const char* user_select =
       "SELECT id, address, password, coalesce(q.storage, 0), coalesce(q.messages, 0),"
       " coalesce((SELECT group_concat(protocol, ' ') FROM disabled_protocols d"
-      " WHERE d.user_id = users.id), '') FROM users LEFT JOIN quotas q ON q.user_id = users.id";
+      " WHERE d.user_id = users.id), ''),"
+      " coalesce((SELECT group_concat(protocol, ' ') FROM enabled_protocols e"
+      " WHERE e.user_id = users.id), ''),"
+      " coalesce((SELECT role FROM roles r WHERE r.user_id = users.id), 'user')"
+      " FROM users LEFT JOIN quotas q ON q.user_id = users.id";
 
   static user_record record_of(db::statement& st) {
-    user_record u{st.int64(0),
-                  st.text(1),
-                  st.text(2),
-                  static_cast<uint64_t>(st.int64(3)),
-                  static_cast<uint64_t>(st.int64(4)),
-                  {}};
+    user_record u;
+    u.id = st.int64(0);
+    u.address = st.text(1);
+    u.password_hash = st.text(2);
+    u.quota_storage = static_cast<uint64_t>(st.int64(3));
+    u.quota_messages = static_cast<uint64_t>(st.int64(4));
     auto disabled = st.text(5);
     if (!disabled.empty()) u.disabled_protocols = base::split(disabled, ' ');
     std::sort(u.disabled_protocols.begin(), u.disabled_protocols.end());
+    auto enabled = st.text(6);
+    if (!enabled.empty()) u.enabled_protocols = base::split(enabled, ' ');
+    std::sort(u.enabled_protocols.begin(), u.enabled_protocols.end());
+    u.role = st.text(7);
     return u;
   }
 

@@ -103,6 +103,11 @@ void metrics::count_health_change(std::string_view protocol, std::string_view st
   ++health_changes_[{std::string(protocol), std::string(state)}];
 }
 
+void metrics::count_retention(uint64_t expunged) {
+  std::lock_guard lock(mu_);
+  retention_expunged_ += expunged;
+}
+
 std::string metrics::render(const std::vector<sample>& extra) const {
   std::string out;
   {
@@ -138,6 +143,9 @@ std::string metrics::render(const std::vector<sample>& extra) const {
     for (auto& [k, n] : health_changes_)
       out += fmt::format("postern_health_state_changes_total{} {}\n",
                          labels_text({{"component", k.first}, {"state", k.second}}), n);
+    family(out, "postern_retention_expunged", "counter",
+           "messages expunged by retention rules (postern folder set --expunge-after)");
+    out += fmt::format("postern_retention_expunged_total {}\n", retention_expunged_);
     family(out, "postern_deliveries", "counter", "LMTP DATA transactions by result");
     for (auto& [r, n] : deliveries_)
       out += fmt::format("postern_deliveries_total{} {}\n", labels_text({{"result", r}}), n);

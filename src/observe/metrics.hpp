@@ -45,6 +45,7 @@ class metrics {
   // The health monitor's probes, and the component states it set.
   void count_health(std::string_view protocol, bool ok);
   void count_health_change(std::string_view protocol, std::string_view state);
+  void count_retention(uint64_t expunged);
 
   // OpenMetrics text: what is kept here, then `extra`, then "# EOF".
   std::string render(const std::vector<sample>& extra) const;
@@ -68,6 +69,7 @@ class metrics {
   std::map<std::string, uint64_t, std::less<>> deliveries_;  // by result
   std::map<std::pair<std::string, std::string>, uint64_t> health_, health_changes_;
   histogram delivery_duration_;
+  uint64_t retention_expunged_ = 0;
 };
 
 // "-ERR" -> "err", "250" -> "2xx": a command's outcome as a label value.

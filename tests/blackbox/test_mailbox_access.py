@@ -75,6 +75,30 @@ class MailboxAccess(unittest.TestCase):
         self.assertNotIn(b"disabled", e.exception.args[0])
         self.assertIn(b"[AUTH]", e.exception.args[0])
 
+    def test_admin_role_mailboxes_need_pop3_and_imap_switched_on(self):
+        # Seed 004: an account with the admin role is no mail client's.
+        r = self.node.cli("user", "add", "boss@example.com", "--role", "admin", "--password-stdin",
+                          stdin=b"boss pw\n")
+        self.assertIn(b"has the admin role", r.stdout)
+        with self.assertRaises(imaplib.IMAP4.error) as e:
+            self.imap("boss@example.com", "boss pw")
+        self.assertIn("IMAP is disabled for the mailbox boss@example.com, which has the admin role",
+                      str(e.exception))
+        with self.assertRaises(poplib.error_proto) as e:
+            self.pop3("boss@example.com", "boss pw")
+        self.assertIn(b"which has the admin role", e.exception.args[0])
+        out = self.node.cli("user", "set", "boss@example.com", "--imap", "on").stdout.decode()
+        self.assertIn("pop3 off, imap on", out)
+        self.assertIn("role admin", out)
+        self.imap("boss@example.com", "boss pw").logout()
+        with self.assertRaises(poplib.error_proto):
+            self.pop3("boss@example.com", "boss pw")
+        # Back to an ordinary user: every protocol not switched off is allowed.
+        self.node.cli("user", "set", "boss@example.com", "--role", "user")
+        self.pop3("boss@example.com", "boss pw").quit()
+        r = self.node.cli("user", "set", "boss@example.com", "--role", "root", check=False)
+        self.assertEqual(r.returncode, 64)
+
     def test_bad_values_are_refused_with_the_choices(self):
         bad = self.node.cli("user", "set", USER, "--imap", "maybe", check=False)
         self.assertEqual(bad.returncode, 64)

@@ -59,7 +59,9 @@ class ProtocolLog(unittest.TestCase):
         c.quit()
         with self.assertRaises(poplib.error_proto):
             self.pop3(password="wrong guess")
-        text = self.wait_for_log_line("pop3", ",QUIT,")
+        # The refused PASS is answered last (after the failed-login pause).
+        text = self.wait_for_log_line("pop3", "R=-ERR [AUTH]")
+        self.assertIn(",QUIT,", text)
         self.assertIn(FIELDS, text)
         self.assertNotIn(PASSWORD, text)
         self.assertNotIn("wrong guess", text)

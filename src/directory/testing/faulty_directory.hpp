@@ -38,10 +38,19 @@ class faulty_directory final : public directory {
   base::status set_protocol_enabled(std::string_view a, std::string_view p, bool on) override {
     return inner_.set_protocol_enabled(a, p, on);
   }
+  base::status set_role(std::string_view a, std::string_view r) override {
+    return inner_.set_role(a, r);
+  }
   base::result<setting_map> settings(std::string_view p) override { return inner_.settings(p); }
   base::result<std::string> set_setting(std::string_view p, std::string_view k,
                                         std::string_view v) override {
     return inner_.set_setting(p, k, v);
+  }
+  base::result<std::vector<retention_rule>> retention_rules() override {
+    return inner_.retention_rules();
+  }
+  base::status set_retention(int64_t u, std::string_view f, int64_t s) override {
+    return inner_.set_retention(u, f, s);
   }
   base::result<std::vector<component_record>> component_states() override {
     return inner_.component_states();

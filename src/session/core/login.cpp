@@ -86,9 +86,10 @@ net::awaitable<login_outcome> attempt(session_base& s, std::string_view name, st
   // tells no one else which addresses exist.
   if (!verified->allows(s.protocol)) {
     out.what = login_outcome::kind::disabled;
-    out.message =
-        fmt::format("{} is disabled for the mailbox {} (postern user set {} --{} on)",
-                    base::to_upper(s.protocol), verified->address, verified->address, s.protocol);
+    out.message = fmt::format("{} is disabled for the mailbox {}{} (postern user set {} --{} on)",
+                              base::to_upper(s.protocol), verified->address,
+                              verified->role == "admin" ? ", which has the admin role" : "",
+                              verified->address, s.protocol);
     observe::log(observe::level::warning, s.protocol, s.id, "login of {} from {} refused: {}",
                  verified->address, ip, out.message);
     co_return out;

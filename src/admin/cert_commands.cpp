@@ -15,6 +15,7 @@
 
 #include "admin/node_runtime.hpp"
 #include "base/strings.hpp"
+#include "directory/directory.hpp"
 #include "net/tls.hpp"
 #include "observe/log.hpp"
 
@@ -28,7 +29,7 @@ struct cert_facts {
   std::string subject, issuer, names, not_after;
   int64_t days_left = 0;
   bool self_signed = false;
-  bool names_host = false;
+  std::string coverage;  // "yes", or which of the protocol's host names it lacks
 };
 
 std::string one_line(X509_NAME* n) {
@@ -37,7 +38,34 @@ std::string one_line(X509_NAME* n) {
   return buf;
 }
 
-cert_facts facts_of(X509* x, const std::string& host) {
+// The host names clients use for a protocol: the node's hostname and its
+// external_connection_settings.
+std::vector<std::string> hosts_of(command_context& c, const std::string& protocol) {
+  std::vector<std::string> hosts{c.cfg.hostname};
+  if (directory::find_setting(protocol, "external_connection_settings")) {
+    auto stored = c.dir.settings(protocol);
+    if (stored)
+      if (auto it = stored->find("external_connection_settings"); it != stored->end()) {
+        std::string bad;
+        if (auto list = directory::parse_endpoints(it->second, bad))
+          for (auto& e : *list)
+            if (std::find(hosts.begin(), hosts.end(), e.host) == hosts.end())
+              hosts.push_back(e.host);
+      }
+  }
+  return hosts;
+}
+
+std::string coverage(X509* x, const std::vector<std::string>& hosts) {
+  std::vector<std::string> missing;
+  for (auto& h : hosts)
+    if (X509_check_host(x, h.c_str(), h.size(), 0, nullptr) != 1) missing.push_back(h);
+  if (missing.empty()) return "yes";
+  return fmt::format("no: {} {} not among its names", fmt::join(missing, ", "),
+                     missing.size() == 1 ? "is" : "are");
+}
+
+cert_facts facts_of(X509* x) {
   cert_facts f;
   f.subject = one_line(X509_get_subject_name(x));
   f.issuer = one_line(X509_get_issuer_name(x));
@@ -71,13 +99,12 @@ cert_facts facts_of(X509* x, const std::string& host) {
   if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(x)) == 1)
     f.days_left = days - (secs < 0 ? 1 : 0);
   f.self_signed = X509_check_issued(x, x) == X509_V_OK;
-  f.names_host = X509_check_host(x, host.c_str(), host.size(), 0, nullptr) == 1;
   return f;
 }
 
 // The certificate a file holds (the CLI without a running node).
-std::optional<cert_facts> facts_of_file(const std::string& path, const std::string& host,
-                                        std::string& why) {
+std::optional<cert_facts> facts_of_file(const std::string& path,
+                                        const std::vector<std::string>& hosts, std::string& why) {
   FILE* f = std::fopen(path.c_str(), "r");
   if (!f) {
     why = fmt::format("cannot read {}", path);
@@ -89,16 +116,16 @@ std::optional<cert_facts> facts_of_file(const std::string& path, const std::stri
     why = fmt::format("{} holds no PEM certificate", path);
     return std::nullopt;
   }
-  auto facts = facts_of(x, host);
+  auto facts = facts_of(x);
+  facts.coverage = coverage(x, hosts);
   X509_free(x);
   return facts;
 }
 
 void add_row(command_reply& r, const std::string& listener, const std::string& file,
-             const cert_facts& f, const std::string& host) {
+             const cert_facts& f) {
   r.rows.push_back({listener, file, f.subject, f.names, f.issuer, f.not_after,
-                    std::to_string(f.days_left), f.self_signed ? "yes" : "no",
-                    f.names_host ? "yes" : fmt::format("no: {} is not among its names", host)});
+                    std::to_string(f.days_left), f.self_signed ? "yes" : "no", f.coverage});
   if (f.days_left < 0)
     r.lines.push_back(fmt::format("WARNING: {}: the certificate expired on {}; clients refuse it",
                                   listener, f.not_after));
@@ -113,13 +140,15 @@ command_reply cert_list(command_context& c, const arguments&) {
   command_reply r;
   r.columns = {"listener",  "file",      "subject",     "names",     "issuer",
                "not_after", "days_left", "self_signed", "names_host"};
-  const auto& host = c.cfg.hostname;
   if (c.node) {
     for (auto& lc : c.node->certificates) {
       auto ctx = lc.source->current();
       X509* x = SSL_CTX_get0_certificate(ctx->native_handle());
       if (!x) continue;
-      add_row(r, lc.listener, lc.source->certificate_path(), facts_of(x, host), host);
+      auto hosts = hosts_of(c, lc.listener.substr(0, lc.listener.find(' ')));
+      auto facts = facts_of(x);
+      facts.coverage = coverage(x, hosts);
+      add_row(r, lc.listener, lc.source->certificate_path(), facts);
     }
     return r;
   }
@@ -128,9 +157,9 @@ command_reply cert_list(command_context& c, const arguments&) {
     auto file = l.certificate.empty() ? c.cfg.tls_certificate : l.certificate;
     std::string why;
     auto name = fmt::format("{} {}:{}", l.protocol, l.address, l.port);
-    auto facts = facts_of_file(file, host, why);
+    auto facts = facts_of_file(file, hosts_of(c, l.protocol), why);
     if (!facts) return failure(500, fmt::format("{}: {}", name, why));
-    add_row(r, name, file, *facts, host);
+    add_row(r, name, file, *facts);
   }
   return r;
 }

@@ -157,6 +157,27 @@ void print_reply(const command_reply& r, bool json) {
   for (auto& row : r.rows) line(row);
 }
 
+// The protocol's external_connection_settings, read from the directory
+// (SQLite lets this process read while the node runs).
+base::result<std::vector<directory::external_endpoint>> external_endpoints(
+    const node_config& cfg, const std::string& protocol) {
+  auto dir = directory::open_sqlite_directory(cfg.data_dir, false);
+  if (!dir) return dir.err();
+  auto stored = (*dir)->settings(protocol);
+  if (!stored) return stored.err();
+  auto it = stored->find("external_connection_settings");
+  std::string bad;
+  auto list = it == stored->end() ? std::optional<std::vector<directory::external_endpoint>>{}
+                                  : directory::parse_endpoints(it->second, bad);
+  if (!list || list->empty())
+    return base::error{base::errc::not_found,
+                       fmt::format("{} has no external_connection_settings: set them with `postern "
+                                   "{} set external_connection_settings=host:port:ssl`",
+                                   protocol, protocol),
+                       ""};
+  return *list;
+}
+
 // On the data folder directly: what `postern user add` needs before the
 // node's first start, and what works while it is stopped.
 command_reply run_locally(const node_config& cfg, const command_spec& spec, const arguments& a) {
@@ -249,6 +270,10 @@ int run_cli(int argc, char** argv) {
                        "trust this certificate (PEM) besides the system's CAs");
   test_cmd->add_option("--timeout", probe_timeout, "seconds each step may take (default 10)")
       ->check(CLI::Range(1, 300));
+  bool probe_external = false;
+  test_cmd->add_flag("--external", probe_external,
+                     "test every entry of the protocol's external_connection_settings (reads "
+                     "--config)");
   test_cmd->fallthrough();
 
   std::vector<std::unique_ptr<bound_command>> bound;
@@ -281,7 +306,34 @@ int run_cli(int argc, char** argv) {
     if (probe.protocol == "lmtp" && probe_tls_mode == "implicit" && !test_cmd->count("--tls"))
       probe.tls = probe_tls::none;  // LMTP has no implicit-TLS port
     probe.timeout = std::chrono::seconds(probe_timeout);
-    return run_connectivity_test(probe, probe_password_stdin, json);
+    if (!probe_external) return run_connectivity_test(probe, probe_password_stdin, json);
+    // Every way outside clients are told to come in, as the node's settings say.
+    auto cfg = load_config(config_path);
+    if (!cfg) {
+      fmt::print(stderr, "postern: {}\n", cfg.err().message);
+      return ex_config;
+    }
+    auto endpoints = external_endpoints(*cfg, probe.protocol);
+    if (!endpoints) {
+      fmt::print(stderr, "postern: {}\n", endpoints.err().message);
+      return ex_config;
+    }
+    std::string password;
+    if (probe_password_stdin) std::getline(std::cin, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    int worst = ex_ok;
+    for (auto& e : *endpoints) {
+      auto one = probe;
+      one.host = e.host;
+      one.port = e.port;
+      one.tls = e.tls == "ssl"   ? probe_tls::implicit
+                : e.tls == "tls" ? probe_tls::starttls
+                                 : probe_tls::none;
+      one.password = password;
+      int code = run_connectivity_test(one, false, json);
+      if (code != ex_ok) worst = code;
+    }
+    return worst;
   }
 
   auto cfg = load_config(config_path);

@@ -12,7 +12,7 @@ namespace postern::admin {
 
 int run_connectivity_test(const probe_options& options, bool password_stdin, bool json) {
   probe_options o = options;
-  if (!o.user.empty()) {
+  if (!o.user.empty() && o.password.empty()) {
     if (!password_stdin) {
       fmt::print(stderr,
                  "postern: give the password on standard input with --password-stdin (never on "

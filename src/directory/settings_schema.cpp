@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cctype>
 
 #include "base/strings.hpp"
 
@@ -255,6 +256,15 @@ constexpr setting_spec lmtp_specs[] = {
 // The operational keys every protocol has: its protocol log, how long
 // sessions may go on after its component is set inactive, and its health probe.
 constexpr setting_spec operations_specs[] = {
+    {"external_connection_settings",
+     setting_kind::endpoints,
+     "",
+     0,
+     0,
+     {},
+     "how clients reach this protocol from outside: host:port:ssl|tls|none, comma-separated "
+     "(postern cert checks the certificate names these hosts; postern test --external tries "
+     "them)"},
     {"health_probe", setting_kind::choice, "on", 0, 0, on_off,
      "on: the node checks this protocol every health_probe_interval (directory, store "
      "writable, free space, the probe account's INBOX, the listener's greeting) and sets the "
@@ -374,6 +384,34 @@ std::optional<int64_t> parse_duration(std::string_view v) {
   return std::nullopt;
 }
 
+std::optional<std::vector<external_endpoint>> parse_endpoints(std::string_view text,
+                                                              std::string& bad) {
+  std::vector<external_endpoint> out;
+  for (auto& raw : base::split(text, ',')) {
+    auto entry = std::string(base::trim(raw));
+    if (entry.empty()) continue;
+    auto parts = base::split(entry, ':');
+    bad = entry;
+    if (parts.size() != 3) return std::nullopt;
+    external_endpoint e;
+    e.host = base::to_lower(base::trim(parts[0]));
+    bool host_ok = !e.host.empty() && e.host.size() <= 253;
+    for (char c : e.host)
+      host_ok = host_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-');
+    auto port = base::parse_u64(base::trim(parts[1]));
+    e.tls = base::to_lower(base::trim(parts[2]));
+    if (e.tls == "implicit") e.tls = "ssl";
+    if (e.tls == "starttls") e.tls = "tls";
+    if (!host_ok || !port || *port < 1 || *port > 65535 ||
+        (e.tls != "ssl" && e.tls != "tls" && e.tls != "none"))
+      return std::nullopt;
+    e.port = static_cast<uint16_t>(*port);
+    out.push_back(std::move(e));
+  }
+  bad.clear();
+  return out;
+}
+
 std::span<const setting_spec> settings_for(std::string_view protocol) {
   if (protocol == "pop3") return pop3_all;
   if (protocol == "imap") return imap_all;
@@ -433,6 +471,19 @@ base::result<std::string> validate_setting(std::string_view protocol, std::strin
       if (static_cast<int64_t>(value.size()) > spec->max)
         return bad(fmt::format("must be at most {} characters", spec->max));
       return std::string(value);
+    }
+    case setting_kind::endpoints: {
+      std::string bad_entry;
+      auto list = parse_endpoints(value, bad_entry);
+      if (!list)
+        return bad(
+            fmt::format("'{}' is not host:port:ssl|tls|none (e.g. "
+                        "mail.example.com:995:ssl, mail.example.com:110:tls)",
+                        base::printable(bad_entry, 80)));
+      std::string norm;
+      for (auto& e : *list)
+        norm += fmt::format("{}{}:{}:{}", norm.empty() ? "" : ", ", e.host, e.port, e.tls);
+      return norm;
     }
     case setting_kind::networks: {
       std::vector<base::ip_network> nets;

@@ -17,7 +17,19 @@
 
 namespace postern::directory {
 
-enum class setting_kind { integer, duration, choice, text, networks };
+enum class setting_kind { integer, duration, choice, text, networks, endpoints };
+
+// One entry of external_connection_settings (Set-PopSettings
+// -ExternalConnectionSettings): how clients outside reach this protocol.
+struct external_endpoint {
+  std::string host;
+  uint16_t port = 0;
+  std::string tls;  // "ssl" (implicit TLS), "tls" (STARTTLS) or "none"
+};
+// "mail.example.com:995:ssl, mail.example.com:110:tls"; nullopt (with the
+// bad entry in `bad`) when one is malformed.
+std::optional<std::vector<external_endpoint>> parse_endpoints(std::string_view text,
+                                                              std::string& bad);
 
 struct setting_spec {
   std::string_view key;

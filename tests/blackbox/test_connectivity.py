@@ -99,6 +99,24 @@ class AgainstPostern(unittest.TestCase):
         finally:
             self.node.cli("component", "set", "imap", "active")
 
+    def test_external_connection_settings_are_tested(self):
+        bad = self.node.cli("pop3", "set", "external_connection_settings=mail.example.com:995",
+                            check=False)
+        self.assertEqual(bad.returncode, 64)
+        self.assertIn(b"host:port:ssl|tls|none", bad.stderr)
+        r = self.node.cli("pop3", "set", f"external_connection_settings=LOCALHOST:{self.node.pop3s}"
+                          f":SSL, localhost:{self.node.pop3}:starttls")
+        self.assertIn(f"localhost:{self.node.pop3s}:ssl, localhost:{self.node.pop3}:tls".encode(),
+                      r.stdout)
+        got = subprocess.run([POSTERN, "--config", self.node.config, "test", "pop3", "--external",
+                              "--ca-file", self.node.cert, "--user", USER, "--password-stdin"],
+                             input=(PASSWORD + "\n").encode(), capture_output=True, timeout=120)
+        out = got.stdout.decode()
+        self.assertEqual(got.returncode, 0, out + got.stderr.decode())
+        self.assertEqual(out.count("every step passed"), 2, out)
+        self.assertIn("stls", out)
+        self.node.cli("pop3", "set", "external_connection_settings=")
+
     def test_lmtp_checks_the_recipient(self):
         code, found, _ = steps("lmtp", "--port", str(self.node.lmtp), "--user", USER,
                                "--password-stdin", password="unused")

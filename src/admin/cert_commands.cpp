@@ -14,6 +14,7 @@
 #include <ctime>
 
 #include "admin/node_runtime.hpp"
+#include "admin/probe_client.hpp"
 #include "base/strings.hpp"
 #include "directory/directory.hpp"
 #include "net/tls.hpp"
@@ -89,16 +90,10 @@ cert_facts facts_of(X509* x) {
   }
   if (sans) GENERAL_NAMES_free(sans);
   f.names = names.empty() ? "(none)" : fmt::format("{}", fmt::join(names, ", "));
-  tm t{};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &t) == 1) {
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &t);
-    f.not_after = buf;
-  }
-  int days = 0, secs = 0;
-  if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(x)) == 1)
-    f.days_left = days - (secs < 0 ? 1 : 0);
-  f.self_signed = X509_check_issued(x, x) == X509_V_OK;
+  auto dates = dates_of(x);
+  f.not_after = dates.not_after;
+  f.days_left = dates.days_left;
+  f.self_signed = dates.self_signed;
   return f;
 }
 

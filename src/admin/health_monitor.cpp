@@ -1,17 +1,14 @@
 #include "admin/health_monitor.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <pthread.h>
 #include <sys/statvfs.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <optional>
 
 #include "admin/connectivity_probe.hpp"
+#include "base/files.hpp"
 #include "base/strings.hpp"
 #include "directory/component_view.hpp"
 #include "directory/directory.hpp"
@@ -32,18 +29,6 @@ directory::health_settings health_of(directory::live_settings& s, const std::str
 
 health_outcome fail(std::string step, std::string detail) {
   return {false, std::move(step), std::move(detail)};
-}
-
-std::string store_write_failure(const std::string& data_dir, const std::string& protocol) {
-  auto path = fmt::format("{}/.health-probe-{}", data_dir, protocol);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fmt::format("cannot create {}: {}", path, std::strerror(errno));
-  bool ok = ::write(fd, "probe\n", 6) == 6 && ::fdatasync(fd) == 0;
-  int saved = errno;
-  ::close(fd);
-  ::unlink(path.c_str());
-  if (!ok) return fmt::format("cannot write {}: {}", path, std::strerror(saved));
-  return {};
 }
 
 }  // namespace
@@ -82,7 +67,8 @@ health_outcome health_monitor::probe(const health_target& t) {
   auto h = health_of(settings_, t.protocol);
   auto settings = dir_.settings(t.protocol);
   if (!settings) return fail("directory", settings.err().message);
-  if (auto why = store_write_failure(data_dir_, t.protocol); !why.empty())
+  auto probe_file = fmt::format("{}/.health-probe-{}", data_dir_, t.protocol);
+  if (auto why = base::synced_write_problem(probe_file); !why.empty())
     return fail("store writable", why);
   struct statvfs fs {};
   if (::statvfs(data_dir_.c_str(), &fs) == 0) {

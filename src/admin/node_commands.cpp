@@ -1,35 +1,17 @@
 // `postern node status`: is the node ready to serve, and why not. The same
 // checks answer the load balancers' GET /readyz.
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sys/statvfs.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "admin/node_runtime.hpp"
+#include "base/files.hpp"
 #include "directory/component_view.hpp"
 #include "directory/directory.hpp"
 
 namespace postern::admin {
 
 namespace {
-
-// The store must accept a write that reaches the disk: create, sync and
-// remove a file in the data folder (the mailboxes live below it).
-std::string store_write_problem(const std::string& data_dir) {
-  auto path = data_dir + "/.ready-probe";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fmt::format("cannot create {}: {}", path, std::strerror(errno));
-  bool ok = ::write(fd, "ok\n", 3) == 3 && ::fdatasync(fd) == 0;
-  int saved = errno;
-  ::close(fd);
-  ::unlink(path.c_str());
-  if (!ok) return fmt::format("cannot write {}: {}", path, std::strerror(saved));
-  return {};
-}
 
 command_reply node_status(command_context& c, const arguments&) {
   auto r = readiness(*c.node);
@@ -55,7 +37,8 @@ command_reply readiness(node_runtime& node) {
   auto settings = node.svc.dir.settings("pop3");
   add("directory", settings ? std::string() : settings.err().message,
       fmt::format("{}/directory.sqlite answers", node.cfg.data_dir));
-  std::string store = store_write_problem(node.cfg.data_dir);
+  // The store must take a write that reaches the disk (the mailboxes live below).
+  std::string store = base::synced_write_problem(node.cfg.data_dir + "/.ready-probe");
   struct statvfs fs {};
   std::string space = "free space unknown";
   if (store.empty() && ::statvfs(node.cfg.data_dir.c_str(), &fs) == 0) {

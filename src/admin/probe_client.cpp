@@ -48,6 +48,21 @@ void set_timeouts(int fd, std::chrono::milliseconds t) {
 
 }  // namespace
 
+certificate_dates dates_of(X509* cert) {
+  certificate_dates d;
+  tm t{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &t) == 1) {
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &t);
+    d.not_after = buf;
+  }
+  int days = 0, secs = 0;
+  if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(cert)) == 1)
+    d.days_left = days - (secs < 0 ? 1 : 0);
+  d.self_signed = X509_check_issued(cert, cert) == X509_V_OK;
+  return d;
+}
+
 probe_client::~probe_client() { close(); }
 
 base::error probe_client::failed(std::string what) const {
@@ -179,16 +194,10 @@ base::status probe_client::start_tls(const std::string& host, const std::string&
     if (facts_.chain.empty())
       facts_.chain.push_back(fmt::format("{} (issuer {})", name_of(X509_get_subject_name(leaf)),
                                          name_of(X509_get_issuer_name(leaf))));
-    tm t{};
-    if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &t) == 1) {
-      char buf[32];
-      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &t);
-      facts_.not_after = buf;
-    }
-    int days = 0, secs = 0;
-    if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(leaf)) == 1)
-      facts_.days_left = days;
-    facts_.self_signed = X509_check_issued(leaf, leaf) == X509_V_OK;
+    auto dates = dates_of(leaf);
+    facts_.not_after = dates.not_after;
+    facts_.days_left = dates.days_left;
+    facts_.self_signed = dates.self_signed;
     facts_.name_matches = is_ip ? X509_check_ip_asc(leaf, host.c_str(), 0) == 1
                                 : X509_check_host(leaf, host.c_str(), host.size(), 0, nullptr) == 1;
     X509_free(leaf);

@@ -17,6 +17,7 @@
 
 struct ssl_st;
 struct ssl_ctx_st;
+struct x509_st;
 
 namespace postern::admin {
 
@@ -30,6 +31,15 @@ struct tls_facts {
   bool name_matches = false;  // the certificate covers the host asked for
   std::string verify_error;   // empty when the chain verified
 };
+
+// When a certificate lapses, and whether it signed itself (the tester's
+// certificate step and `postern cert` alike).
+struct certificate_dates {
+  std::string not_after;  // "2027-01-01T00:00:00Z"
+  int64_t days_left = 0;  // whole days; negative once expired
+  bool self_signed = false;
+};
+certificate_dates dates_of(x509_st* cert);
 
 class probe_client {
  public:

@@ -34,4 +34,15 @@ base::status make_directories(const std::string& path) {
   return base::ok_status();
 }
 
+std::string synced_write_problem(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fmt::format("cannot create {}: {}", path, std::strerror(errno));
+  bool ok = ::write(fd, "probe\n", 6) == 6 && ::fdatasync(fd) == 0;
+  int saved = errno;
+  ::close(fd);
+  ::unlink(path.c_str());
+  if (!ok) return fmt::format("cannot write {}: {}", path, std::strerror(saved));
+  return {};
+}
+
 }  // namespace postern::base

@@ -740,8 +740,11 @@ class Memory(unittest.TestCase):
         self.assertEqual(subjects, sorted(m.tag for m in messages))
         trace = len("Return-Path: <big@example.org>\r\nDelivered-To: joe@example.com\r\n")
         self.assertEqual(sizes, sorted(m.size + trace for m in messages))
-        self.assertLess(peak, 100 * MiB, f"peak RSS grew by {peak / MiB:.0f} MiB; "
-                        + watch.describe())
+        # RSS bounds are measured on the normal build (`make test`); under the
+        # sanitizers their allocator's caches and quarantine are what grows.
+        if os.environ.get("POSTERN_SANITIZED") != "1":
+            self.assertLess(peak, 100 * MiB, f"peak RSS grew by {peak / MiB:.0f} MiB; "
+                            + watch.describe())
 
 
 # --------------------------------------------------------------------------

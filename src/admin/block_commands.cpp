@@ -85,20 +85,43 @@ command_reply block_clear(command_context& c, const arguments& a) {
   return r;
 }
 
+// "balance 299870 of 300000 ms (max_burst), 0 of 20 commands running
+// (max_concurrency)", and when refused, until when.
+std::string budget_cell(session::services& svc, const std::string& protocol,
+                        const std::string& address, const policy::budget_settings& knobs) {
+  auto account = svc.budgets ? svc.budgets->find(protocol, address) : nullptr;
+  if (!account)
+    return fmt::format("full: {} of {} ms (max_burst), recharge_rate {} ms/h, cutoff_balance {} ms",
+                       knobs.max_burst.count(), knobs.max_burst.count(),
+                       knobs.recharge_rate.count(), knobs.cutoff_balance.count());
+  auto st = account->state(knobs);
+  auto text = fmt::format(
+      "balance {} of {} ms (max_burst), recharge_rate {} ms/h, cutoff_balance {} ms; {} of {} "
+      "commands running (max_concurrency); {} delayed, {} refused",
+      st.balance_ms, knobs.max_burst.count(), knobs.recharge_rate.count(),
+      knobs.cutoff_balance.count(), st.running, knobs.max_concurrency, st.delayed, st.refused);
+  if (st.refused_until > std::chrono::system_clock::now())
+    text += fmt::format("; REFUSED until {}", utc(st.refused_until));
+  return text;
+}
+
 command_reply user_stat(command_context& c, const arguments& a) {
   auto address = value_of(a, "address");
   auto u = c.dir.find_user(address);
   if (!u) return failure(u.err());
   auto& svc = c.node->svc;
   command_reply r;
-  r.columns = {"protocol", "login", "connections", "limit"};
-  auto row = [&](std::string protocol, uint32_t limit) {
+  r.columns = {"protocol", "login", "connections", "limit", "budget"};
+  auto row = [&](std::string protocol, uint32_t limit, const policy::budget_settings& knobs) {
     r.rows.push_back({protocol, u->allows(protocol) ? "on" : "off",
                       std::to_string(svc.registry.user_connections(protocol, u->address)),
-                      fmt::format("{} (max_connections_per_user)", limit)});
+                      fmt::format("{} (max_connections_per_user)", limit),
+                      budget_cell(svc, protocol, u->address, knobs)});
   };
-  row("pop3", svc.settings.pop3()->max_connections_per_user);
-  row("imap", svc.settings.imap()->max_connections_per_user);
+  auto pop3 = svc.settings.pop3();
+  auto imap = svc.settings.imap();
+  row("pop3", pop3->max_connections_per_user, pop3->budget);
+  row("imap", imap->max_connections_per_user, imap->budget);
   auto holds = held_now(svc);
   auto it = holds.find(base::to_lower(u->address));
   if (it == holds.end())
@@ -146,7 +169,8 @@ std::vector<command_spec> block_commands() {
            true,
            block_clear},
           {"user stat",
-           "a user's connections per protocol against their limit, failed logins, blocks, quota",
+           "a user's connections per protocol against their limit, throttling budget balance, "
+           "failed logins, blocks, quota",
            {address},
            true,
            user_stat}};

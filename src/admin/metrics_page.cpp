@@ -83,6 +83,19 @@ std::string render_metrics(node_runtime& node) {
                      "connections and logins refused by a limit, named by its setting",
                      {{"protocol", k.first}, {"limit", k.second}},
                      static_cast<double>(n)});
+  if (svc.budgets)
+    for (auto& [protocol, t] : svc.budgets->counters()) {
+      extra.push_back({"postern_throttled_commands",
+                       "counter",
+                       "commands the throttling budget held back (delayed) or refused",
+                       {{"protocol", protocol}, {"action", "delayed"}},
+                       static_cast<double>(t.delayed)});
+      extra.push_back({"postern_throttled_commands",
+                       "counter",
+                       "commands the throttling budget held back (delayed) or refused",
+                       {{"protocol", protocol}, {"action", "refused"}},
+                       static_cast<double>(t.refused)});
+    }
   if (svc.components)
     for (auto name : directory::component_names)
       extra.push_back(

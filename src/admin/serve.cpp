@@ -146,6 +146,8 @@ int serve(const node_config& cfg) {
   session::services svc{**dir, *mail,        settings, credentials, registry, defence,
                         users, cfg.hostname, 0};
   svc.sessions = &sessions;
+  policy::budgets budgets(base::system_clock());
+  svc.budgets = &budgets;
   observe::protocol_log protocol_logs(cfg.data_dir + "/logs");
   configure_protocol_logs(protocol_logs, settings);
   observe::metrics metrics;

@@ -333,18 +333,60 @@ constexpr setting_spec operations_specs[] = {
      "component set); then they are told why and closed"},
 };
 
+// A user's throttling budget (policy/budgets.hpp), Exchange's four knobs of
+// the same names, for the protocols users log in to.
+constexpr setting_spec budget_specs[] = {
+    {"max_concurrency",
+     setting_kind::integer,
+     "20",
+     1,
+     10000,
+     {},
+     "commands of one user that may run at once (throttling budget); one more waits up to 5 s "
+     "for a slot, then is refused"},
+    {"max_burst",
+     setting_kind::integer,
+     "300000",
+     1,
+     86400000,
+     {},
+     "milliseconds of server time a user's budget holds when full (throttling budget): what "
+     "a user may spend at once before commands are delayed"},
+    {"recharge_rate",
+     setting_kind::integer,
+     "900000",
+     1,
+     360000000,
+     {},
+     "milliseconds of server time a user's budget regains per hour (throttling budget)"},
+    {"cutoff_balance",
+     setting_kind::integer,
+     "600000",
+     0,
+     86400000,
+     {},
+     "how far (milliseconds) a budget may fall below zero before the user's commands and "
+     "logins are refused until it recharges to zero (throttling budget)"},
+};
+
 template <size_t N, size_t M>
-constexpr std::array<setting_spec, N + M> with_operations(const setting_spec (&own)[N],
-                                                          const setting_spec (&ops)[M]) {
+constexpr std::array<setting_spec, N + M> joined(const std::array<setting_spec, N>& a,
+                                                 const setting_spec (&b)[M]) {
   std::array<setting_spec, N + M> out{};
-  for (size_t i = 0; i < N; ++i) out[i] = own[i];
-  for (size_t i = 0; i < M; ++i) out[N + i] = ops[i];
+  for (size_t i = 0; i < N; ++i) out[i] = a[i];
+  for (size_t i = 0; i < M; ++i) out[N + i] = b[i];
+  return out;
+}
+template <size_t N>
+constexpr std::array<setting_spec, N> as_array(const setting_spec (&a)[N]) {
+  std::array<setting_spec, N> out{};
+  for (size_t i = 0; i < N; ++i) out[i] = a[i];
   return out;
 }
 
-constexpr auto pop3_all = with_operations(pop3_specs, operations_specs);
-constexpr auto imap_all = with_operations(imap_specs, operations_specs);
-constexpr auto lmtp_all = with_operations(lmtp_specs, operations_specs);
+constexpr auto pop3_all = joined(joined(as_array(pop3_specs), budget_specs), operations_specs);
+constexpr auto imap_all = joined(joined(as_array(imap_specs), budget_specs), operations_specs);
+constexpr auto lmtp_all = joined(as_array(lmtp_specs), operations_specs);
 
 std::string format_duration(int64_t s) {
   if (s % 86400 == 0 && s >= 86400) return fmt::format("{}d", s / 86400);
@@ -507,6 +549,15 @@ protocol_log_settings log_limits_of(const setting_map& m, std::string_view p) {
   return l;
 }
 
+policy::budget_settings budget_of(const setting_map& m, std::string_view p) {
+  policy::budget_settings b;
+  b.max_concurrency = static_cast<uint32_t>(integer_of(m, p, "max_concurrency"));
+  b.max_burst = std::chrono::milliseconds(integer_of(m, p, "max_burst"));
+  b.recharge_rate = std::chrono::milliseconds(integer_of(m, p, "recharge_rate"));
+  b.cutoff_balance = std::chrono::milliseconds(integer_of(m, p, "cutoff_balance"));
+  return b;
+}
+
 health_settings health_of(const setting_map& m, std::string_view p) {
   health_settings h;
   h.enabled = value_of(m, p, "health_probe") == "on";
@@ -541,6 +592,7 @@ pop3_settings make_pop3_settings(const setting_map& m) {
   s.banner = value_of(m, p, "banner");
   s.drain_timeout = duration_of(m, p, "drain_timeout");
   s.log = log_limits_of(m, p);
+  s.budget = budget_of(m, p);
   s.health = health_of(m, p);
   return s;
 }
@@ -567,6 +619,7 @@ imap_settings make_imap_settings(const setting_map& m) {
   s.banner = value_of(m, p, "banner");
   s.drain_timeout = duration_of(m, p, "drain_timeout");
   s.log = log_limits_of(m, p);
+  s.budget = budget_of(m, p);
   s.health = health_of(m, p);
   return s;
 }

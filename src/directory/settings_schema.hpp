@@ -14,6 +14,7 @@
 
 #include "base/error.hpp"
 #include "base/network.hpp"
+#include "policy/budgets.hpp"
 
 namespace postern::directory {
 
@@ -94,6 +95,7 @@ struct pop3_settings {
   std::chrono::seconds drain_timeout{60};  // after `component set ... inactive`
   protocol_log_settings log;
   health_settings health;
+  policy::budget_settings budget;  // max_concurrency, max_burst, recharge_rate, cutoff_balance
 };
 
 struct imap_settings {
@@ -114,6 +116,7 @@ struct imap_settings {
   std::chrono::seconds drain_timeout{60};  // after `component set ... inactive`
   protocol_log_settings log;
   health_settings health;
+  policy::budget_settings budget;  // max_concurrency, max_burst, recharge_rate, cutoff_balance
 };
 
 struct lmtp_settings {

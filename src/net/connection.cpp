@@ -186,11 +186,13 @@ awaitable<read_status> connection::fill(size_t want_capacity) {
       }
       char raw[16384];
       reading_ = true;
+      auto waiting = clock::now();
       if (tls_active_) {
         std::tie(ec, n) = co_await tls_->read_some(raw, sizeof raw);
       } else {
         std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(raw), use_nothrow);
       }
+      io_wait_ += clock::now() - waiting;
       reading_ = false;
       if (timed_out_) co_return read_status::timed_out;
       if (ec) break;
@@ -200,11 +202,13 @@ awaitable<read_status> connection::fill(size_t want_capacity) {
   } else {
     auto buf = asio::buffer(in_.get() + in_end_, in_cap_ - in_end_);
     reading_ = true;
+    auto waiting = clock::now();
     if (tls_active_) {
       std::tie(ec, n) = co_await tls_->read_some(in_.get() + in_end_, in_cap_ - in_end_);
     } else {
       std::tie(ec, n) = co_await socket_.async_read_some(buf, use_nothrow);
     }
+    io_wait_ += clock::now() - waiting;
     reading_ = false;
   }
   if (timed_out_) co_return read_status::timed_out;
@@ -335,6 +339,7 @@ awaitable<bool> connection::write(std::string_view data, bool more) {
   arm_for_operation();
   error_code ec;
   size_t total = data.size();
+  auto waiting = clock::now();
   if (tls_active_) {
     ec = co_await tls_->write_all(data);
   } else if (more) {
@@ -347,6 +352,7 @@ awaitable<bool> connection::write(std::string_view data, bool more) {
     std::tie(ec, std::ignore) =
         co_await asio::async_write(socket_, asio::buffer(data), use_nothrow);
   }
+  io_wait_ += clock::now() - waiting;
   disarm();
   if (!ec) bytes_out_ += total;
   co_return !ec && !closed_;
@@ -401,7 +407,9 @@ awaitable<bool> connection::send_file(int fd, uint64_t offset, uint64_t length) 
     if (n == 0) break;  // the file is shorter than the index says
     if (errno == EINTR) continue;
     if (errno != EAGAIN) break;
+    auto waiting = clock::now();
     auto [wec] = co_await sock.async_wait(tcp::socket::wait_write, use_nothrow);
+    io_wait_ += clock::now() - waiting;
     if (wec) break;
   }
   disarm();

@@ -147,6 +147,10 @@ class connection : public std::enable_shared_from_this<connection> {
   // Bytes received and sent so far (the per-command observer takes differences).
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
+  // Time spent so far waiting for the client: for its bytes to arrive or for
+  // room in the socket to send. A command's server time (what throttling
+  // budgets charge) is its duration minus what this grew by.
+  clock::duration io_wait() const { return io_wait_; }
 
  private:
   awaitable<void> watchdog();
@@ -175,6 +179,7 @@ class connection : public std::enable_shared_from_this<connection> {
   size_t in_cap_ = 0;
   size_t in_begin_ = 0, in_end_ = 0;
   uint64_t bytes_in_ = 0, bytes_out_ = 0;
+  clock::duration io_wait_{};
   uint32_t fail_read_at_ = 0, fail_write_at_ = 0, reads_ = 0, writes_ = 0;
   bool injected_failure(uint32_t at, uint32_t& count) {
     if (at == 0 || ++count != at) return false;

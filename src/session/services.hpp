@@ -12,6 +12,7 @@
 #include "directory/live_settings.hpp"
 #include "directory/user_cache.hpp"
 #include "observe/metrics.hpp"
+#include "policy/budgets.hpp"
 #include "policy/connection_registry.hpp"
 #include "policy/login_defence.hpp"
 #include "session/core/observer.hpp"
@@ -40,6 +41,9 @@ struct services {
   directory::component_view* components = nullptr;
   // Counters for GET /metrics; nullptr: not counted.
   observe::metrics* metrics = nullptr;
+  // Per-user throttling budgets (max_concurrency, max_burst, recharge_rate,
+  // cutoff_balance); nullptr: nobody is throttled.
+  policy::budgets* budgets = nullptr;
 };
 
 }  // namespace postern::session

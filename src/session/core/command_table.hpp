@@ -28,6 +28,9 @@ enum command_flags : uint8_t {
   // Untagged EXPUNGE may be sent after it (RFC 9051 §7.5.1 forbids them after
   // FETCH, STORE and SEARCH by sequence number).
   expunge_notices = 2,
+  // Spends nothing of the user's throttling budget and is never held back by
+  // it: it ends the session or waits for the client (QUIT, LOGOUT, IDLE).
+  unbudgeted = 4,
 };
 
 template <class S>

@@ -17,6 +17,7 @@
 
 #include "base/strings.hpp"
 #include "observe/log.hpp"
+#include "session/core/budget_gate.hpp"
 #include "session/core/command_table.hpp"
 #include "session/core/session_base.hpp"
 
@@ -32,6 +33,7 @@ enum class event {
   too_many_bad,     // the connection closes
   shutting_down,    // the node stops; the connection closes
   timed_out,        // a deadline passed: log it and say goodbye (the socket closes soon)
+  throttled,        // detail: why the user's budget refused the command, and until when
 };
 
 struct command_line {
@@ -118,19 +120,29 @@ net::awaitable<void> run_commands(S& s, const protocol_spec<S>& p,
       bool sent = co_await s.flush();
       if (!sent) break;
     }
+    bool measured = budgeted(s, row->flags, unbudgeted);
+    std::optional<std::string> refused;
+    if (measured) refused = co_await budget_admit(s, row->verb);
     auto started = std::chrono::steady_clock::now();
+    auto waited_before = conn.io_wait();
     auto in_before = conn.bytes_in();
     auto out_before = conn.bytes_out() + s.out.size();
     s.status = {};
     std::string failure;
     s.command_started(row->verb);
-    try {
-      co_await row->run(s, cmd->args);
-    } catch (const std::exception& e) {
-      failure = e.what();
-      if (failure.empty()) failure = "unknown exception";
+    if (refused) {
+      p.say(s, event::throttled, *refused);
+    } else {
+      try {
+        co_await row->run(s, cmd->args);
+      } catch (const std::exception& e) {
+        failure = e.what();
+        if (failure.empty()) failure = "unknown exception";
+      }
     }
     s.command_done();
+    if (measured && !refused)
+      budget_spent(s, std::chrono::steady_clock::now() - started, conn.io_wait() - waited_before);
     if (!failure.empty()) {
       observe::log(observe::level::error, p.name, s.id, "{} failed for {}: {}", row->verb, s.who(),
                    base::printable(failure, 300));

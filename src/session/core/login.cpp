@@ -33,6 +33,8 @@ std::string_view kind_name(login_outcome::kind k) {
       return "disabled";
     case login_outcome::kind::unavailable:
       return "unavailable";
+    case login_outcome::kind::throttled:
+      return "throttled";
   }
   return "other";
 }
@@ -103,6 +105,17 @@ net::awaitable<login_outcome> attempt(session_base& s, std::string_view name, st
     out.what = login_outcome::kind::user_limit;
     out.message = lease.err().message;
     co_return out;
+  }
+  if (s.svc.budgets && limits.budget) {
+    auto account = s.svc.budgets->account(s.protocol, verified->address, *limits.budget);
+    if (auto refusal = account->login_refusal(*limits.budget)) {
+      observe::log(observe::level::warning, s.protocol, s.id, "login of {} from {} refused: {}",
+                   verified->address, ip, refusal->message);
+      out.what = login_outcome::kind::throttled;
+      out.message = std::move(refusal->message);
+      co_return out;
+    }
+    out.budget = std::move(account);
   }
   out.what = login_outcome::kind::ok;
   out.user = std::move(*verified);

@@ -27,6 +27,8 @@ bool plaintext_login_allowed(const net::connection& conn, directory::login_type 
 
 struct login_limits {
   uint32_t max_connections_per_user = 0;
+  // The protocol's throttling budget; nullptr: none.
+  const policy::budget_settings* budget = nullptr;
   policy::login_defence_settings defence;
 };
 
@@ -37,10 +39,12 @@ struct login_outcome {
     blocked,     // the address is refused for a while: message says until when
     user_limit,  // max_connections_per_user: message names the user and the limit
     disabled,    // the password was right but this protocol is off for the mailbox: message says so
+    throttled,   // the user's budget is below cutoff_balance: message says until when
     unavailable,  // the directory failed: error says why
   } what = kind::failed;
   directory::user_record user;
   policy::lease lease;
+  std::shared_ptr<policy::budget_account> budget;  // ok: the user's budget, when throttled
   std::string message;
   base::error error{base::errc::unavailable, "", ""};
 };

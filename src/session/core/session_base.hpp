@@ -48,6 +48,10 @@ struct session_base {
   std::string user{};        // the address after login
   std::string login_name{};  // the name the last login tried (logs name it on failure)
   bool quit = false;
+  // The user's throttling budget on this protocol, from login on, and the
+  // knobs it is measured with (the session's settings snapshot).
+  std::shared_ptr<policy::budget_account> budget{};
+  const policy::budget_settings* budget_knobs = nullptr;
 
   // Writes pending output now; `more` when a file is sent right after.
   // False when the connection is gone.

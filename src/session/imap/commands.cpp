@@ -15,6 +15,7 @@ namespace {
 using core::expunge_notices;
 using core::pipelined;
 using core::secret;
+using core::unbudgeted;
 
 constexpr uint8_t na = static_cast<uint8_t>(phase::not_authenticated);
 constexpr uint8_t au = static_cast<uint8_t>(phase::authenticated);
@@ -70,7 +71,7 @@ std::string cap_unauthenticate(const session& s) { return after_login(s) ? "UNAU
 const row table[] = {
     {"CAPABILITY", any, pe, secret::none, cmd_capability, cap_base},
     {"NOOP", any, pe, secret::none, cmd_noop, cap_literal},
-    {"LOGOUT", any, pe, secret::none, cmd_logout},
+    {"LOGOUT", any, pe | unbudgeted, secret::none, cmd_logout},
     {"ID", any, pe, secret::none, cmd_id, cap_id},
     {"STARTTLS", na, 0, secret::none, cmd_starttls, cap_starttls},
     {"LOGIN", na, pipelined, secret::after_first_word, cmd_login, cap_login},
@@ -93,7 +94,7 @@ const row table[] = {
     {"SELECT", in, pe, secret::none, cmd_select, cap_select},
     {"EXAMINE", in, pe, secret::none, cmd_examine},
     {"APPEND", in, 0, secret::none, cmd_append, cap_append},
-    {"IDLE", in, 0, secret::none, cmd_idle, cap_idle},
+    {"IDLE", in, unbudgeted, secret::none, cmd_idle, cap_idle},
     {"CHECK", se, pe, secret::none, cmd_noop},
     {"CLOSE", se, pe, secret::none, cmd_close},
     {"UNSELECT", se, pe, secret::none, cmd_unselect, cap_unselect},

@@ -13,6 +13,7 @@ namespace {
 core::login_limits limits_of(const directory::imap_settings& p) {
   core::login_limits l;
   l.max_connections_per_user = p.max_connections_per_user;
+  l.budget = &p.budget;
   l.defence.first_delay = p.login_failure_delay;
   l.defence.max_delay = p.login_failure_delay_max;
   l.defence.block_threshold = p.login_block_threshold;
@@ -40,6 +41,10 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
       // RFC 5530 §3: the user has to ask the administrator.
       s.no(fmt::format("[CONTACTADMIN] {}", outcome.message));
       co_return;
+    case core::login_outcome::kind::throttled:
+      // RFC 2449 §8.1.1 (LOGIN-DELAY), RFC 5530 §3 (LIMIT): try again later.
+      s.no(fmt::format("[LIMIT] {}", outcome.message));
+      co_return;
     case core::login_outcome::kind::unavailable:
       s.no(error_reply(s, outcome.error));
       co_return;
@@ -58,6 +63,8 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
   s.logged_in();
   s.user_id = user_id;
   s.user_lease = std::move(outcome.lease);
+  s.budget = std::move(outcome.budget);
+  s.budget_knobs = &s.settings->budget;
   s.mailbox = std::move(*mb);
   s.state = phase::authenticated;
   s.conn->clear_phase_deadline();
@@ -71,6 +78,7 @@ void log_out(session& s) {
   s.selected.reset();
   s.mailbox.reset();
   s.user_lease = {};
+  s.budget.reset();
   s.user.clear();
   s.user_id = 0;
   s.rev2 = s.utf8_accept = s.condstore = s.qresync = false;

@@ -12,6 +12,7 @@
 #include "observe/log.hpp"
 #include "proto/imap/mutf7.hpp"
 #include "proto/imap/tokenizer.hpp"
+#include "session/core/budget_gate.hpp"
 #include "session/core/component_check.hpp"
 #include "session/core/error_words.hpp"
 #include "session/core/handshake.hpp"
@@ -239,20 +240,35 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
       bool sent = co_await s.flush();
       if (!sent) break;
     }
+    bool measured = core::budgeted(s, row->flags, core::unbudgeted);
+    std::optional<std::string> refused;
+    if (measured) refused = co_await core::budget_admit(s, row->verb);
     auto started = std::chrono::steady_clock::now();
+    auto waited_before = conn.io_wait();
     auto in_before = conn.bytes_in();
     auto out_before = conn.bytes_out() + s.out.size();
     s.status = {};
     bool condstore_before = s.condstore;
     std::string failure;
     s.command_started(row->verb);
-    try {
-      co_await row->run(s, d->args);
-    } catch (const std::exception& e) {
-      failure = e.what();
-      if (failure.empty()) failure = "unknown exception";
+    if (refused) {
+      // RFC 5530 §3: LIMIT, "an operation has been denied because of a limit".
+      s.no(fmt::format("[LIMIT] {}", *refused));
+      // A non-synchronizing literal follows anyway (RFC 7888) and cannot be
+      // told apart from commands: the session ends, as APPEND's own refusals do.
+      if (s.append_literal && !s.append_sync) s.quit = true;
+    } else {
+      try {
+        co_await row->run(s, d->args);
+      } catch (const std::exception& e) {
+        failure = e.what();
+        if (failure.empty()) failure = "unknown exception";
+      }
     }
     s.command_done();
+    if (measured && !refused)
+      core::budget_spent(s, std::chrono::steady_clock::now() - started,
+                         conn.io_wait() - waited_before);
     if (!failure.empty()) {
       observe::log(observe::level::error, "imap", s.id, "{} failed for {}: {}", row->verb, s.who(),
                    base::printable(failure, 300));

@@ -217,6 +217,9 @@ void say(state& s, core::event e, std::string_view detail) {
       else
         s.reply(fmt::format("421 4.3.2 {} server shutting down; try again later", s.svc.hostname));
       break;
+    case core::event::throttled:
+      s.reply(fmt::format("451 4.7.0 {}", detail));
+      break;
     case core::event::timed_out:
       observe::log(observe::level::info, "lmtp", s.id,
                    "idle timeout (timeout) for {}; connection closed", s.who());

@@ -16,6 +16,7 @@ using proto::pop3::top_args;
 using row = core::command_row<session>;
 using core::pipelined;
 using core::secret;
+using core::unbudgeted;
 
 constexpr uint8_t auth = static_cast<uint8_t>(phase::authorization);
 constexpr uint8_t trans = static_cast<uint8_t>(phase::transaction);
@@ -65,7 +66,7 @@ const row table[] = {
      typed<message_arg, proto::pop3::parse_message_arg, cmd_retr>},
     {"TOP", trans, pipelined, secret::none, typed<top_args, proto::pop3::parse_top_args, cmd_top>,
      cap_top},
-    {"QUIT", auth | trans, pipelined, secret::none, cmd_quit},
+    {"QUIT", auth | trans, pipelined | unbudgeted, secret::none, cmd_quit},
 };
 
 std::optional<core::command_line> parse_line(std::string_view line) {
@@ -112,6 +113,10 @@ void say(session& s, core::event e, std::string_view detail) {
         s.err(fmt::format("[SYS/TEMP] {}", why));
       else
         s.err("[SYS/TEMP] server shutting down; try again in a moment");
+      break;
+    case core::event::throttled:
+      // RFC 2449 §8.1.1: LOGIN-DELAY tells the client to wait before trying again.
+      s.err(fmt::format("[LOGIN-DELAY] {}", detail));
       break;
     case core::event::timed_out: {
       bool before_login = s.state == phase::authorization;

@@ -27,6 +27,7 @@ uint64_t total_size(const std::vector<maildrop_entry>& drop) {
 core::login_limits limits_of(const directory::pop3_settings& p) {
   core::login_limits l;
   l.max_connections_per_user = p.max_connections_per_user;
+  l.budget = &p.budget;
   l.defence.first_delay = p.login_failure_delay;
   l.defence.max_delay = p.login_failure_delay_max;
   l.defence.block_threshold = p.login_block_threshold;
@@ -55,6 +56,10 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
       // RFC 3206 §4: a refusal that trying again will not fix.
       s.err(fmt::format("[AUTH] {}", outcome.message));
       co_return;
+    case core::login_outcome::kind::throttled:
+      // RFC 2449 §8.1.1 (LOGIN-DELAY), RFC 5530 §3 (LIMIT): try again later.
+      s.err(fmt::format("[LOGIN-DELAY] {}", outcome.message));
+      co_return;
     case core::login_outcome::kind::unavailable:
       s.err(error_reply(s, outcome.error));
       co_return;
@@ -82,6 +87,8 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
   s.user = outcome.user.address;
   s.logged_in();
   s.user_lease = std::move(outcome.lease);
+  s.budget = std::move(outcome.budget);
+  s.budget_knobs = &s.settings->budget;
   s.mailbox = drop->mailbox;
   s.uidvalidity = drop->uidvalidity;
   s.maildrop.clear();

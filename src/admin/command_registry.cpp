@@ -14,9 +14,9 @@ namespace {
 
 std::vector<command_spec> build() {
   std::vector<command_spec> all;
-  for (auto group :
-       {user_commands(), settings_commands(), node_commands(), session_commands(),
-        component_commands(), log_commands(), block_commands(), cert_commands(), folder_commands()})
+  for (auto group : {user_commands(), settings_commands(), node_commands(), session_commands(),
+                     component_commands(), log_commands(), block_commands(), cert_commands(),
+                     folder_commands(), mailbox_commands()})
     for (auto& c : group) all.push_back(std::move(c));
   return all;
 }
@@ -101,7 +101,7 @@ std::optional<command_reply> check_arguments(const command_spec& c, const argume
 int exit_code(const command_reply& r) {
   switch (r.status) {
     case 200:
-      return ex_ok;
+      return r.problems ? ex_dataerr : ex_ok;
     case 400:
     case 405:
     case 413:

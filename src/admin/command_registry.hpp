@@ -53,6 +53,9 @@ struct command_reply {
   std::vector<std::string> lines;  // what was done, in words
   std::vector<std::string> columns;
   std::vector<std::vector<std::string>> rows;
+  // The request succeeded but what it looked at is not right (`mailbox check`
+  // found problems): the CLI exits 65 (EX_DATAERR) after printing the answer.
+  bool problems = false;
 
   bool ok() const { return status == 200; }
 };
@@ -105,5 +108,6 @@ std::vector<command_spec> log_commands();
 std::vector<command_spec> block_commands();
 std::vector<command_spec> cert_commands();
 std::vector<command_spec> folder_commands();
+std::vector<command_spec> mailbox_commands();
 
 }  // namespace postern::admin

@@ -104,6 +104,7 @@ std::string reply_to_json(const command_reply& r) {
     items.emplace_back(std::move(item));
   }
   o["items"] = std::move(items);
+  if (r.problems) o["problems"] = true;
   return json::serialize(o);
 }
 
@@ -117,6 +118,7 @@ base::result<command_reply> reply_from_json(std::string_view body, int http_stat
   command_reply r;
   r.status = http_status;
   if (auto* e = o.if_contains("error"); e && e->is_string()) r.error = std::string(e->get_string());
+  if (auto* p = o.if_contains("problems"); p && p->is_bool()) r.problems = p->get_bool();
   if (auto* lines = o.if_contains("lines"); lines && lines->is_array())
     for (auto& l : lines->get_array())
       if (l.is_string()) r.lines.emplace_back(l.get_string());

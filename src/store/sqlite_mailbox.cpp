@@ -626,7 +626,8 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
     if (auto s = txn.commit(); !s) return s.err();
   }
   // After the commit: a crash here leaves only unreferenced files, which
-  // `postern mailbox repair` removes; it never leaves a row without its file.
+  // `postern mailbox repair` moves to lost+found/; it never leaves a row
+  // without its file.
   size_t removed = blobs.size();
   remove_unreferenced(blobs, db::sync_mode::deferred);
   if (removed) {

@@ -58,6 +58,7 @@ class sqlite_mailbox final : public mailbox {
   base::status save_recent(std::string_view folder, uint32_t uid) override;
   base::result<usage> total_usage() override;
   base::result<usage> folder_usage(std::string_view folder) override;
+  base::result<check_report> check(check_mode mode) override;
   // Notifies subscribers when another process committed (store::poll_external_changes).
   void poll_external_changes();
 

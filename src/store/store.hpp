@@ -122,6 +122,27 @@ inline constexpr uint64_t header_batch_bytes = 1024 * 1024;
 
 class folder_view;
 
+// `postern mailbox check|repair` (mailbox_check.cpp): what was found wrong
+// with a mailbox's index and files, and what repair did about it.
+struct check_finding {
+  std::string kind;    // "missing file", "orphan file", "uidnext", "duplicate uid", "modseq",
+                       // "size", "structure", "index"
+  std::string folder;  // empty for the mailbox as a whole
+  uint32_t uid = 0;    // 0 when not about one message
+  std::string detail;  // what is wrong, with the file or row it is about
+  std::string action;  // what repair did; empty when nothing (check, or not repairable)
+};
+struct check_report {
+  uint64_t folders = 0, messages = 0, files = 0;
+  std::vector<check_finding> findings;
+  bool uidvalidity_changed = false;  // only when recovery without it was impossible
+  std::string quarantine;            // where orphan files were moved, if any
+};
+// check: only report. repair: fix what is found, never changing UIDVALIDITY
+// or an existing UID unless recovery is impossible. restore: repair, and
+// put the quarantined orphan files back as messages of the folder Recovered.
+enum class check_mode { check, repair, restore };
+
 struct new_message {
   std::string_view bytes;     // RFC 5322 message; line endings are canonicalised to CRLF
   int64_t internal_date = 0;  // 0 means now
@@ -274,6 +295,13 @@ class mailbox {
   virtual base::result<usage> total_usage() = 0;
   // Folder message count and size (STATUS SIZE).
   virtual base::result<usage> folder_usage(std::string_view folder) = 0;
+
+  // Verifies the index against its files and itself, and with a repair mode
+  // fixes what it found (see check_mode). Safe while sessions use the
+  // mailbox: they see repairs as they see other sessions' changes.
+  virtual base::result<check_report> check(check_mode) {
+    return base::error{base::errc::unavailable, "this store cannot check mailboxes", ""};
+  }
 };
 
 class store {

@@ -1,0 +1,93 @@
+// `postern mailbox check ADDRESS` and `postern mailbox repair ADDRESS
+// [--restore]` (Exchange's New-MailboxRepairRequest -CorruptionType ImapID):
+// the store's findings as a table, what repair did, and whether UIDVALIDITY
+// had to change. On the node while it serves the mailbox, or on the data
+// folder while it is stopped.
+#include <fmt/format.h>
+
+#include "admin/node_runtime.hpp"
+#include "base/strings.hpp"
+#include "directory/directory.hpp"
+#include "observe/log.hpp"
+
+namespace postern::admin {
+
+namespace {
+
+command_reply run_check(command_context& c, const arguments& a, store::check_mode mode) {
+  auto u = c.dir.find_user(value_of(a, "address"));
+  if (!u) return failure(u.err());
+  auto mb = c.mail.open(u->id);
+  if (!mb) return failure(mb.err());
+  auto report = (*mb)->check(mode);
+  if (!report) {
+    observe::log(observe::level::error, "admin", "", "{}: mailbox {} of {}: {}", c.requester,
+                 mode == store::check_mode::check ? "check" : "repair", u->address,
+                 report.err().message);
+    return failure(report.err());
+  }
+  command_reply r;
+  r.columns = {"finding", "folder", "uid", "detail", "action"};
+  size_t repaired = 0;
+  for (auto& f : report->findings) {
+    r.rows.push_back(
+        {f.kind, f.folder, f.uid ? std::to_string(f.uid) : "", f.detail,
+         f.action.empty() ? (mode == store::check_mode::check ? "" : "not repaired") : f.action});
+    repaired += f.action.empty() ? 0 : 1;
+  }
+  auto summary = fmt::format("{}: {} folder(s), {} message(s), {} file(s) checked", u->address,
+                             report->folders, report->messages, report->files);
+  if (report->findings.empty()) {
+    r.lines.push_back(summary + ": no problems found");
+  } else if (mode == store::check_mode::check) {
+    r.lines.push_back(fmt::format("{}: {} problem(s) found; `postern mailbox repair {}` fixes them",
+                                  summary, report->findings.size(), u->address));
+    r.problems = true;
+  } else {
+    r.lines.push_back(fmt::format("{}: {} problem(s) found, {} repaired", summary,
+                                  report->findings.size(), repaired));
+    r.problems = repaired < report->findings.size();
+  }
+  if (mode != store::check_mode::check)
+    r.lines.push_back(report->uidvalidity_changed
+                          ? "UIDVALIDITY changed: clients will download the mailbox again"
+                          : "UIDVALIDITY and every existing UID are unchanged");
+  observe::log(report->findings.empty() ? observe::level::info : observe::level::warning, "admin",
+               "", "{}: mailbox {} of {}: {} finding(s), {} repaired", c.requester,
+               mode == store::check_mode::check ? "check" : "repair", u->address,
+               report->findings.size(), repaired);
+  return r;
+}
+
+}  // namespace
+
+std::vector<command_spec> mailbox_commands() {
+  arg_spec address, restore;
+  address.name = "address";
+  address.help = "the mailbox's address";
+  address.positional = true;
+  address.required = true;
+  restore.name = "restore";
+  restore.help =
+      "also make the message files repair moved to lost+found messages of the folder Recovered";
+  restore.what = arg_spec::kind::flag;
+  return {{"mailbox check",
+           "verify a mailbox's index against its files and itself (exit 65 when it found "
+           "problems)",
+           {address},
+           false,
+           [](command_context& c, const arguments& a) {
+             return run_check(c, a, store::check_mode::check);
+           }},
+          {"mailbox repair",
+           "check a mailbox and fix what is wrong, keeping UIDVALIDITY and every UID",
+           {address, restore},
+           false,
+           [](command_context& c, const arguments& a) {
+             return run_check(c, a,
+                              value_of(a, "restore") == "true" ? store::check_mode::restore
+                                                               : store::check_mode::repair);
+           }}};
+}
+
+}  // namespace postern::admin

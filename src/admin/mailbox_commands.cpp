@@ -5,21 +5,55 @@
 // folder while it is stopped.
 #include <fmt/format.h>
 
+#include <chrono>
+#include <thread>
+
 #include "admin/node_runtime.hpp"
 #include "base/strings.hpp"
 #include "directory/directory.hpp"
 #include "observe/log.hpp"
+#include "session/core/session_table.hpp"
 
 namespace postern::admin {
 
 namespace {
 
+// The index is damaged beyond an in-place repair: the user's sessions are
+// ended (they hold the mailbox open) and the store rebuilds it from the files.
+base::result<store::check_report> rebuild(command_context& c, const directory::user_record& u) {
+  if (c.node && c.node->svc.sessions) {
+    auto who = base::to_lower(u.address);
+    c.node->svc.sessions->kill(
+        [&](const session::core::session_info& i) { return base::to_lower(i.user) == who; },
+        "the administrator is rebuilding this mailbox's index (postern mailbox repair); "
+        "reconnect in a minute");
+  }
+  for (int attempt = 0;; ++attempt) {
+    auto r = c.mail.rebuild(u.id);
+    if (r || r.err().code != base::errc::in_use || attempt >= 100) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // sessions closing
+  }
+}
+
 command_reply run_check(command_context& c, const arguments& a, store::check_mode mode) {
   auto u = c.dir.find_user(value_of(a, "address"));
   if (!u) return failure(u.err());
-  auto mb = c.mail.open(u->id);
-  if (!mb) return failure(mb.err());
-  auto report = (*mb)->check(mode);
+  base::result<store::check_report> report = base::error{base::errc::corrupt, "", ""};
+  {
+    auto mb = c.mail.open(u->id);
+    report = mb ? (*mb)->check(mode) : base::result<store::check_report>(mb.err());
+  }
+  if (!report && report.err().code == base::errc::corrupt) {
+    observe::log(observe::level::error, "admin", "", "{}: mailbox of {} is damaged: {}",
+                 c.requester, u->address, report.err().message);
+    if (mode == store::check_mode::check) {
+      store::check_report damaged;
+      damaged.findings.push_back({"index", "", 0, report.err().message, ""});
+      report = std::move(damaged);
+    } else {
+      report = rebuild(c, *u);
+    }
+  }
   if (!report) {
     observe::log(observe::level::error, "admin", "", "{}: mailbox {} of {}: {}", c.requester,
                  mode == store::check_mode::check ? "check" : "repair", u->address,

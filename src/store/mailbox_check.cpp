@@ -33,6 +33,7 @@
 #include "base/files.hpp"
 #include "mime/imap_structure.hpp"
 #include "store/blob_file.hpp"
+#include "store/canonical.hpp"
 #include "store/folder_view.hpp"
 #include "store/sqlite_mailbox.hpp"
 
@@ -62,13 +63,6 @@ struct derived {
   std::string structure, envelope, bodystructure, body;
   std::optional<std::string> header;
 };
-
-uint32_t count_dot_lines(std::string_view bytes) {
-  uint32_t n = 0;
-  for (size_t i = 0; i < bytes.size(); ++i)
-    if (bytes[i] == '.' && (i == 0 || bytes[i - 1] == '\n')) ++n;
-  return n;
-}
 
 derived derive(std::string_view bytes) {
   derived d;
@@ -135,9 +129,7 @@ base::result<check_report> sqlite_mailbox::check(check_mode mode) {
         else
           return base::error{
               base::errc::corrupt,
-              fmt::format("{} is damaged beyond an in-place repair ({}); stop the node, keep a "
-                          "copy of the mailbox folder and restore it from a backup",
-                          index_path, again),
+              fmt::format("{} is damaged beyond an in-place repair ({})", index_path, again),
               index_path};
       }
     }

@@ -59,6 +59,12 @@ class sqlite_mailbox final : public mailbox {
   base::result<usage> total_usage() override;
   base::result<usage> folder_usage(std::string_view folder) override;
   base::result<check_report> check(check_mode mode) override;
+  // When SQLite cannot repair the index in place: builds a new one beside it
+  // from what the damaged one still reads (folders, UIDs' order, flags) and
+  // the message files (the rest go to Recovered), with new UIDVALIDITYs, then
+  // swaps the folders, keeping the damaged one as ROOT.damaged-TIME. No
+  // mailbox object of the user may be open (sqlite_store ensures it).
+  static base::result<check_report> rebuild(int64_t user_id, const std::string& root);
   // Notifies subscribers when another process committed (store::poll_external_changes).
   void poll_external_changes();
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "base/files.hpp"
 #include "store/sqlite_mailbox.hpp"
@@ -65,8 +66,33 @@ class sqlite_store final : public store {
     for (auto& mb : open) mb->poll_external_changes();
   }
 
+  base::result<check_report> rebuild(int64_t user_id) override {
+    {
+      std::lock_guard lock(mu_);
+      std::erase_if(warm_, [&](auto& mb) { return mb->user_id() == user_id; });
+      if (auto it = open_.find(user_id); it != open_.end() && !it->second.expired())
+        return base::error{base::errc::in_use,
+                           "sessions still hold the mailbox; end them first (postern session kill "
+                           "--user ADDRESS)",
+                           root_of(user_id)};
+      open_.erase(user_id);
+      if (!rebuilding_.insert(user_id).second)
+        return base::error{base::errc::in_use, "the mailbox is already being rebuilt",
+                           root_of(user_id)};
+    }
+    auto report = sqlite_mailbox::rebuild(user_id, root_of(user_id));
+    std::lock_guard lock(mu_);
+    rebuilding_.erase(user_id);
+    return report;
+  }
+
   base::result<std::shared_ptr<mailbox>> open(int64_t user_id) override {
     std::lock_guard lock(mu_);
+    if (rebuilding_.count(user_id))
+      return base::error{base::errc::temporary,
+                         "the mailbox's index is being rebuilt (postern mailbox repair); try again "
+                         "in a minute",
+                         root_of(user_id)};
     if (auto it = open_.find(user_id); it != open_.end()) {
       if (auto mb = it->second.lock()) {
         keep_warm(mb);
@@ -124,6 +150,7 @@ class sqlite_store final : public store {
   std::atomic<uint64_t> spool_seq_{static_cast<uint64_t>(::time(nullptr)) << 20};
   std::mutex mu_;
   std::map<int64_t, std::weak_ptr<sqlite_mailbox>> open_;
+  std::set<int64_t> rebuilding_;  // open() refuses these meanwhile
   std::deque<std::shared_ptr<sqlite_mailbox>> warm_;
 };
 

@@ -313,6 +313,13 @@ class store {
   virtual base::status destroy(int64_t user_id) = 0;
   // A new empty file in the spool folder (data_dir/spool).
   virtual base::result<spool_file> create_spool() = 0;
+  // Rebuilds a user's index from its files when it is damaged beyond an
+  // in-place repair (check() failed with corrupt): UIDVALIDITY changes. in_use
+  // while any session still holds the mailbox (end them first); opens of the
+  // mailbox fail with `temporary` until it is done.
+  virtual base::result<check_report> rebuild(int64_t) {
+    return base::error{base::errc::unavailable, "this store cannot rebuild mailboxes", ""};
+  }
   // Wakes the sessions of every open mailbox that another process (postern
   // deliver) changed since the last call. The node calls it a few times a
   // second; it only reads.

@@ -184,6 +184,50 @@ class MailboxRepair(unittest.TestCase):
         with self.assertRaises(sqlite3.IntegrityError):
             self.sql("UPDATE messages SET uid = 2 WHERE uid = 7")
 
+    def test_an_index_damaged_beyond_repair_is_rebuilt_with_new_uidvalidity(self):
+        (old_validity,), = self.sql("SELECT uidvalidity FROM folders WHERE name = 'INBOX'")
+        self.node.stop()
+        # A table page (not an index SQLite could rebuild) overwritten.
+        self.sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        (page,), = self.sql("SELECT rootpage FROM sqlite_master WHERE name = 'messages'")
+        (page_size,), = self.sql("PRAGMA page_size")
+        with open(os.path.join(self.root, "index.sqlite"), "r+b") as f:
+            f.seek((page - 1) * page_size)
+            f.write(b"\xa5" * page_size)
+        self.node.start()
+        code, out = self.check()
+        self.assertEqual(code, 65, out)
+        self.assertEqual(out["items"][0]["finding"], "index")
+        # A session holding the mailbox is ended with the reason.
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.node.imaps, ssl_context=client_tls_context(),
+                              timeout=30)
+        c.login(USER, PASSWORD)
+        code, out = self.check(verb="repair")
+        self.assertEqual(code, 0, out)
+        self.assertIn("UIDVALIDITY changed: clients will download the mailbox again", out["lines"])
+        action = out["items"][0]["action"]
+        self.assertIn("every folder has a new UIDVALIDITY", action)
+        damaged = re.search(r"the damaged copy is (\S+) ", action).group(1)
+        self.assertTrue(os.path.isdir(damaged))
+        with self.assertRaises((imaplib.IMAP4.abort, OSError)):
+            c.noop()
+            c.noop()
+        # Every message is there, under a new UIDVALIDITY.
+        c = self.imap()
+        ids = set()
+        for folder in ("INBOX", "Recovered"):
+            typ, data = c.select(folder)
+            if typ != "OK" or data[0] == b"0":
+                continue
+            typ, data = c.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            ids |= {m.group(0) for x in data if isinstance(x, tuple)
+                    for m in [re.search(rb"<m\d@example\.com>", x[1])] if m}
+        self.assertEqual(ids, {f"<m{i}@example.com>".encode() for i in range(1, 7)})
+        (new_validity,), = self.sql("SELECT uidvalidity FROM folders WHERE name = 'INBOX'")
+        self.assertNotEqual(new_validity, old_validity)
+        self.assertEqual(self.check()[0], 0)
+        c.logout()
+
     def test_unknown_user_and_check_on_a_stopped_node(self):
         r = self.node.cli("mailbox", "check", "nobody@example.com", check=False)
         self.assertEqual(r.returncode, 67)

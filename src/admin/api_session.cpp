@@ -75,7 +75,11 @@ net::awaitable<response> run_command(api_state& s, const command_spec& spec, con
   if (!args) co_return error_reply(400, args.err().message, keep);
   if (auto bad = check_arguments(spec, *args)) co_return error_reply(400, bad->error, keep);
   auto& node = s.api.node;
-  auto requester = fmt::format("admin API from {}", s.conn->remote_ip());
+  auto subject = s.conn->verified_client_certificate();
+  auto requester = subject.empty()
+                       ? fmt::format("admin API from {}", s.conn->remote_ip())
+                       : fmt::format("admin API from {} (certificate {})", s.conn->remote_ip(),
+                                     base::printable(subject, 200));
   auto work = [&node, &spec, a = std::move(*args), requester] {
     command_context ctx{node.cfg, node.svc.dir, node.svc.mail, &node, requester};
     return spec.run(ctx, a);
@@ -97,11 +101,21 @@ net::awaitable<response> answer(api_state& s, const request& req) {
     auto r = co_await net::run_blocking(std::move(check));
     co_return reply(static_cast<unsigned>(r.status), reply_to_json(r), keep);
   }
-  if (!token_matches(s.api.token, bearer(req))) {
-    auto res = error_reply(401,
-                           "this request needs the header Authorization: Bearer <token>, with "
-                           "the token the node keeps in data_dir/admin.token",
-                           keep);
+  // A client certificate issued by the listener's client_ca lets a request
+  // in as the token does (the subject names it in the log).
+  bool by_certificate = !s.conn->verified_client_certificate().empty();
+  if (!by_certificate && !token_matches(s.api.token, bearer(req))) {
+    auto untrusted = s.conn->unverified_client_certificate();
+    auto res = error_reply(
+        401,
+        untrusted.empty()
+            ? "this request needs the header Authorization: Bearer <token>, with the token the "
+              "node keeps in data_dir/admin.token (or a client certificate from the listener's "
+              "client_ca)"
+            : fmt::format("the client certificate {} was not issued by the listener's client_ca; "
+                          "send Authorization: Bearer <token> instead",
+                          base::printable(untrusted, 200)),
+        keep);
     res.set(http::field::www_authenticate, "Bearer realm=\"postern\"");
     co_return res;
   }
@@ -230,7 +244,9 @@ net::awaitable<void> run_api_session(api_context& api, std::shared_ptr<net::conn
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started)
                   .count();
-    observe::log(observe::level::info, "admin", s.id, "{} {} {} -> {} ({} ms)", conn->remote_ip(),
+    auto cert = conn->verified_client_certificate();
+    observe::log(observe::level::info, "admin", s.id, "{}{} {} {} -> {} ({} ms)", conn->remote_ip(),
+                 cert.empty() ? "" : " (certificate " + base::printable(cert, 200) + ")",
                  std::string(req->method_string()),
                  base::printable(std::string_view(req->target().data(), req->target().size()), 200),
                  res.result_int(), ms);

@@ -57,10 +57,17 @@ std::vector<std::string> hosts_of(command_context& c, const std::string& protoco
   return hosts;
 }
 
-std::string coverage(X509* x, const std::vector<std::string>& hosts) {
+// Whether clients reach every host name with a certificate that names it:
+// the listener's own, or one SNI chooses ([[tls.sni]]).
+std::string coverage(X509* x, const std::vector<std::string>& hosts,
+                     const std::vector<X509*>& sni = {}) {
   std::vector<std::string> missing;
-  for (auto& h : hosts)
-    if (X509_check_host(x, h.c_str(), h.size(), 0, nullptr) != 1) missing.push_back(h);
+  for (auto& h : hosts) {
+    bool named = X509_check_host(x, h.c_str(), h.size(), 0, nullptr) == 1;
+    for (auto* alt : sni)
+      named = named || X509_check_host(alt, h.c_str(), h.size(), 0, nullptr) == 1;
+    if (!named) missing.push_back(h);
+  }
   if (missing.empty()) return "yes";
   return fmt::format("no: {} {} not among its names", fmt::join(missing, ", "),
                      missing.size() == 1 ? "is" : "are");
@@ -141,9 +148,15 @@ command_reply cert_list(command_context& c, const arguments&) {
       X509* x = SSL_CTX_get0_certificate(ctx->native_handle());
       if (!x) continue;
       auto hosts = hosts_of(c, lc.listener.substr(0, lc.listener.find(' ')));
+      auto sni = net::sni_certificates(*ctx);
       auto facts = facts_of(x);
-      facts.coverage = coverage(x, hosts);
+      facts.coverage = coverage(x, hosts, sni);
       add_row(r, lc.listener, lc.source->certificate_path(), facts);
+      for (auto* alt : sni) {
+        auto alt_facts = facts_of(alt);
+        alt_facts.coverage = "chosen by SNI for its names";
+        add_row(r, lc.listener + " (SNI)", "[[tls.sni]]", alt_facts);
+      }
     }
     return r;
   }

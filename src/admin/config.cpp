@@ -119,7 +119,28 @@ base::result<node_config> load_config(const std::string& path) {
   if (auto tls = root["tls"]) {
     auto* t = tls.as_table();
     if (!t) return config_error(c, &tls.node()->source(), "[tls] must be a table");
-    if (auto e = check_keys(c, *t, {"certificate", "key", "profile"}, "[tls]")) return *e;
+    if (auto e = check_keys(c, *t, {"certificate", "key", "profile", "sni"}, "[tls]")) return *e;
+    if (auto sni = (*t)["sni"]) {
+      if (!sni.is_array_of_tables())
+        return config_error(c, &sni.node()->source(),
+                            "[tls] sni must be written as [[tls.sni]] tables, each with a "
+                            "certificate and key");
+      int index = 0;
+      for (auto& node : *sni.as_array()) {
+        ++index;
+        auto& e = *node.as_table();
+        auto name = fmt::format("[[tls.sni]] #{}", index);
+        if (auto err = check_keys(c, e, {"certificate", "key"}, name)) return *err;
+        auto cert = e["certificate"].value<std::string>();
+        auto key = e["key"].value<std::string>();
+        if (!cert || !key)
+          return config_error(c, &e.source(),
+                              fmt::format("{}: certificate and key must both be file paths "
+                                          "(the names it serves come from the certificate)",
+                                          name));
+        c.tls_sni.emplace_back(resolve(base_dir, *cert), resolve(base_dir, *key));
+      }
+    }
     if (auto p = (*t)["profile"]) {
       auto v = p.value<std::string>();
       if (v && *v == "intermediate")
@@ -153,8 +174,9 @@ base::result<node_config> load_config(const std::string& path) {
       ++index;
       auto& t = *node.as_table();
       auto name = fmt::format("[[listener]] #{}", index);
-      if (auto e =
-              check_keys(c, t, {"protocol", "address", "port", "tls", "certificate", "key"}, name))
+      if (auto e = check_keys(
+              c, t, {"protocol", "address", "port", "tls", "certificate", "key", "client_ca"},
+              name))
         return *e;
       listener_config l;
       l.origin = fmt::format("{} {} line {}", c.path, name, t.source().begin.line);
@@ -198,6 +220,17 @@ base::result<node_config> load_config(const std::string& path) {
           return config_error(c, &v.node()->source(),
                               fmt::format("{}: {} must be a file path", name, k));
         *dest = resolve(base_dir, **v.as_string());
+      }
+      if (auto v = t["client_ca"]) {
+        if (!v.is_string())
+          return config_error(c, &v.node()->source(),
+                              fmt::format("{}: client_ca must be a file path", name));
+        if (l.protocol != "admin" || l.tls != net::tls_mode::implicit)
+          return config_error(c, &v.node()->source(),
+                              fmt::format("{}: client_ca is for the admin API over TLS "
+                                          "(protocol = \"admin\", tls = \"implicit\")",
+                                          name));
+        l.client_ca = resolve(base_dir, **v.as_string());
       }
       if (l.certificate.empty() != l.key.empty())
         return config_error(

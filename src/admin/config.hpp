@@ -20,6 +20,9 @@ struct listener_config {
   net::tls_mode tls = net::tls_mode::none;
   // This listener's own certificate and key; empty: [tls] certificate and key.
   std::string certificate, key;
+  // Admin API over TLS only: clients presenting a certificate these CAs
+  // issued are let in without the token.
+  std::string client_ca;
   std::string origin;  // "postern.toml [[listener]] #2 (line 14)"
 };
 
@@ -32,6 +35,8 @@ struct node_config {
   std::chrono::milliseconds shutdown_timeout{10000};  // graceful shutdown's second stage
   std::string tls_certificate, tls_key;
   net::tls_profile tls_profile = net::tls_profile::intermediate;
+  // [[tls.sni]]: more certificate and key pairs, chosen by the name a client asks for.
+  std::vector<std::pair<std::string, std::string>> tls_sni;
   std::vector<listener_config> listeners;
 };
 

@@ -118,7 +118,8 @@ int serve(const node_config& cfg) {
 
   // One TLS source per certificate and key pair, shared by the listeners
   // that use it, each reloadable (`postern cert reload`, SIGHUP).
-  std::map<std::pair<std::string, std::string>, std::shared_ptr<net::tls_source>> tls_sources;
+  std::map<std::tuple<std::string, std::string, std::string>, std::shared_ptr<net::tls_source>>
+      tls_sources;
   std::vector<std::shared_ptr<net::tls_source>> listener_tls;
   for (auto& l : cfg.listeners) {
     if (l.tls == net::tls_mode::none) {
@@ -127,11 +128,15 @@ int serve(const node_config& cfg) {
     }
     auto cert = l.certificate.empty() ? cfg.tls_certificate : l.certificate;
     auto key = l.certificate.empty() ? cfg.tls_key : l.key;
-    auto& source = tls_sources[{cert, key}];
+    auto& source = tls_sources[{cert, key, l.client_ca}];
     if (!source) {
-      auto ctx = net::make_server_tls(cert, key, cfg.tls_profile);
+      net::tls_options options;
+      options.profile = cfg.tls_profile;
+      options.sni = cfg.tls_sni;
+      options.client_ca = l.client_ca;
+      auto ctx = net::make_server_tls(cert, key, options);
       if (!ctx) return refuse(fmt::format("{}: {}: {}", cfg.path, l.origin, ctx.err().message));
-      source = std::make_shared<net::tls_source>(cert, key, cfg.tls_profile, *ctx);
+      source = std::make_shared<net::tls_source>(cert, key, options, *ctx);
     }
     listener_tls.push_back(source);
   }

@@ -115,6 +115,20 @@ std::string connection::tls_description() const {
   return tls_->version() + " " + tls_->cipher();
 }
 
+std::string connection::verified_client_certificate() const {
+  if (!tls_active_ || !tls_) return {};
+  bool verified = false;
+  auto subject = tls_->peer_subject(verified);
+  return verified ? subject : std::string();
+}
+
+std::string connection::unverified_client_certificate() const {
+  if (!tls_active_ || !tls_) return {};
+  bool verified = false;
+  auto subject = tls_->peer_subject(verified);
+  return verified ? std::string() : subject;
+}
+
 awaitable<bool> connection::start_tls() {
   in_begin_ = in_end_ = 0;
   if (!tls_ctx_) co_return false;

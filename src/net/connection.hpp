@@ -59,6 +59,12 @@ class connection : public std::enable_shared_from_this<connection> {
   bool tls_active() const { return tls_active_; }
   // "TLSv1.3 TLS_AES_256_GCM_SHA384" once TLS is up, else empty.
   std::string tls_description() const;
+  // The client certificate's subject when the client sent one that chains to
+  // the listener's client_ca (the admin API's second way in); else empty.
+  std::string verified_client_certificate() const;
+  // The subject of a client certificate that does not chain to client_ca,
+  // for the refusal's words; else empty.
+  std::string unverified_client_certificate() const;
   bool tls_available() const { return tls_ctx_ != nullptr; }
   const std::string& tls_failure() const { return tls_failure_; }
   const std::string& remote_ip() const { return remote_ip_; }

@@ -192,6 +192,18 @@ awaitable<error_code> tls_stream::write_all(std::string_view data) {
 
 std::string tls_stream::version() const { return ssl_ ? SSL_get_version(ssl_) : ""; }
 
+std::string tls_stream::peer_subject(bool& verified) const {
+  verified = false;
+  if (!ssl_) return {};
+  X509* peer = SSL_get1_peer_certificate(ssl_);
+  if (!peer) return {};
+  char buf[512];
+  X509_NAME_oneline(X509_get_subject_name(peer), buf, sizeof buf);
+  X509_free(peer);
+  verified = SSL_get_verify_result(ssl_) == X509_V_OK;
+  return buf;
+}
+
 std::string tls_stream::cipher() const {
   const char* c = ssl_ ? SSL_get_cipher_name(ssl_) : nullptr;
   return c ? c : "";

@@ -44,6 +44,9 @@ class tls_stream {
   // "TLSv1.3", and the cipher suite's name (for logs and session lists).
   std::string version() const;
   std::string cipher() const;
+  // The client certificate's subject ("/CN=ops"), and whether it chains to
+  // the listener's client_ca; empty when the client sent none.
+  std::string peer_subject(bool& verified) const;
 
  private:
   // What to do after an SSL call returned `rc`: wait (and retry), or stop.

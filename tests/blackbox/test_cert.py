@@ -145,5 +145,98 @@ class Certificates(unittest.TestCase):
         self.assertIn(b"certificate and key go together", r.stderr)
 
 
+def make_ca_and_client(directory):
+    """A private CA and a client certificate it issued (CN=ops)."""
+    ca, ca_key = os.path.join(directory, "ca.pem"), os.path.join(directory, "ca.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=Postern test CA", "-addext",
+                    "basicConstraints=critical,CA:TRUE", "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign", "-keyout", ca_key, "-out", ca],
+                   check=True, capture_output=True)
+    key, csr, cert = (os.path.join(directory, n) for n in ("ops.key", "ops.csr", "ops.pem"))
+    subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=ops",
+                    "-keyout", key, "-out", csr], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                    "-CAcreateserial", "-days", "2", "-out", cert], check=True, capture_output=True)
+    return ca, cert, key
+
+
+class SniAndClientCertificates(unittest.TestCase):
+    def setUp(self):
+        self.node = Node(listeners=("pop3:implicit", "admin:implicit"))
+        self.ca, self.client_cert, self.client_key = make_ca_and_client(self.node.dir)
+        self.other_cert, self.other_key = make_cert(self.node.dir, "other", "mail.example.org")
+        with open(self.node.config) as f:
+            text = f.read()
+        marker = f"port = {self.node.admin}\n"
+        text = text.replace(marker, marker + f'client_ca = "{self.ca}"\n')
+        text += ("[[tls.sni]]\n" f'certificate = "{self.other_cert}"\n'
+                 f'key = "{self.other_key}"\n')
+        with open(self.node.config, "w") as f:
+            f.write(text)
+        self.node.start()
+
+    def tearDown(self):
+        self.node.cleanup()
+
+    def served_cn_for(self, name):
+        with socket.create_connection(("127.0.0.1", self.node.pop3s), timeout=10) as raw:
+            with client_tls_context().wrap_socket(raw, server_hostname=name) as s:
+                der = s.getpeercert(binary_form=True)
+                self.assertTrue(s.recv(1024).startswith(b"+OK"))
+        out = subprocess.run(["openssl", "x509", "-noout", "-subject"],
+                             input=ssl.DER_cert_to_PEM_cert(der).encode(), capture_output=True,
+                             check=True).stdout.decode()
+        return out.strip().split("CN", 1)[1].lstrip(" =")
+
+    def test_sni_chooses_the_certificate_that_names_the_host(self):
+        self.assertEqual(self.served_cn_for("mail.example.org"), "mail.example.org")
+        self.assertEqual(self.served_cn_for("localhost"), "localhost")
+        self.assertEqual(self.served_cn_for("unknown.example.net"), "localhost")
+        # The report lists it, and counts its names as covered.
+        self.node.cli("pop3", "set", "external_connection_settings=mail.example.org:995:ssl")
+        rows = json.loads(self.node.cli("--json", "cert").stdout)["items"]
+        sni = [r for r in rows if r["listener"].endswith("(SNI)")]
+        self.assertTrue(any("mail.example.org" in r["names"] for r in sni), rows)
+        pop3 = [r for r in rows if r["listener"].startswith("pop3") and "(SNI)" not in
+                r["listener"]][0]
+        self.assertEqual(pop3["names_host"], "no: mail.test is not among its names")
+
+    def https(self, cert=None, key=None, token=None):
+        import http.client
+        ctx = client_tls_context()
+        if cert:
+            ctx.load_cert_chain(cert, key)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.node.admin, timeout=30, context=ctx)
+        headers = {"Authorization": "Bearer " + token} if token else {}
+        conn.request("POST", "/api/user/list", body="{}", headers=headers)
+        r = conn.getresponse()
+        body = r.read()
+        conn.close()
+        return r.status, body
+
+    def test_admin_api_takes_a_client_certificate_from_client_ca(self):
+        status, body = self.https(self.client_cert, self.client_key)
+        self.assertEqual(status, 200, body)
+        self.node.wait_for_log("(certificate /CN=ops) POST /api/user/list -> 200")
+        # A certificate another CA issued is not enough, and the reason says so.
+        status, body = self.https(self.other_cert, self.other_key)
+        self.assertEqual(status, 401)
+        self.assertIn(b"was not issued by the listener's client_ca", body)
+        # Neither certificate nor token: 401; the token alone still works.
+        self.assertEqual(self.https()[0], 401)
+        self.assertEqual(self.https(token=self.node.token())[0], 200)
+
+    def test_client_ca_only_on_an_admin_tls_listener(self):
+        with open(self.node.config) as f:
+            text = f.read()
+        marker = f"port = {self.node.pop3s}\n"
+        with open(self.node.config, "w") as f:
+            f.write(text.replace(marker, marker + f'client_ca = "{self.ca}"\n'))
+        r = self.node.cli("cert", check=False)
+        self.assertEqual(r.returncode, 78)
+        self.assertIn(b"client_ca is for the admin API over TLS", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -113,7 +113,11 @@ command_reply log_search(command_context& c, const arguments& a) {
         if (!cutoff.empty() && f[0] < cutoff) continue;
         if (!session.empty() && !base::iequals(f[1], session)) continue;
         if (!user.empty() && !base::iequals(f[5], user)) continue;
-        if (failed_only && f[11] == "R=ok") continue;
+        // Refused: a command's context other than R=ok, or a door refusal
+        // ("OpenSession; R=..."); a session's own open and close lines are not.
+        if (failed_only &&
+            (f[11] == "R=ok" || f[11] == "OpenSession" || f[11].starts_with("CloseSession")))
+          continue;
         ++matched;
         rows.push_back({f[0], name, f[1], f[2], f[4], f[5], f[9], f[10], f[11]});
         if (rows.size() > limit) rows.pop_front();
@@ -146,7 +150,7 @@ std::vector<command_spec> log_commands() {
   since.name = "since";
   since.help = "only the last 90s, 30min, 1h, 2d ...";
   failed.name = "failed";
-  failed.help = "only refused commands (context other than R=ok)";
+  failed.help = "only refused commands and connections refused at the door";
   failed.what = arg_spec::kind::flag;
   limit.name = "limit";
   limit.help = "show at most this many of the newest matches (default 200)";

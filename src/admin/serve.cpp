@@ -157,6 +157,11 @@ int serve(const node_config& cfg) {
   configure_protocol_logs(protocol_logs, settings);
   observe::metrics metrics;
   svc.metrics = &metrics;
+  store::set_commit_listener(
+      [&metrics](std::chrono::microseconds d) { metrics.count_store_commit(d); });
+  struct forget_commit_listener {
+    ~forget_commit_listener() { store::set_commit_listener(nullptr); }
+  } forget_on_return;
   session::core::protocol_log_observer observer(protocol_logs, metrics);
   svc.observer = &observer;
   directory::component_view components(**dir);

@@ -88,6 +88,12 @@ void metrics::count_command(std::string_view protocol, std::string_view verb,
   }
 }
 
+void metrics::count_store_commit(std::chrono::microseconds duration) {
+  double seconds = static_cast<double>(duration.count()) / 1e6;
+  std::lock_guard lock(mu_);
+  observe(store_commit_.counts, store_commit_.sum, store_commit_.count, seconds);
+}
+
 void metrics::count_login(std::string_view protocol, std::string_view result) {
   std::lock_guard lock(mu_);
   ++logins_[{std::string(protocol), std::string(result)}];
@@ -152,6 +158,9 @@ std::string metrics::render(const std::vector<sample>& extra) const {
     family(out, "postern_delivery_duration_seconds", "histogram",
            "LMTP DATA from its command to the last recipient's reply");
     histogram_lines(out, "postern_delivery_duration_seconds", {}, delivery_duration_);
+    family(out, "postern_store_commit_seconds", "histogram",
+           "durable commits of new messages: blob folder sync and index transaction");
+    histogram_lines(out, "postern_store_commit_seconds", {}, store_commit_);
   }
   std::string last;
   for (auto& s : extra) {

@@ -46,6 +46,8 @@ class metrics {
   void count_health(std::string_view protocol, bool ok);
   void count_health_change(std::string_view protocol, std::string_view state);
   void count_retention(uint64_t expunged);
+  // Each durable commit of new messages (store::set_commit_listener).
+  void count_store_commit(std::chrono::microseconds duration);
 
   // OpenMetrics text: what is kept here, then `extra`, then "# EOF".
   std::string render(const std::vector<sample>& extra) const;
@@ -69,6 +71,7 @@ class metrics {
   std::map<std::string, uint64_t, std::less<>> deliveries_;  // by result
   std::map<std::pair<std::string, std::string>, uint64_t> health_, health_changes_;
   histogram delivery_duration_;
+  histogram store_commit_;
   uint64_t retention_expunged_ = 0;
 };
 

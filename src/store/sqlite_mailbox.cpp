@@ -472,7 +472,19 @@ void sqlite_mailbox::poll_external_changes() {
   }
 }
 
+namespace {
+std::function<void(std::chrono::microseconds)>& commit_listener() {
+  static std::function<void(std::chrono::microseconds)> listener;
+  return listener;
+}
+}  // namespace
+
+void set_commit_listener(std::function<void(std::chrono::microseconds)> listener) {
+  commit_listener() = std::move(listener);
+}
+
 void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
+  auto started = std::chrono::steady_clock::now();
   auto fail_all = [&](const base::error& e) {
     for (auto* p : batch) p->outcome = e;
   };
@@ -526,6 +538,9 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
     outcomes[i] = uid;
   }
   if (auto s = txn.commit(); !s) return fail_all(s.err());
+  if (auto& listener = commit_listener())
+    listener(std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started));
   unlink_synced();  // this full commit synced the WAL, deferred expunges with it
   for (size_t i = 0; i < batch.size(); ++i) batch[i]->outcome = std::move(outcomes[i]);
 }

@@ -13,7 +13,9 @@
 // blocking pool, never from an I/O thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -325,6 +327,11 @@ class store {
   // second; it only reads.
   virtual void poll_external_changes() = 0;
 };
+
+// Told how long each durable commit of new messages took (the sync of the
+// blob folder and the index transaction), for the node's
+// postern_store_commit_seconds. Set once, before any mailbox is opened.
+void set_commit_listener(std::function<void(std::chrono::microseconds)> listener);
 
 // The SQLite implementation: data_dir/mail/<user-id>/{index.sqlite,blobs/}.
 std::unique_ptr<store> make_sqlite_store(std::string data_dir);

@@ -104,6 +104,10 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(self.node.api("GET", "/healthz", token=False)[0], 200)
 
     def test_metrics(self):
+        # One delivery over LMTP, so the node itself commits a message.
+        import smtplib
+        with smtplib.LMTP("127.0.0.1", self.node.lmtp) as lmtp:
+            lmtp.sendmail("ann@example.com", [USER], b"Subject: metric\r\n\r\nhello\r\n")
         c = poplib.POP3_SSL("127.0.0.1", self.node.pop3s, context=client_tls_context())
         c.user(USER)
         c.pass_(PASSWORD)
@@ -126,6 +130,8 @@ class AdminApi(unittest.TestCase):
         self.assertRegex(text, r'(?m)^postern_process_open_fds [1-9]')
         self.assertRegex(text, r'(?m)^postern_process_resident_memory_bytes [1-9]')
         self.assertRegex(text, r'(?m)^postern_protocol_log_dropped_lines_total 0$')
+        self.assertRegex(text, r'(?m)^postern_store_commit_seconds_count [1-9]')
+        self.assertRegex(text, r'(?m)^postern_deliveries_total\{result="2xx"\} [1-9]')
         # Every sample belongs to a family declared with # TYPE.
         families = {l.split()[2] for l in text.splitlines() if l.startswith("# TYPE ")}
         for line in text.splitlines():

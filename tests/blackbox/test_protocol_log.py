@@ -105,7 +105,9 @@ class ProtocolLog(unittest.TestCase):
         r = self.node.cli("--json", "log", "search", "--session", session)
         import json
         items = json.loads(r.stdout)["items"]
-        self.assertEqual([i["command"] for i in items], ["USER", "PASS"])
+        self.assertEqual([i["command"] for i in items], ["", "USER", "PASS", ""])
+        self.assertEqual(items[0]["context"], "OpenSession")
+        self.assertTrue(items[-1]["context"].startswith("CloseSession"), items[-1])
         r = self.node.cli("log", "search", "--since", "soon", check=False)
         self.assertEqual(r.returncode, 64)
 
@@ -137,6 +139,32 @@ class ProtocolLog(unittest.TestCase):
         self.assertLessEqual(total, 1048576 + 65536)
         for p in glob.glob(os.path.join(folder, "*.LOG")):
             self.assertLessEqual(os.path.getsize(p), 65536)
+
+
+    def test_connect_disconnect_and_door_refusals_have_lines(self):
+        self.node.cli("pop3", "set", "protocol_log=on", "max_connections_from_single_ip=1")
+        held = self.pop3()
+        with self.assertRaises(poplib.error_proto) as e:
+            poplib.POP3_SSL("127.0.0.1", self.node.pop3s, context=client_tls_context(),
+                            timeout=20)
+        self.assertIn(b"max_connections_from_single_ip", e.exception.args[0])
+        held.quit()
+        text = self.wait_for_log_line("pop3", "CloseSession")
+        lines = [l for l in text.splitlines() if not l.startswith("#")]
+        opened = [l for l in lines if l.endswith(",OpenSession")]
+        refused = [l for l in lines if ",OpenSession; R=-ERR [SYS/TEMP]" in l]
+        closed = [l for l in lines if ",CloseSession" in l]
+        self.assertEqual(len(opened), 1, text)
+        self.assertEqual(len(refused), 1, text)
+        self.assertIn("max_connections_from_single_ip", refused[0])
+        session = opened[0].split(",")[1]
+        self.assertTrue(any(l.split(",")[1] == session for l in closed), text)
+        self.assertTrue(any(l.split(",")[1] == session and ",PASS," in l for l in lines), text)
+        # log search --failed shows the door refusal, not the ordinary open and close.
+        out = self.node.cli("log", "search", "--protocol", "pop3", "--failed").stdout.decode()
+        self.assertIn("max_connections_from_single_ip", out)
+        self.assertNotIn("CloseSession", out)
+        self.node.cli("pop3", "set", "max_connections_from_single_ip=20")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ namespace postern::session::core {
 net::awaitable<bool> implicit_tls(session_base& s) {
   if (s.listener.tls != net::tls_mode::implicit) co_return true;
   bool ok = co_await start_tls(s);
+  if (!ok) s.opened("TLS handshake failed: " + s.conn->tls_failure());
   co_return ok;
 }
 

@@ -36,6 +36,11 @@ class command_observer {
   virtual ~command_observer() = default;
   // After every command (metrics count them all).
   virtual void on_command(const command_record& r) = 0;
+  // When a connection opens (its greeting, or the refusal at the door) and
+  // when it closes: `verb` is empty, `reply_text` holds the context
+  // ("OpenSession", "OpenSession; R=-ERR [SYS/TEMP] ...", "CloseSession ..."),
+  // duration and bytes are the whole session's at close. Not a command.
+  virtual void on_session(const command_record&) {}
   // False when no log would show the arguments now: the engine then leaves
   // `arguments` empty (escaping them costs more than the rest of a command).
   virtual bool wanted() const { return true; }

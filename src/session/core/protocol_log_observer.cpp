@@ -17,9 +17,17 @@ void protocol_log_observer::on_command(const command_record& r) {
   metrics_.count_command(r.protocol, r.verb, r.result, r.duration, r.bytes_in, r.bytes_out);
   log_observer().on_command(r);
   if (!log_.enabled(r.protocol)) return;
+  write(r, protocol_log_context(r));
+}
+
+void protocol_log_observer::on_session(const command_record& r) {
+  if (!log_.enabled(r.protocol)) return;
+  write(r, r.reply_text);
+}
+
+void protocol_log_observer::write(const command_record& r, std::string_view context) {
   auto server = fmt::format("{}:{}", r.local_ip, r.local_port);
   auto client = fmt::format("{}:{}", r.remote_ip, r.remote_port);
-  auto context = protocol_log_context(r);
   observe::protocol_log_line line;
   line.time = std::chrono::system_clock::now();
   line.session_id = r.session_id;

@@ -18,8 +18,10 @@ class protocol_log_observer final : public command_observer {
       : log_(log), metrics_(metrics) {}
   bool wanted() const override;
   void on_command(const command_record& r) override;
+  void on_session(const command_record& r) override;
 
  private:
+  void write(const command_record& r, std::string_view context);
   observe::protocol_log& log_;
   observe::metrics& metrics_;
 };

@@ -41,6 +41,36 @@ void session_base::track() {
 
 session_base::~session_base() {
   if (tracked) svc.sessions->remove(id);
+  if (!opened_) return;
+  auto why = end_reason();
+  report_session(why.empty() ? "CloseSession" : "CloseSession; " + why,
+                 std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - connected_));
+}
+
+void session_base::opened(std::string_view refusal) {
+  opened_ = true;
+  report_session(refusal.empty() ? std::string("OpenSession")
+                                 : fmt::format("OpenSession; R={}", refusal.substr(0, 300)),
+                 std::chrono::microseconds(0));
+}
+
+void session_base::report_session(std::string_view context, std::chrono::microseconds duration) {
+  command_record rec;
+  rec.protocol = protocol;
+  rec.session_id = id;
+  rec.remote_ip = conn->remote_ip();
+  rec.user = user.empty() ? std::string_view(login_name) : std::string_view(user);
+  rec.result = "";
+  rec.reply_text = context;
+  rec.bytes_in = conn->bytes_in();
+  rec.bytes_out = conn->bytes_out();
+  rec.duration = duration;
+  rec.seq = 0;
+  rec.local_ip = conn->local_ip();
+  rec.local_port = conn->local_port();
+  rec.remote_port = conn->remote_port();
+  observer().on_session(rec);
 }
 
 void session_base::command_started(std::string_view verb) {

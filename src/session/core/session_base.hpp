@@ -78,6 +78,12 @@ struct session_base {
   // "joe@example.com from 192.0.2.7" or "192.0.2.7": who a log line is about.
   std::string who() const;
 
+  // For the protocol log's session lines (command_observer::on_session):
+  // the greeting went out, or the door refused with `refusal` (the reply
+  // line, or why the TLS handshake failed). The close line follows when the
+  // session ends.
+  void opened(std::string_view refusal = {});
+
   // The session's row in the node's session table (`postern session list`):
   // the engines call these around each command, the login after it.
   void command_started(std::string_view verb);
@@ -92,7 +98,11 @@ struct session_base {
 
  private:
   void track();
+  command_observer& observer() const { return svc.observer ? *svc.observer : log_observer(); }
+  void report_session(std::string_view context, std::chrono::microseconds duration);
   std::shared_ptr<session_table::entry> tracked;
+  bool opened_ = false;
+  std::chrono::steady_clock::time_point connected_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace postern::session::core

@@ -335,7 +335,9 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
   bool secured = co_await core::implicit_tls(s);
   if (!secured) co_return;
   if (auto why = core::out_of_service(s)) {
-    s.untagged(fmt::format("BYE [UNAVAILABLE] {}", *why));
+    auto refusal = fmt::format("BYE [UNAVAILABLE] {}", *why);
+    s.untagged(refusal);
+    s.opened("* " + refusal);
     co_await s.flush();
     co_return;
   }
@@ -343,10 +345,13 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
     observe::log_limited(fmt::format("imap refused {}", conn->remote_ip()), observe::level::warning,
                          "imap", s.id, "connection from {} refused: {}", conn->remote_ip(),
                          admitted.err().message);
-    s.untagged(fmt::format("BYE [UNAVAILABLE] {}", admitted.err().message));
+    auto refusal = fmt::format("BYE [UNAVAILABLE] {}", admitted.err().message);
+    s.untagged(refusal);
+    s.opened("* " + refusal);
     co_await s.flush();
     co_return;
   }
+  s.opened();
   // RFC 9051 §7.1.1: the greeting may carry the capabilities, which saves
   // most clients a round trip.
   s.untagged(fmt::format("OK [CAPABILITY {}] {}", capability_list(s), s.settings->banner));

@@ -67,6 +67,9 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
     s.quit = true;
     co_return;
   }
+  // The go-ahead is not the outcome: logs and delivery metrics take the
+  // first recipient's reply.
+  s.status.clear();
   auto first_prefix = trace_headers(s, s.env.recipients[0]);
   smtp::data_limits limits{s.settings->max_message_size, s.settings->timeout,
                            s.settings->min_data_rate};

@@ -22,7 +22,9 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
   bool secured = co_await core::implicit_tls(s);
   if (!secured) co_return;
   if (auto why = core::out_of_service(s)) {
-    s.reply(fmt::format("421 4.3.2 {} {}", svc.hostname, *why));
+    auto refusal = fmt::format("421 4.3.2 {} {}", svc.hostname, *why);
+    s.reply(refusal);
+    s.opened(refusal);
     co_await s.flush();
     co_return;
   }
@@ -30,10 +32,13 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
     observe::log_limited(fmt::format("lmtp refused {}", conn->remote_ip()), observe::level::warning,
                          "lmtp", s.id, "connection from {} refused: {}", conn->remote_ip(),
                          admitted.err().message);
-    s.reply(fmt::format("421 4.3.2 {} {}", svc.hostname, admitted.err().message));
+    auto refusal = fmt::format("421 4.3.2 {} {}", svc.hostname, admitted.err().message);
+    s.reply(refusal);
+    s.opened(refusal);
     co_await s.flush();
     co_return;
   }
+  s.opened();
   s.reply(fmt::format("220 {} Postern LMTP ready", svc.hostname));
   auto& observer = svc.observer ? *svc.observer : core::log_observer();
   co_await core::run_commands(s, protocol(), observer);

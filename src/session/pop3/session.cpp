@@ -32,7 +32,9 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
   bool secured = co_await core::implicit_tls(s);
   if (!secured) co_return;
   if (auto why = core::out_of_service(s)) {
-    s.err(fmt::format("[SYS/TEMP] {}", *why));
+    auto refusal = fmt::format("[SYS/TEMP] {}", *why);
+    s.err(refusal);
+    s.opened("-ERR " + refusal);
     co_await s.flush();
     co_return;
   }
@@ -40,10 +42,13 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
     observe::log_limited(fmt::format("pop3 refused {}", conn->remote_ip()), observe::level::warning,
                          "pop3", s.id, "connection from {} refused: {}", conn->remote_ip(),
                          admitted.err().message);
-    s.err(fmt::format("[SYS/TEMP] {}", admitted.err().message));
+    auto refusal = fmt::format("[SYS/TEMP] {}", admitted.err().message);
+    s.err(refusal);
+    s.opened("-ERR " + refusal);
     co_await s.flush();
     co_return;
   }
+  s.opened();
   s.ok(s.settings->banner);
   auto& observer = svc.observer ? *svc.observer : core::log_observer();
   co_await core::run_commands(s, protocol(), observer);

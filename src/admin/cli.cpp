@@ -60,6 +60,7 @@ std::string group_help(const std::string& name) {
       {"folder", "folder retention: set, get"},
       {"retention", "apply the retention rules now: run"},
       {"mailbox", "a mailbox's index against its files: check, repair"},
+      {"health", "the health probe's own account: account"},
   };
   if (auto it = help.find(name); it != help.end()) return it->second;
   return fmt::format("show or change {} settings (live, no restart)", name);

@@ -109,5 +109,6 @@ std::vector<command_spec> block_commands();
 std::vector<command_spec> cert_commands();
 std::vector<command_spec> folder_commands();
 std::vector<command_spec> mailbox_commands();
+std::vector<command_spec> health_commands();
 
 }  // namespace postern::admin

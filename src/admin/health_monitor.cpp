@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "admin/connectivity_probe.hpp"
+#include "admin/health_account.hpp"
 #include "base/files.hpp"
 #include "base/strings.hpp"
 #include "directory/component_view.hpp"
@@ -25,6 +26,14 @@ directory::health_settings health_of(directory::live_settings& s, const std::str
   if (protocol == "pop3") return s.pop3()->health;
   if (protocol == "imap") return s.imap()->health;
   return s.lmtp()->health;
+}
+
+// A refusal that is about the account, not the service: wrong password,
+// a failed-login block, a limit or budget of the account.
+bool account_refused(const std::string& reply) {
+  for (auto code : {"[AUTH", "[LOGIN-DELAY]", "[IN-USE]", "[LIMIT]", "[CONTACTADMIN]"})
+    if (reply.find(code) != std::string::npos) return true;
+  return false;
 }
 
 health_outcome fail(std::string step, std::string detail) {
@@ -105,6 +114,20 @@ health_outcome health_monitor::probe(const health_target& t) {
                                              : probe_tls::none;
   o.timeout = std::chrono::seconds(5);
   o.judge_certificate = false;
+  // A real login needs the probe account's password: the node knows it only
+  // for the account `postern health account` made.
+  if (auto creds = read_probe_credentials(data_dir_);
+      creds && base::iequals(creds->address, user->address)) {
+    o.user = creds->address;
+    o.password = creds->password;
+  } else {
+    observe::log_limited(fmt::format("health login {}", t.protocol), observe::level::info, "health",
+                         "",
+                         "the {} probe opens {}'s INBOX in the store but cannot log in as it: "
+                         "the node does not know its password (`postern health account "
+                         "ADDRESS` makes an account the probe logs in with)",
+                         t.protocol, user->address);
+  }
   auto report = run_probe(o);
   // While a requester holds the component out of service, its greeting says
   // so: that the listener accepted is all the probe can learn.
@@ -112,6 +135,16 @@ health_outcome health_monitor::probe(const health_target& t) {
   for (auto& s : report.steps) {
     if (s.ok) continue;
     if (held && s.name == "greeting") break;
+    // The probe account refused (its password changed, a block, its budget):
+    // the probe's own problem, never a reason to take the service out (seed 003).
+    if (s.name == "login" && account_refused(s.detail)) {
+      observe::log_limited(fmt::format("health login refused {}", t.protocol),
+                           observe::level::error, "health", "",
+                           "the {} probe's login as {} was refused ({}); the service is not "
+                           "judged by it: run `postern health account {}` to renew the account",
+                           t.protocol, o.user, base::printable(s.detail, 200), o.user);
+      break;
+    }
     return fail(fmt::format("listener {}:{} {}", o.host, o.port, s.name), s.detail);
   }
   return {};

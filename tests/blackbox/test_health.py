@@ -3,6 +3,7 @@ component out of service with the failing step as the reason, a passing one
 puts it back, both logged and counted; a wrong probe setting never takes a
 component out."""
 import json
+import os
 import re
 import poplib
 import smtplib
@@ -79,6 +80,35 @@ class Health(unittest.TestCase):
         self.node.wait_for_log("health_probe_account = gone@example.com: no user")
         time.sleep(2.5)
         self.assertEqual(self.pop3_state()["state"], "active")
+
+    def test_the_probe_logs_in_with_its_own_account(self):
+        probe = "health-probe@example.com"
+        r = self.node.cli("health", "account", USER, check=False)
+        self.assertEqual(r.returncode, 65)
+        self.assertIn(b"is an existing mailbox; the health probe needs an account of its own",
+                      r.stderr)
+        out = self.node.cli("health", "account", probe).stdout.decode()
+        self.assertIn("added the probe account health-probe@example.com", out)
+        self.assertIn("health-probe.secret (0600)", out)
+        secret = self.node.dir + "/data/health-probe.secret"
+        self.assertEqual(oct(os.stat(secret).st_mode & 0o777), "0o600")
+        self.node.cli("pop3", "set", "health_probe_interval=1s", "health_failures=1",
+                      "protocol_log=on")
+        def logged_in():
+            out = self.node.cli("--json", "log", "search", "--protocol", "pop3", "--user",
+                                probe).stdout
+            commands = [i["command"] for i in json.loads(out)["items"]]
+            return "PASS" in commands and "STAT" in commands and "QUIT" in commands
+        self.wait_for(logged_in, "a probe that logs in, runs STAT and logs out")
+        # Its password changed behind the node's back: the probe says so, and
+        # the service stays in.
+        self.node.cli("user", "passwd", probe, "--password-stdin", stdin=b"other password\n")
+        self.node.wait_for_log("the pop3 probe's login as health-probe@example.com was refused")
+        time.sleep(2.5)
+        self.assertEqual(self.pop3_state()["state"], "active")
+        # Renewed: the probe logs in again.
+        self.assertIn("renewed the password",
+                      self.node.cli("health", "account", probe).stdout.decode())
 
     def test_never_overrides_another_requester(self):
         self.node.cli("component", "set", "pop3", "inactive", "--requester", "maintenance",

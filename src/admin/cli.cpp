@@ -50,7 +50,8 @@ CLI::App* child(CLI::App& parent, const std::string& name) {
 
 std::string group_help(const std::string& name) {
   static const std::map<std::string, std::string> help = {
-      {"user", "users: add, list, passwd, remove, set (limits, protocol access), stat"},
+      {"user",
+       "users: add, list, passwd, remove, set (limits, protocol access), stat, alias, grant"},
       {"node", "the running node: status"},
       {"session", "the node's sessions: list, kill"},
       {"component", "component states (who took what out of service): get, set"},
@@ -61,6 +62,7 @@ std::string group_help(const std::string& name) {
       {"retention", "apply the retention rules now: run"},
       {"mailbox", "a mailbox's index against its files: check, repair"},
       {"health", "the health probe's own account: account"},
+      {"alias", "a user's other addresses, which they may send as: add, remove, list"},
   };
   if (auto it = help.find(name); it != help.end()) return it->second;
   return fmt::format("show or change {} settings (live, no restart)", name);

@@ -46,13 +46,13 @@ command_reply health_account(command_context& c, const arguments& a) {
   }
   if (auto s = write_probe_credentials(c.cfg.data_dir, {address, password}); !s)
     return failure(s.err());
-  for (auto protocol : {"pop3", "imap"}) {
+  for (auto protocol : {"pop3", "imap", "submission"}) {
     auto set = c.dir.set_setting(protocol, "health_probe_account", address);
     if (!set) return failure(set.err());
   }
   r.lines.push_back(fmt::format(
-      "its password is in {} (0600); the health probes of pop3 and imap now log in as it, "
-      "open its INBOX and log out",
+      "its password is in {} (0600); the health probes of pop3, imap and submission now log "
+      "in as it (POP3 and IMAP also open its INBOX) and log out",
       health_secret_path(c.cfg.data_dir)));
   observe::log(observe::level::info, "admin", "", "{}: health probe account set to {}", c.requester,
                address);
@@ -69,7 +69,7 @@ std::vector<command_spec> health_commands() {
   address.required = true;
   return {{"health account",
            "make the account the health probe logs in with (a random password only the node "
-           "knows) and use it for pop3 and imap",
+           "knows) and use it for pop3, imap and submission",
            {address},
            false,
            health_account}};

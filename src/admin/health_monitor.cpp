@@ -25,13 +25,15 @@ namespace {
 directory::health_settings health_of(directory::live_settings& s, const std::string& protocol) {
   if (protocol == "pop3") return s.pop3()->health;
   if (protocol == "imap") return s.imap()->health;
+  if (protocol == "submission") return s.submission()->health;
   return s.lmtp()->health;
 }
 
 // A refusal that is about the account, not the service: wrong password,
 // a failed-login block, a limit or budget of the account.
 bool account_refused(const std::string& reply) {
-  for (auto code : {"[AUTH", "[LOGIN-DELAY]", "[IN-USE]", "[LIMIT]", "[CONTACTADMIN]"})
+  for (auto code :
+       {"[AUTH", "[LOGIN-DELAY]", "[IN-USE]", "[LIMIT]", "[CONTACTADMIN]", " 5.7.8 ", "454 4.7.0"})
     if (reply.find(code) != std::string::npos) return true;
   return false;
 }

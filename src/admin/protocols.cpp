@@ -3,6 +3,7 @@
 #include "session/imap/session.hpp"
 #include "session/lmtp/session.hpp"
 #include "session/pop3/session.hpp"
+#include "session/submission/session.hpp"
 
 namespace postern::admin {
 
@@ -12,6 +13,8 @@ const protocol_kind kinds[] = {
     {"imap", "IMAP4rev2 and IMAP4rev1 (RFC 9051, RFC 3501) for mail clients",
      session::imap::run_session},
     {"lmtp", "LMTP (RFC 2033) delivery from an MTA", session::lmtp::run_session},
+    {"submission", "SMTP submission (RFC 6409) for mail clients, with AUTH",
+     session::submission::run_session},
 };
 }  // namespace
 

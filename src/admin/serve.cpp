@@ -51,6 +51,7 @@ void configure_protocol_logs(observe::protocol_log& logs, directory::live_settin
   logs.configure("pop3", limits(settings.pop3()->log));
   logs.configure("imap", limits(settings.imap()->log));
   logs.configure("lmtp", limits(settings.lmtp()->log));
+  logs.configure("submission", limits(settings.submission()->log));
 }
 
 // A component set inactive lets its open sessions go on for its protocol's
@@ -58,12 +59,13 @@ void configure_protocol_logs(observe::protocol_log& logs, directory::live_settin
 void end_drained_sessions(directory::component_view& components, directory::live_settings& settings,
                           session::core::session_table& sessions) {
   auto now = std::chrono::system_clock::now();
-  for (std::string_view protocol : {"pop3", "imap", "lmtp"}) {
+  for (std::string_view protocol : {"pop3", "imap", "lmtp", "submission"}) {
     auto state = components.state(protocol);
     if (state.state != directory::component_state::inactive || !state.because) continue;
     auto drain = protocol == "pop3"   ? settings.pop3()->drain_timeout
                  : protocol == "imap" ? settings.imap()->drain_timeout
-                                      : settings.lmtp()->drain_timeout;
+                 : protocol == "lmtp" ? settings.lmtp()->drain_timeout
+                                      : settings.submission()->drain_timeout;
     auto since = std::chrono::system_clock::time_point(std::chrono::seconds(state.because->since));
     if (now < since + drain) continue;
     auto which = [protocol](const session::core::session_info& s) {
@@ -153,6 +155,8 @@ int serve(const node_config& cfg) {
   svc.sessions = &sessions;
   policy::budgets budgets(base::system_clock());
   svc.budgets = &budgets;
+  policy::send_rate send_rate(base::system_clock());
+  svc.send_rate = &send_rate;
   observe::protocol_log protocol_logs(cfg.data_dir + "/logs");
   configure_protocol_logs(protocol_logs, settings);
   observe::metrics metrics;

@@ -103,8 +103,38 @@ class directory {
   // component or requester.
   virtual base::status set_component_state(const component_record& r) = 0;
 
+  // Aliases (`postern user alias add ADDRESS ALIAS`): more addresses of a
+  // user, which it may send as. An alias is never another user's address or
+  // another user's alias (already_exists).
+  virtual base::status add_alias(std::string_view address, std::string_view alias) {
+    return unsupported(address, alias);
+  }
+  virtual base::status remove_alias(std::string_view address, std::string_view alias) {
+    return unsupported(address, alias);
+  }
+  virtual base::result<std::vector<std::string>> aliases(std::string_view address) {
+    return unsupported(address, "");
+  }
+  // Send grants (`postern user grant ADDRESS --send-as OTHER`): kind
+  // "send_as" or "send_on_behalf"; "" removes the grant.
+  virtual base::status set_send_grant(std::string_view address, std::string_view other,
+                                      std::string_view kind) {
+    (void)kind;
+    return unsupported(address, other);
+  }
+  // What lets `address` send as `other`: "alias" (an alias of its own),
+  // "send_as", "send_on_behalf", or "" for nothing.
+  virtual base::result<std::string> send_grant(std::string_view address, std::string_view other) {
+    return unsupported(address, other);
+  }
+
   // Changes whenever any process commits a change to the directory.
   virtual uint64_t version() = 0;
+
+ private:
+  static base::error unsupported(std::string_view, std::string_view) {
+    return base::error{base::errc::unavailable, "this directory keeps no aliases or grants", ""};
+  }
 };
 
 // Opens data_dir/directory.sqlite, creating it (and data_dir) when `create`.

@@ -10,13 +10,17 @@ void live_settings::refresh_locked() {
   auto p = dir_.settings("pop3");
   auto l = dir_.settings("lmtp");
   auto i = dir_.settings("imap");
+  auto m = dir_.settings("submission");
   if (p || !pop3_)
     pop3_ = std::make_shared<const pop3_settings>(make_pop3_settings(p ? *p : setting_map{}));
   if (l || !lmtp_)
     lmtp_ = std::make_shared<const lmtp_settings>(make_lmtp_settings(l ? *l : setting_map{}));
   if (i || !imap_)
     imap_ = std::make_shared<const imap_settings>(make_imap_settings(i ? *i : setting_map{}));
-  if (p && l && i) version_ = v;
+  if (m || !submission_)
+    submission_ = std::make_shared<const submission_settings>(
+        make_submission_settings(m ? *m : setting_map{}));
+  if (p && l && i && m) version_ = v;
 }
 
 std::shared_ptr<const pop3_settings> live_settings::pop3() {
@@ -35,6 +39,16 @@ std::shared_ptr<const lmtp_settings> live_settings::lmtp() {
   std::lock_guard lock(mu_);
   refresh_locked();
   return lmtp_;
+}
+
+}  // namespace postern::directory
+
+namespace postern::directory {
+
+std::shared_ptr<const submission_settings> live_settings::submission() {
+  std::lock_guard lock(mu_);
+  refresh_locked();
+  return submission_;
 }
 
 }  // namespace postern::directory

@@ -18,6 +18,7 @@ class live_settings {
   std::shared_ptr<const pop3_settings> pop3();
   std::shared_ptr<const lmtp_settings> lmtp();
   std::shared_ptr<const imap_settings> imap();
+  std::shared_ptr<const submission_settings> submission();
 
  private:
   void refresh_locked();
@@ -28,6 +29,7 @@ class live_settings {
   std::shared_ptr<const pop3_settings> pop3_;
   std::shared_ptr<const lmtp_settings> lmtp_;
   std::shared_ptr<const imap_settings> imap_;
+  std::shared_ptr<const submission_settings> submission_;
 };
 
 }  // namespace postern::directory

@@ -253,6 +253,126 @@ constexpr setting_spec lmtp_specs[] = {
      "bytes per second DATA must average: a message may take timeout + size / min_data_rate"},
 };
 
+// SMTP submission (RFC 6409) for POP3 and IMAP clients: the login policy of
+// POP3 and IMAP, and the message limits of LMTP with per-user ones.
+constexpr setting_spec submission_specs[] = {
+    {"login_type", setting_kind::choice, "secure", 0, 0, login_types,
+     "secure: AUTH offered and accepted only after TLS (STARTTLS or the implicit-TLS port); "
+     "plaintext: on any connection"},
+    {"secure_networks",
+     setting_kind::networks,
+     "",
+     0,
+     0,
+     {},
+     "networks whose plaintext connections count as secure for login_type=secure "
+     "(CIDR list, e.g. 127.0.0.0/8, 10.1.0.0/16)"},
+    {"max_connections",
+     setting_kind::integer,
+     "10000",
+     1,
+     unlimited,
+     {},
+     "submission connections this node accepts at once"},
+    {"max_connections_from_single_ip",
+     setting_kind::integer,
+     "10000",
+     1,
+     unlimited,
+     {},
+     "submission connections one client address may hold at once"},
+    {"max_connections_per_user",
+     setting_kind::integer,
+     "16",
+     1,
+     unlimited,
+     {},
+     "authenticated submission connections one user may hold at once"},
+    {"preauthenticated_timeout",
+     setting_kind::duration,
+     "60s",
+     10,
+     3600,
+     {},
+     "idle time allowed before AUTH"},
+    {"authenticated_timeout",
+     setting_kind::duration,
+     "5min",
+     30,
+     3600,
+     {},
+     "idle time allowed after AUTH (RFC 5321 §4.5.3.2 asks for at least 5 minutes)"},
+    {"max_message_size",
+     setting_kind::integer,
+     "36700160",
+     1024,
+     1073741824,
+     {},
+     "largest message in bytes (announced as SIZE)"},
+    {"max_recipients",
+     setting_kind::integer,
+     "500",
+     1,
+     100000,
+     {},
+     "recipients one message may have"},
+    {"max_messages_per_hour",
+     setting_kind::integer,
+     "1000",
+     1,
+     unlimited,
+     {},
+     "messages one user may send per hour; past it MAIL is refused with 451 4.7.0 and when "
+     "to try again"},
+    {"min_data_rate",
+     setting_kind::integer,
+     "1024",
+     0,
+     1073741824,
+     {},
+     "bytes per second DATA must average after the authenticated_timeout's allowance"},
+    {"save_sent", setting_kind::choice, "off", 0, 0, on_off,
+     "on: a copy of each message goes to the sender's Sent folder (most clients save it "
+     "themselves with APPEND)"},
+    {"login_failure_delay",
+     setting_kind::duration,
+     "2s",
+     0,
+     60,
+     {},
+     "pause before answering the first failed AUTH from an address or for an account; it "
+     "doubles with each further failure (0s: no pause)"},
+    {"login_failure_delay_max",
+     setting_kind::duration,
+     "15s",
+     0,
+     300,
+     {},
+     "longest pause after a failed AUTH"},
+    {"login_block_threshold",
+     setting_kind::integer,
+     "10",
+     0,
+     unlimited,
+     {},
+     "failed logins from one address within login_block_window after which that address is "
+     "refused until they age out (0: never)"},
+    {"login_block_window",
+     setting_kind::duration,
+     "10min",
+     10,
+     86400,
+     {},
+     "how long a failed login counts toward login_block_threshold"},
+    {"banner",
+     setting_kind::text,
+     "Postern ESMTP submission ready",
+     0,
+     200,
+     {},
+     "greeting text after 220 and the host name"},
+};
+
 // The operational keys every protocol has: its protocol log, how long
 // sessions may go on after its component is set inactive, and its health probe.
 constexpr setting_spec operations_specs[] = {
@@ -387,6 +507,7 @@ constexpr std::array<setting_spec, N> as_array(const setting_spec (&a)[N]) {
 constexpr auto pop3_all = joined(joined(as_array(pop3_specs), budget_specs), operations_specs);
 constexpr auto imap_all = joined(joined(as_array(imap_specs), budget_specs), operations_specs);
 constexpr auto lmtp_all = joined(as_array(lmtp_specs), operations_specs);
+constexpr auto submission_all = joined(as_array(submission_specs), operations_specs);
 
 std::string format_duration(int64_t s) {
   if (s % 86400 == 0 && s >= 86400) return fmt::format("{}d", s / 86400);
@@ -458,6 +579,7 @@ std::span<const setting_spec> settings_for(std::string_view protocol) {
   if (protocol == "pop3") return pop3_all;
   if (protocol == "imap") return imap_all;
   if (protocol == "lmtp") return lmtp_all;
+  if (protocol == "submission") return submission_all;
   return {};
 }
 
@@ -632,6 +754,39 @@ lmtp_settings make_lmtp_settings(const setting_map& m) {
   s.max_connections = static_cast<uint32_t>(integer_of(m, p, "max_connections"));
   s.timeout = duration_of(m, p, "timeout");
   s.min_data_rate = static_cast<uint64_t>(integer_of(m, p, "min_data_rate"));
+  s.drain_timeout = duration_of(m, p, "drain_timeout");
+  s.log = log_limits_of(m, p);
+  s.health = health_of(m, p);
+  return s;
+}
+
+}  // namespace postern::directory
+
+namespace postern::directory {
+
+submission_settings make_submission_settings(const setting_map& m) {
+  constexpr std::string_view p = "submission";
+  submission_settings s;
+  s.login =
+      value_of(m, p, "login_type") == "plaintext" ? login_type::plaintext : login_type::secure;
+  std::string bad;
+  base::parse_network_list(value_of(m, p, "secure_networks"), s.secure_networks, bad);
+  s.max_connections = static_cast<uint32_t>(integer_of(m, p, "max_connections"));
+  s.max_connections_from_single_ip =
+      static_cast<uint32_t>(integer_of(m, p, "max_connections_from_single_ip"));
+  s.max_connections_per_user = static_cast<uint32_t>(integer_of(m, p, "max_connections_per_user"));
+  s.preauthenticated_timeout = duration_of(m, p, "preauthenticated_timeout");
+  s.authenticated_timeout = duration_of(m, p, "authenticated_timeout");
+  s.max_message_size = static_cast<uint64_t>(integer_of(m, p, "max_message_size"));
+  s.max_recipients = static_cast<uint32_t>(integer_of(m, p, "max_recipients"));
+  s.max_messages_per_hour = static_cast<uint32_t>(integer_of(m, p, "max_messages_per_hour"));
+  s.min_data_rate = static_cast<uint64_t>(integer_of(m, p, "min_data_rate"));
+  s.save_sent = value_of(m, p, "save_sent") == "on";
+  s.login_failure_delay = duration_of(m, p, "login_failure_delay");
+  s.login_failure_delay_max = duration_of(m, p, "login_failure_delay_max");
+  s.login_block_threshold = static_cast<uint32_t>(integer_of(m, p, "login_block_threshold"));
+  s.login_block_window = duration_of(m, p, "login_block_window");
+  s.banner = value_of(m, p, "banner");
   s.drain_timeout = duration_of(m, p, "drain_timeout");
   s.log = log_limits_of(m, p);
   s.health = health_of(m, p);

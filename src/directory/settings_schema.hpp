@@ -42,7 +42,8 @@ struct setting_spec {
   std::string_view help;
 };
 
-// Protocols that have settings: "pop3", "imap", "lmtp". Empty span for others.
+// Protocols that have settings: "pop3", "imap", "lmtp", "submission". Empty
+// span for others.
 std::span<const setting_spec> settings_for(std::string_view protocol);
 const setting_spec* find_setting(std::string_view protocol, std::string_view key);
 
@@ -130,9 +131,33 @@ struct lmtp_settings {
   health_settings health;
 };
 
+struct submission_settings {
+  login_type login = login_type::secure;
+  std::vector<base::ip_network> secure_networks;
+  uint32_t max_connections = 0;
+  uint32_t max_connections_from_single_ip = 0;
+  uint32_t max_connections_per_user = 0;
+  std::chrono::seconds preauthenticated_timeout{60};
+  std::chrono::seconds authenticated_timeout{300};
+  uint64_t max_message_size = 0;
+  uint32_t max_recipients = 0;
+  uint32_t max_messages_per_hour = 0;
+  uint64_t min_data_rate = 1024;
+  bool save_sent = false;
+  std::chrono::seconds login_failure_delay{2};
+  std::chrono::seconds login_failure_delay_max{15};
+  uint32_t login_block_threshold = 10;
+  std::chrono::seconds login_block_window{600};
+  std::string banner;
+  std::chrono::seconds drain_timeout{60};
+  protocol_log_settings log;
+  health_settings health;
+};
+
 // Stored values override defaults; values are assumed validated.
 pop3_settings make_pop3_settings(const setting_map& stored);
 imap_settings make_imap_settings(const setting_map& stored);
 lmtp_settings make_lmtp_settings(const setting_map& stored);
+submission_settings make_submission_settings(const setting_map& stored);
 
 }  // namespace postern::directory

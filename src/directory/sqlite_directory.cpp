@@ -50,6 +50,14 @@ CREATE TABLE IF NOT EXISTS component_states(
   reason TEXT NOT NULL,
   since INTEGER NOT NULL,
   PRIMARY KEY(component, requester)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS aliases(
+  alias TEXT PRIMARY KEY COLLATE NOCASE,
+  user_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS send_grants(
+  user_id INTEGER NOT NULL,
+  address TEXT NOT NULL COLLATE NOCASE,
+  kind TEXT NOT NULL,
+  PRIMARY KEY(user_id, address)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings(
   protocol TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -106,11 +114,13 @@ class sqlite_directory final : public directory {
     std::lock_guard lock(mu_);
     auto u = find_locked(a);
     if (!u) return u.err();
-    for (auto sql : {"DELETE FROM quotas WHERE user_id = ?",
-                     "DELETE FROM disabled_protocols WHERE user_id = ?",
-                     "DELETE FROM retention WHERE user_id = ?",
-                     "DELETE FROM enabled_protocols WHERE user_id = ?",
-                     "DELETE FROM roles WHERE user_id = ?", "DELETE FROM users WHERE id = ?"}) {
+    for (auto sql :
+         {"DELETE FROM quotas WHERE user_id = ?",
+          "DELETE FROM disabled_protocols WHERE user_id = ?",
+          "DELETE FROM retention WHERE user_id = ?",
+          "DELETE FROM enabled_protocols WHERE user_id = ?", "DELETE FROM roles WHERE user_id = ?",
+          "DELETE FROM aliases WHERE user_id = ?", "DELETE FROM send_grants WHERE user_id = ?",
+          "DELETE FROM users WHERE id = ?"}) {
       auto st = db_.prepare(sql);
       if (!st) return st.err();
       st->bind(1, u->id);
@@ -276,6 +286,103 @@ class sqlite_directory final : public directory {
     if (st->step() != db::step_result::done) return db_.error_of("changing a component state");
     ++local_changes_;
     return base::ok_status();
+  }
+
+  base::status add_alias(std::string_view address, std::string_view alias) override {
+    auto a = base::normalize_address(address);
+    auto al = base::normalize_address(alias);
+    if (auto s = validate_address(al); !s) return s.err();
+    std::lock_guard lock(mu_);
+    auto u = find_locked(a);
+    if (!u) return u.err();
+    if (auto other = find_locked(al))
+      return base::error{base::errc::already_exists,
+                         fmt::format("{} is a mailbox of its own, not an alias", al), ""};
+    auto owner = db_.prepare(
+        "SELECT u.address FROM aliases a JOIN users u ON u.id = a.user_id WHERE a.alias = ?");
+    if (!owner) return owner.err();
+    owner->bind(1, al);
+    if (owner->step() == db::step_result::row)
+      return base::error{base::errc::already_exists,
+                         fmt::format("{} is already an alias of {}", al, owner->text(0)), ""};
+    auto st = db_.prepare("INSERT INTO aliases(alias, user_id) VALUES(?, ?)");
+    if (!st) return st.err();
+    st->bind(1, al).bind(2, u->id);
+    if (st->step() != db::step_result::done) return db_.error_of("adding an alias");
+    ++local_changes_;
+    return base::ok_status();
+  }
+
+  base::status remove_alias(std::string_view address, std::string_view alias) override {
+    auto a = base::normalize_address(address);
+    auto al = base::normalize_address(alias);
+    std::lock_guard lock(mu_);
+    auto u = find_locked(a);
+    if (!u) return u.err();
+    auto st = db_.prepare("DELETE FROM aliases WHERE alias = ? AND user_id = ?");
+    if (!st) return st.err();
+    st->bind(1, al).bind(2, u->id);
+    if (st->step() != db::step_result::done) return db_.error_of("removing an alias");
+    if (db_.changes() == 0)
+      return base::error{base::errc::not_found, fmt::format("{} has no alias {}", a, al), ""};
+    ++local_changes_;
+    return base::ok_status();
+  }
+
+  base::result<std::vector<std::string>> aliases(std::string_view address) override {
+    auto a = base::normalize_address(address);
+    std::lock_guard lock(mu_);
+    auto u = find_locked(a);
+    if (!u) return u.err();
+    auto st = db_.prepare("SELECT alias FROM aliases WHERE user_id = ? ORDER BY alias");
+    if (!st) return st.err();
+    st->bind(1, u->id);
+    std::vector<std::string> out;
+    while (st->step() == db::step_result::row) out.push_back(st->text(0));
+    return out;
+  }
+
+  base::status set_send_grant(std::string_view address, std::string_view other,
+                              std::string_view kind) override {
+    if (!kind.empty() && kind != "send_as" && kind != "send_on_behalf")
+      return base::error{
+          base::errc::invalid_argument,
+          fmt::format("'{}' is not a grant (send_as, send_on_behalf)", base::printable(kind, 40)),
+          ""};
+    auto a = base::normalize_address(address);
+    auto o = base::normalize_address(other);
+    if (auto s = validate_address(o); !s) return s.err();
+    std::lock_guard lock(mu_);
+    auto u = find_locked(a);
+    if (!u) return u.err();
+    auto st =
+        db_.prepare(kind.empty() ? "DELETE FROM send_grants WHERE user_id = ?1 AND address = ?2"
+                                 : "INSERT OR REPLACE INTO send_grants(user_id, address, kind) "
+                                   "VALUES(?1, ?2, ?3)");
+    if (!st) return st.err();
+    st->bind(1, u->id).bind(2, o);
+    if (!kind.empty()) st->bind(3, kind);
+    if (st->step() != db::step_result::done) return db_.error_of("changing a send grant");
+    ++local_changes_;
+    return base::ok_status();
+  }
+
+  base::result<std::string> send_grant(std::string_view address, std::string_view other) override {
+    auto a = base::normalize_address(address);
+    auto o = base::normalize_address(other);
+    std::lock_guard lock(mu_);
+    auto u = find_locked(a);
+    if (!u) return u.err();
+    // An alias of the user counts as the user's own address.
+    auto al = db_.prepare("SELECT 1 FROM aliases WHERE alias = ? AND user_id = ?");
+    if (!al) return al.err();
+    al->bind(1, o).bind(2, u->id);
+    if (al->step() == db::step_result::row) return std::string("alias");
+    auto st = db_.prepare("SELECT kind FROM send_grants WHERE user_id = ? AND address = ?");
+    if (!st) return st.err();
+    st->bind(1, u->id).bind(2, o);
+    if (st->step() == db::step_result::row) return st->text(0);
+    return std::string();
   }
 
   base::status set_role(std::string_view address, std::string_view role) override {

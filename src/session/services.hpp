@@ -15,6 +15,7 @@
 #include "policy/budgets.hpp"
 #include "policy/connection_registry.hpp"
 #include "policy/login_defence.hpp"
+#include "policy/send_rate.hpp"
 #include "session/core/observer.hpp"
 #include "session/core/session_table.hpp"
 #include "store/store.hpp"
@@ -44,6 +45,8 @@ struct services {
   // Per-user throttling budgets (max_concurrency, max_burst, recharge_rate,
   // cutoff_balance); nullptr: nobody is throttled.
   policy::budgets* budgets = nullptr;
+  // Submission's max_messages_per_hour; nullptr: not limited.
+  policy::send_rate* send_rate = nullptr;
 };
 
 }  // namespace postern::session

@@ -17,6 +17,8 @@
 #include "observe/log.hpp"
 #include "session/lmtp/commands.hpp"
 #include "session/smtp/data_receiver.hpp"
+#include "session/smtp/quota.hpp"
+#include "session/smtp/spool_copy.hpp"
 
 namespace postern::session::lmtp {
 
@@ -24,38 +26,6 @@ namespace {
 
 std::string trace_headers(const state& s, const smtp::recipient& r) {
   return fmt::format("Return-Path: <{}>\r\nDelivered-To: {}\r\n", *s.env.sender, r.address);
-}
-
-base::error copy_error(const std::string& path, int err) {
-  return base::error{err == ENOSPC || err == EDQUOT ? base::errc::disk_full : base::errc::io_error,
-                     fmt::format("cannot copy the message into {}: {}", path, std::strerror(err)),
-                     std::strerror(err)};
-}
-
-// The spool file of recipient i > 0: its own trace headers, then the message
-// body of the first spool file, copied in the kernel.
-base::result<store::spool_file> copy_for(store::store& mail, const store::spool_file& first,
-                                         uint64_t first_prefix, uint64_t first_size,
-                                         const std::string& prefix) {
-  auto copy = mail.create_spool();
-  if (!copy) return copy.err();
-  auto& f = *copy;
-  std::string_view p = prefix;
-  while (!p.empty()) {
-    auto n = ::write(f.fd, p.data(), p.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return copy_error(f.path, errno);
-    p.remove_prefix(static_cast<size_t>(n));
-  }
-  off_t in = static_cast<off_t>(first_prefix);
-  uint64_t left = first_size - first_prefix;
-  while (left > 0) {
-    auto n = ::copy_file_range(first.fd, &in, f.fd, nullptr, left, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return copy_error(f.path, n < 0 ? errno : EIO);
-    left -= static_cast<uint64_t>(n);
-  }
-  return std::move(*copy);
 }
 
 }  // namespace
@@ -140,21 +110,10 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
       if (gone()) return removed;
       auto mb = mail.open(r.user_id);
       if (!mb) return mb.err();
-      // The user's QUOTA (RFC 9208, set by `postern user set`): a full
-      // mailbox refuses the message for this recipient (552 5.2.2).
-      if (auto u = dir.find_user(r.address); u && (u->quota_storage || u->quota_messages)) {
-        auto used = (*mb)->total_usage();
-        if (!used) return used.err();
-        uint64_t incoming = spooled ? first_size : memory.size();
-        if ((u->quota_storage && used->bytes + incoming > u->quota_storage) ||
-            (u->quota_messages && used->messages + 1 > u->quota_messages))
-          return base::error{base::errc::over_quota,
-                             fmt::format("{}'s mailbox is full: {} of {} bytes, {} of {} messages "
-                                         "(quota set by postern user set)",
-                                         u->address, used->bytes, u->quota_storage, used->messages,
-                                         u->quota_messages),
-                             ""};
-      }
+      // A full mailbox refuses the message for this recipient (552 5.2.2).
+      if (auto q = smtp::check_quota(dir, **mb, r.address, spooled ? first_size : memory.size());
+          !q)
+        return q.err();
       auto store = [&]() -> base::result<uint32_t> {
         if (!spooled) {
           // A small message: already canonical in memory, stored as it is.
@@ -166,7 +125,7 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
         if (i == 0)
           return (*mb)->append_file(
               "INBOX", store::spooled_message{&first, first_size, dot_lines, now, 0, {}});
-        auto copy = copy_for(mail, first, first_prefix_size, first_size, prefix);
+        auto copy = smtp::copy_spool(mail, first, first_prefix_size, first_size, prefix);
         if (!copy) return copy.err();
         uint64_t size = prefix.size() + (first_size - first_prefix_size);
         return (*mb)->append_file("INBOX",

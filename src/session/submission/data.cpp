@@ -1,0 +1,292 @@
+// DATA for submission (RFC 6409): the message streams to the spool as for
+// LMTP, behind a Received field naming the authenticated user and the TLS in
+// use; then its header is checked (every From address must be one the user
+// may send as) and rewritten (Bcc removed, Date, Message-ID and, on behalf
+// of someone, Sender added, RFC 6409 §8) and it is stored for each local
+// recipient, and in the sender's Sent folder with save_sent. 250 only once
+// every copy is durable; a recipient whose copy failed after others were
+// stored is reported to the sender in a bounce in their INBOX.
+#include <fmt/format.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "base/strings.hpp"
+#include "net/blocking.hpp"
+#include "observe/log.hpp"
+#include "session/core/error_words.hpp"
+#include "session/smtp/data_receiver.hpp"
+#include "session/smtp/quota.hpp"
+#include "session/smtp/reply_codes.hpp"
+#include "session/smtp/spool_copy.hpp"
+#include "session/submission/commands.hpp"
+#include "session/submission/message_header.hpp"
+#include "session/submission/send_as.hpp"
+#include "store/canonical.hpp"
+
+namespace postern::session::submission {
+
+namespace {
+
+// The longest header submission reads to check and rewrite.
+constexpr size_t max_header = 256 * 1024;
+
+std::string rfc5322_date(std::time_t t) {
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+// RFC 5321 §4.4 with RFC 3848's ESMTPSA / ESMTPA, the user (the issue's
+// "Received line with the authenticated user") and the TLS in use.
+std::string received_field(const state& s) {
+  auto tls = s.conn->tls_description();
+  return fmt::format(
+      "Received: from {} ([{}])\r\n\tby {} (Postern) with {}{} id {}\r\n\t(authenticated as "
+      "{}{});\r\n\t{}\r\n",
+      s.client_name.empty() ? "unknown" : s.client_name, s.conn->remote_ip(), s.svc.hostname,
+      s.esmtp ? "ESMTP" : "SMTP", tls.empty() ? "A" : "SA", s.id, s.user,
+      tls.empty() ? "" : ", " + tls, rfc5322_date(::time(nullptr)));
+}
+
+std::string new_message_id(const state& s) {
+  unsigned char raw[12];
+  RAND_bytes(raw, sizeof raw);
+  std::string id;
+  for (auto b : raw) id += fmt::format("{:02x}", b);
+  return fmt::format("<{}.{}@{}>", id, s.id, s.svc.hostname);
+}
+
+// The message ready to store: in memory, or a spool file.
+struct prepared {
+  std::string memory;
+  store::spool_file spool;
+  bool spooled = false;
+  uint64_t size = 0;
+  uint32_t dot_lines = 0;
+};
+
+struct outcome {
+  std::string reply;                // the reply to DATA
+  std::string log;                  // what the node's log says
+  std::vector<std::string> failed;  // "addr: words" of copies that failed after others were stored
+};
+
+struct job {
+  std::string user, hostname, session_id, date, message_id, prefix;
+  int64_t user_id = 0;
+  bool save_sent = false;
+  std::vector<smtp::recipient> recipients;
+};
+
+// Reads the header, checks From, rewrites. A refusal comes back as the reply.
+base::result<prepared> prepare(const job& j, smtp::received_message& msg, store::store& mail,
+                               directory::directory& dir, std::string& refusal) {
+  std::string buffer;
+  std::string_view view;
+  if (msg.spooled) {
+    size_t want = std::min<uint64_t>(msg.size, j.prefix.size() + max_header + 4);
+    buffer.resize(want);
+    auto n = ::pread(msg.spool.fd, buffer.data(), want, 0);
+    if (n != static_cast<ssize_t>(want))
+      return base::error{base::errc::io_error, "cannot read the spooled message back", ""};
+    view = buffer;
+  } else {
+    view = msg.memory;
+  }
+  size_t start = j.prefix.size();
+  size_t fields_end = 0, header_end = 0;
+  bool blank = true;
+  if (view.substr(start, 2) == "\r\n") {
+    fields_end = start;
+    header_end = start + 2;
+  } else if (auto p = view.find("\r\n\r\n", start); p != std::string_view::npos) {
+    fields_end = p + 2;
+    header_end = p + 4;
+  } else if (view.size() == msg.size) {
+    fields_end = header_end = view.size();  // a message without a body
+    blank = false;
+  } else {
+    refusal = fmt::format("554 5.6.0 The message header is longer than {} bytes", max_header);
+    return prepared{};
+  }
+  auto fields = view.substr(start, fields_end - start);
+  auto facts = read_header(fields);
+  std::string added;
+  bool on_behalf = false;
+  if (facts.from.empty()) added += fmt::format("From: <{}>\r\n", j.user);
+  for (auto& from : facts.from) {
+    auto v = may_send_as(dir, j.user, base::normalize_address(from));
+    if (!v.allowed) {
+      refusal = (v.temporary ? "451 4.3.0 " : "550 5.7.1 ") + v.words + " (From field)";
+      return prepared{};
+    }
+    on_behalf = on_behalf || v.on_behalf;
+  }
+  if (!facts.date) added += "Date: " + j.date + "\r\n";
+  if (!facts.message_id) added += "Message-ID: " + j.message_id + "\r\n";
+  if (on_behalf && !facts.sender) added += fmt::format("Sender: <{}>\r\n", j.user);
+  auto header = j.prefix + rewrite_header(fields, added) + (blank ? "\r\n" : "");
+  prepared p;
+  p.dot_lines = msg.dot_lines - store::count_dot_lines(view.substr(start, header_end - start)) +
+                store::count_dot_lines(header);
+  p.size = header.size() + (msg.size - header_end);
+  if (!msg.spooled) {
+    p.memory = header;
+    p.memory.append(msg.memory, header_end);
+    return p;
+  }
+  auto copy = smtp::copy_spool(mail, msg.spool, header_end, msg.size, header);
+  if (!copy) return copy.err();
+  p.spool = std::move(*copy);
+  p.spooled = true;
+  return p;
+}
+
+base::result<uint32_t> store_copy(store::store& mail, directory::directory& dir,
+                                  const smtp::recipient& r, std::string_view folder,
+                                  const prepared& p, uint32_t flags, int64_t now) {
+  auto mb = mail.open(r.user_id);
+  if (!mb) return mb.err();
+  if (auto q = smtp::check_quota(dir, **mb, r.address, p.size); !q) return q.err();
+  if (folder != "INBOX") {
+    auto made = (*mb)->create_folder(folder, "");
+    if (!made && made.err().code != base::errc::already_exists) return made.err();
+  }
+  if (!p.spooled) return (*mb)->append(folder, store::new_message{p.memory, now, flags});
+  return (*mb)->append_file(folder,
+                            store::spooled_message{&p.spool, p.size, p.dot_lines, now, flags, {}});
+}
+
+// A plain bounce (the outbound queue's RFC 3464 reports come with it) into
+// the sender's own INBOX for the copies that failed.
+void bounce(store::store& mail, const job& j, const std::vector<std::string>& failed) {
+  auto mb = mail.open(j.user_id);
+  if (!mb) return;
+  std::string text = fmt::format(
+      "From: Mail Delivery System <MAILER-DAEMON@{}>\r\nTo: <{}>\r\nSubject: Undelivered "
+      "Mail: {}\r\nDate: {}\r\nMessage-ID: {}\r\nAuto-Submitted: auto-replied\r\n\r\nYour "
+      "message {} was accepted, but it could not be stored for these recipients:\r\n\r\n",
+      j.hostname, j.user, j.message_id, j.date, "<bounce." + j.message_id.substr(1), j.message_id);
+  for (auto& f : failed) text += "  " + f + "\r\n";
+  (void)(*mb)->append("INBOX", store::new_message{text, 0, 0});
+}
+
+outcome deliver(const job& j, smtp::received_message& msg, store::store& mail,
+                directory::directory& dir) {
+  outcome o;
+  std::string refusal;
+  auto p = prepare(j, msg, mail, dir, refusal);
+  if (!p) {
+    o.reply = fmt::format("{} {} (session {})", smtp::reply_code_of(p.err().code),
+                          core::client_words(p.err()), j.session_id);
+    o.log = fmt::format("preparing the message failed: {} ({})", p.err().message, p.err().detail);
+    return o;
+  }
+  if (!refusal.empty()) {
+    o.reply = refusal;
+    o.log = "refused: " + refusal;
+    return o;
+  }
+  auto now = static_cast<int64_t>(::time(nullptr));
+  size_t stored = 0;
+  base::error first_error{base::errc::io_error, "", ""};
+  for (auto& r : j.recipients) {
+    auto uid = store_copy(mail, dir, r, "INBOX", *p, 0, now);
+    if (uid) {
+      ++stored;
+    } else {
+      if (o.failed.empty()) first_error = uid.err();
+      o.failed.push_back(fmt::format("<{}>: {}", r.address, core::client_words(uid.err())));
+    }
+  }
+  if (stored == 0) {
+    o.reply = fmt::format("{} {} (session {})", smtp::reply_code_of(first_error.code),
+                          o.failed.front(), j.session_id);
+    o.log = "no recipient's copy could be stored: " + o.failed.front();
+    return o;
+  }
+  if (j.save_sent) {
+    smtp::recipient self{j.user, j.user_id};
+    if (auto uid = store_copy(mail, dir, self, "Sent", *p, store::flag_seen, now); !uid)
+      o.failed.push_back(fmt::format("your Sent folder: {}", core::client_words(uid.err())));
+  }
+  if (!o.failed.empty()) bounce(mail, j, o.failed);
+  o.reply = fmt::format("250 2.0.0 Message {} accepted for {} recipient(s){}", j.message_id, stored,
+                        o.failed.empty() ? "" : "; a report of the rest is in your INBOX");
+  o.log = fmt::format("message {} of {} bytes from {} to {} recipient(s){}", j.message_id, p->size,
+                      j.user, stored,
+                      o.failed.empty() ? "" : "; not stored for: " + base::join(o.failed, "; "));
+  return o;
+}
+
+}  // namespace
+
+net::awaitable<void> cmd_data(state& s, std::string_view) {
+  s.reply("354 Send the message; end with <CRLF>.<CRLF>");
+  bool sent = co_await s.flush();
+  if (!sent) {
+    s.quit = true;
+    co_return;
+  }
+  s.status.clear();  // the outcome is the reply after the message, not the 354
+  job j;
+  j.user = s.user;
+  j.user_id = s.user_id;
+  j.hostname = s.svc.hostname;
+  j.session_id = s.id;
+  j.date = rfc5322_date(::time(nullptr));
+  j.message_id = new_message_id(s);
+  j.prefix = received_field(s);
+  j.save_sent = s.settings->save_sent;
+  j.recipients = s.env.recipients;
+  smtp::data_limits limits{s.settings->max_message_size, s.settings->authenticated_timeout,
+                           s.settings->min_data_rate};
+  auto msg = co_await smtp::receive_data(s, s.svc.mail, j.prefix, limits);
+  using kind = smtp::received_message::kind;
+  switch (msg.what) {
+    case kind::complete:
+      break;
+    case kind::lost:
+      observe::log(observe::level::info, "submission", s.id,
+                   "connection from {} ended during DATA after {} bytes; nothing sent",
+                   s.conn->remote_ip(), msg.message_bytes);
+      s.quit = true;
+      co_return;
+    case kind::too_slow:
+      s.reply(fmt::format(
+          "421 4.4.2 {} DATA too slow: {} bytes in the time allowed (authenticated_timeout + "
+          "size / min_data_rate); nothing was sent",
+          s.svc.hostname, msg.message_bytes));
+      s.quit = true;
+      co_return;
+    case kind::too_big:
+      s.reply(fmt::format(
+          "552 5.3.4 Message too big: {} bytes exceeds the limit of {} bytes (max_message_size)",
+          msg.message_bytes, s.settings->max_message_size));
+      s.reset();
+      co_return;
+    case kind::failed:
+      observe::log(observe::level::error, "submission", s.id, "spooling a message failed: {} ({})",
+                   msg.error.message, msg.error.detail);
+      s.reply(fmt::format("{} {} (session {})", smtp::reply_code_of(msg.error.code),
+                          core::client_words(msg.error), s.id));
+      s.reset();
+      co_return;
+  }
+  auto& mail = s.svc.mail;
+  auto& dir = s.svc.dir;
+  auto work = [&j, &msg, &mail, &dir] { return deliver(j, msg, mail, dir); };
+  auto o = co_await net::run_blocking(std::move(work));
+  observe::log(o.reply.starts_with("250") ? observe::level::info : observe::level::warning,
+               "submission", s.id, "{}: {}", s.who(), o.log);
+  if (o.reply.starts_with("250") && s.svc.send_rate)
+    s.svc.send_rate->record(s.user, s.settings->max_messages_per_hour);
+  s.reply(o.reply);
+  s.reset();
+}
+
+}  // namespace postern::session::submission

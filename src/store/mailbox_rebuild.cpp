@@ -66,10 +66,12 @@ base::result<check_report> sqlite_mailbox::rebuild(int64_t user_id, const std::s
   // damaged page, keeping the rows before it.
   std::map<int64_t, std::pair<std::string, std::string>> folders;  // id -> name, special use
   std::vector<salvaged_message> messages;
-  std::map<uint64_t, std::string> inline_bytes;
   int64_t highest_validity = 0;
   bool messages_complete = false;
-  if (auto db = db::database::open(index, false)) {
+  // Kept open while the messages are placed: a message kept in the index is
+  // read from it one at a time, so memory stays at one message however many.
+  auto damaged_db = db::database::open(index, false);
+  if (auto& db = damaged_db) {
     if (auto st = db->prepare("SELECT id, name, special_use, uidvalidity FROM folders"))
       while (st->step() == db::step_result::row) {
         folders[st->int64(0)] = {st->text(1), st->text(2)};
@@ -97,10 +99,6 @@ base::result<check_report> sqlite_mailbox::rebuild(int64_t user_id, const std::s
         messages.push_back(std::move(m));
       }
     }
-    if (auto st = db->prepare("SELECT id, bytes FROM inline_blobs"))
-      while (st->step() == db::step_result::row)
-        inline_bytes[static_cast<uint64_t>(st->int64(0)) | kept_inline_bit] =
-            std::string(st->bytes(1));
   }
 
   // 2. A new mailbox beside the old one.
@@ -165,12 +163,19 @@ base::result<check_report> sqlite_mailbox::rebuild(int64_t user_id, const std::s
     files.reserve(group.size());
     for (auto& m : group) {
       if (kept_inline(m.blob)) {
-        auto it = inline_bytes.find(m.blob);
-        if (it == inline_bytes.end()) {
+        auto read = damaged_db ? damaged_db->prepare("SELECT bytes FROM inline_blobs WHERE id = ?")
+                               : base::result<db::statement>(damaged_db.err());
+        if (!read) {
           ++lost;
           continue;
         }
-        new_message msg{it->second, m.internal_date, m.flags};
+        read->bind(1, static_cast<int64_t>(m.blob & ~kept_inline_bit));
+        if (read->step() != db::step_result::row) {
+          ++lost;
+          continue;
+        }
+        std::string bytes(read->bytes(0));
+        new_message msg{bytes, m.internal_date, m.flags};
         auto uid = mb.append(m.folder, msg);
         if (!uid) return uid.err();
         ++(m.folder == recovered_folder ? recovered : kept);
@@ -214,7 +219,8 @@ base::result<check_report> sqlite_mailbox::rebuild(int64_t user_id, const std::s
   };
   if (auto s = place_all(messages); !s) return s.err();
   if (auto s = place_all(orphans); !s) return s.err();
-  fresh->reset();  // closes the new index before it moves
+  fresh->reset();                                           // closes the new index before it moves
+  damaged_db = base::error{base::errc::not_found, "", ""};  // and the damaged one
 
   // 4. The swap: the damaged folder is kept beside the new one.
   char stamp[32];

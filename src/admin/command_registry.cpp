@@ -16,7 +16,8 @@ std::vector<command_spec> build() {
   std::vector<command_spec> all;
   for (auto group : {user_commands(), settings_commands(), node_commands(), session_commands(),
                      component_commands(), log_commands(), block_commands(), cert_commands(),
-                     folder_commands(), mailbox_commands(), health_commands(), send_commands()})
+                     folder_commands(), mailbox_commands(), health_commands(), send_commands(),
+                     queue_commands()})
     for (auto& c : group) all.push_back(std::move(c));
   return all;
 }

@@ -111,5 +111,6 @@ std::vector<command_spec> folder_commands();
 std::vector<command_spec> mailbox_commands();
 std::vector<command_spec> health_commands();
 std::vector<command_spec> send_commands();
+std::vector<command_spec> queue_commands();
 
 }  // namespace postern::admin

@@ -49,6 +49,57 @@ bool protocol_supported(const std::string& p) {
   return p == "admin" || find_protocol(p) != nullptr;
 }
 
+// [relay]: the smarthost the outbound queue relays remote recipients through.
+static std::optional<base::error> parse_relay(node_config& c, const toml::table& t,
+                                              const std::string& base_dir) {
+  if (auto e = check_keys(c, t, {"host", "port", "tls", "username", "password_file", "ca_file"},
+                          "[relay]"))
+    return e;
+  auto& r = c.relay;
+  r.origin = c.path + " [relay]";
+  auto host = t["host"].value<std::string>();
+  if (!host || host->empty())
+    return config_error(c, &t.source(),
+                        "[relay] host is missing: the smarthost's name or address, e.g. host = "
+                        "\"smtp.example.net\"");
+  r.host = *host;
+  auto mode = t["tls"].value_or<std::string>("starttls");
+  if (mode == "starttls")
+    r.tls = queue::relay_config::tls_mode::starttls;
+  else if (mode == "implicit")
+    r.tls = queue::relay_config::tls_mode::implicit;
+  else if (mode == "none")
+    r.tls = queue::relay_config::tls_mode::none;
+  else
+    return config_error(
+        c, &t["tls"].node()->source(),
+        fmt::format("[relay] tls = \"{}\" must be starttls, implicit or none", mode));
+  r.port = r.tls == queue::relay_config::tls_mode::implicit ? 465 : 25;
+  if (auto p = t["port"]) {
+    auto v = p.value<int64_t>();
+    if (!v || *v < 1 || *v > 65535)
+      return config_error(c, &p.node()->source(), "[relay] port must be a number from 1 to 65535");
+    r.port = static_cast<uint16_t>(*v);
+  }
+  for (auto [k, dest] :
+       {std::pair{"username", &r.username}, std::pair{"password_file", &r.password_file},
+        std::pair{"ca_file", &r.ca_file}}) {
+    auto v = t[k];
+    if (!v) continue;
+    if (!v.is_string() || v.as_string()->get().empty())
+      return config_error(c, &v.node()->source(), fmt::format("[relay] {} must be a string", k));
+    *dest = std::string(k) == "username" ? **v.as_string() : resolve(base_dir, **v.as_string());
+  }
+  if (r.username.empty() != r.password_file.empty())
+    return config_error(c, &t.source(),
+                        "[relay] username and password_file go together: give both or neither");
+  if (!r.username.empty() && r.tls == queue::relay_config::tls_mode::none)
+    return config_error(c, &t["tls"].node()->source(),
+                        "[relay] tls = \"none\" with a username would send the relay password "
+                        "in clear: use starttls or implicit");
+  return std::nullopt;
+}
+
 base::result<node_config> load_config(const std::string& path) {
   node_config c;
   c.path = path;
@@ -71,10 +122,10 @@ base::result<node_config> load_config(const std::string& path) {
   auto base_dir = std::filesystem::path(path).parent_path().string();
   if (base_dir.empty()) base_dir = ".";
 
-  if (auto e = check_keys(
-          c, root,
-          {"data_dir", "role", "hostname", "threads", "shutdown_timeout", "tls", "listener"},
-          "the top level"))
+  if (auto e = check_keys(c, root,
+                          {"data_dir", "role", "hostname", "threads", "shutdown_timeout", "tls",
+                           "listener", "relay"},
+                          "the top level"))
     return *e;
 
   auto data_dir = root["data_dir"];
@@ -161,6 +212,12 @@ base::result<node_config> load_config(const std::string& path) {
                             fmt::format("[tls] {} must be a file path", key));
       *dest = resolve(base_dir, **v.as_string());
     }
+  }
+
+  if (auto relay = root["relay"]) {
+    auto* t = relay.as_table();
+    if (!t) return config_error(c, &relay.node()->source(), "[relay] must be a table");
+    if (auto e = parse_relay(c, *t, base_dir)) return *e;
   }
 
   auto listeners = root["listener"];

@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "net/server.hpp"
 #include "net/tls.hpp"
+#include "queue/relay_client.hpp"
 
 namespace postern::admin {
 
@@ -38,6 +39,8 @@ struct node_config {
   // [[tls.sni]]: more certificate and key pairs, chosen by the name a client asks for.
   std::vector<std::pair<std::string, std::string>> tls_sni;
   std::vector<listener_config> listeners;
+  // [relay]: where remote recipients go; unset, submission refuses them.
+  queue::relay_config relay;
 };
 
 // Reads and checks the file. Every error names the file, the key (with its

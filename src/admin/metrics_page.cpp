@@ -15,6 +15,7 @@
 #include "directory/component_view.hpp"
 #include "net/tls.hpp"
 #include "observe/protocol_log.hpp"
+#include "queue/relay_worker.hpp"
 
 namespace postern::admin {
 
@@ -126,6 +127,8 @@ std::string render_metrics(node_runtime& node) {
                        {{"listener", lc.listener}},
                        static_cast<double>(days) * 86400 + secs});
   }
+  if (node.relay)
+    for (auto& s : node.relay->samples()) extra.push_back(std::move(s));
   process_samples(extra, node);
   return svc.metrics ? svc.metrics->render(extra) : observe::metrics().render(extra);
 }

@@ -18,6 +18,11 @@ namespace postern::net {
 class tls_source;
 }
 
+namespace postern::queue {
+class queue_store;
+class relay_worker;
+}  // namespace postern::queue
+
 namespace postern::admin {
 
 struct node_runtime {
@@ -35,6 +40,9 @@ struct node_runtime {
     std::shared_ptr<net::tls_source> source;
   };
   std::vector<listener_certificate> certificates;
+  // The outbound queue (always open) and its relay (only with [relay] host).
+  queue::queue_store* queue = nullptr;
+  queue::relay_worker* relay = nullptr;
 };
 
 // /readyz and `postern node status`: one row per check (directory, store,

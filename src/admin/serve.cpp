@@ -32,6 +32,8 @@
 #include "observe/protocol_log.hpp"
 #include "policy/connection_registry.hpp"
 #include "policy/login_defence.hpp"
+#include "queue/queue_store.hpp"
+#include "queue/relay_worker.hpp"
 #include "session/core/protocol_log_observer.hpp"
 
 namespace postern::admin {
@@ -113,6 +115,21 @@ int serve(const node_config& cfg) {
                    "removed {} unacknowledged partial messages from {}/spool", stale, cfg.data_dir);
   }
 
+  // The outbound queue: what a killed node had acknowledged is all there;
+  // what it was still writing was never acknowledged.
+  auto outbound = queue::queue_store::open(cfg.data_dir);
+  if (!outbound)
+    return refuse(fmt::format("{}: the outbound queue in {}/queue: {}", cfg.path, cfg.data_dir,
+                              outbound.err().message));
+  if (auto gone = (*outbound)->recover(); gone && *gone)
+    observe::log(observe::level::info, "queue", "",
+                 "removed {} unacknowledged partial messages from {}/queue/messages", *gone,
+                 cfg.data_dir);
+  if (cfg.relay.configured() && !cfg.relay.password_file.empty() &&
+      ::access(cfg.relay.password_file.c_str(), R_OK) != 0)
+    return refuse(fmt::format("{}: password_file = \"{}\" cannot be read: {}", cfg.relay.origin,
+                              cfg.relay.password_file, std::strerror(errno)));
+
   // The admin API's token exists before anything listens, so the CLI finds
   // it as soon as the node answers.
   auto token = ensure_admin_token(cfg.data_dir);
@@ -183,6 +200,51 @@ int serve(const node_config& cfg) {
   net::server server(threads);
   std::vector<health_target> health_targets;
   node_runtime node{svc, cfg};
+  node.queue = outbound->get();
+  auto& directory_for_reports = **dir;
+  auto& store_for_reports = *mail;
+  auto* queue_for_reports = outbound->get();
+  // Reports go to the sender's own mailbox when the address is ours, else
+  // through the queue with the null sender (RFC 3464 §2, RFC 5321 §4.5.5).
+  auto deliver_report = [&directory_for_reports, &store_for_reports, queue_for_reports](
+                            const queue::queued_message& about,
+                            std::string report) -> base::status {
+    auto owner = directory_for_reports.find_recipient(about.sender);
+    if (owner) {
+      auto mb = store_for_reports.open(owner->id);
+      if (!mb) return mb.err();
+      auto uid = (*mb)->append(
+          "INBOX", store::new_message{report, static_cast<int64_t>(::time(nullptr)), 0});
+      if (!uid) return uid.err();
+      return base::ok_status();
+    }
+    if (owner.err().code != base::errc::not_found) return owner.err();
+    queue::new_message m;
+    m.sender = "";
+    m.message_id = "report for " + about.id;
+    m.recipients.push_back({about.sender, "", ""});
+    queue::message_source src;
+    src.memory = report;
+    auto id = queue_for_reports->enqueue(m, src, static_cast<int64_t>(::time(nullptr)));
+    if (!id) return id.err();
+    return base::ok_status();
+  };
+  std::unique_ptr<queue::relay_worker> relay;
+  if (cfg.relay.configured()) {
+    auto policy = [&settings] {
+      auto s = settings.submission();
+      return queue::queue_policy{s->queue_lifetime, s->delay_warning};
+    };
+    relay = std::make_unique<queue::relay_worker>(**outbound, cfg.relay, cfg.hostname, policy,
+                                                  deliver_report);
+    svc.queue = outbound->get();
+    svc.relay = relay.get();
+    node.relay = relay.get();
+    observe::log(observe::level::info, "queue", "",
+                 "relaying remote recipients through {}:{} (tls = {}{})", cfg.relay.host,
+                 cfg.relay.port, queue::tls_mode_name(cfg.relay.tls),
+                 cfg.relay.username.empty() ? "" : ", as " + cfg.relay.username);
+  }
   node.settings_changed = [&] { configure_protocol_logs(protocol_logs, settings); };
   node.logs = &protocol_logs;
   api_context api{node, *token};
@@ -223,6 +285,7 @@ int serve(const node_config& cfg) {
   health_monitor health(**dir, components, settings, *mail, cfg.data_dir, std::move(health_targets),
                         &metrics);
   health.start();
+  if (relay) relay->start();
   retention_schedule retention(**dir, *mail, cfg.data_dir, &metrics);
   // `postern deliver` runs in another process: watch the open mailboxes'
   // indexes so their sessions (IMAP IDLE) hear of its deliveries.
@@ -248,6 +311,7 @@ int serve(const node_config& cfg) {
   });
   server.run(cfg.shutdown_timeout);
   health.stop();
+  if (relay) relay->stop();
   retention.stop();
   watching = false;
   watcher.join();

@@ -115,6 +115,17 @@ class directory {
   virtual base::result<std::vector<std::string>> aliases(std::string_view address) {
     return unsupported(address, "");
   }
+  // The mailbox mail to `address` goes to: the user with that address, or
+  // the owner of that alias; not_found for neither.
+  virtual base::result<user_record> find_recipient(std::string_view address) {
+    return find_user(address);
+  }
+  // Whether some user or alias has an address in `domain`: mail to an
+  // unknown address there is a typo, not mail to relay.
+  virtual base::result<bool> is_local_domain(std::string_view domain) {
+    (void)domain;
+    return false;
+  }
   // Send grants (`postern user grant ADDRESS --send-as OTHER`): kind
   // "send_as" or "send_on_behalf"; "" removes the grant.
   virtual base::status set_send_grant(std::string_view address, std::string_view other,

@@ -331,6 +331,21 @@ constexpr setting_spec submission_specs[] = {
      1073741824,
      {},
      "bytes per second DATA must average after the authenticated_timeout's allowance"},
+    {"queue_lifetime",
+     setting_kind::duration,
+     "5d",
+     1,
+     30 * 86400,
+     {},
+     "how long the outbound queue retries a message it cannot relay before it bounces it to "
+     "the sender"},
+    {"delay_warning",
+     setting_kind::duration,
+     "4h",
+     1,
+     30 * 86400,
+     {},
+     "how long a message waits in the outbound queue before its sender is told it is delayed"},
     {"save_sent", setting_kind::choice, "off", 0, 0, on_off,
      "on: a copy of each message goes to the sender's Sent folder (most clients save it "
      "themselves with APPEND)"},
@@ -782,6 +797,8 @@ submission_settings make_submission_settings(const setting_map& m) {
   s.max_messages_per_hour = static_cast<uint32_t>(integer_of(m, p, "max_messages_per_hour"));
   s.min_data_rate = static_cast<uint64_t>(integer_of(m, p, "min_data_rate"));
   s.save_sent = value_of(m, p, "save_sent") == "on";
+  s.queue_lifetime = duration_of(m, p, "queue_lifetime");
+  s.delay_warning = duration_of(m, p, "delay_warning");
   s.login_failure_delay = duration_of(m, p, "login_failure_delay");
   s.login_failure_delay_max = duration_of(m, p, "login_failure_delay_max");
   s.login_block_threshold = static_cast<uint32_t>(integer_of(m, p, "login_block_threshold"));

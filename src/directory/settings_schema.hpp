@@ -144,6 +144,8 @@ struct submission_settings {
   uint32_t max_messages_per_hour = 0;
   uint64_t min_data_rate = 1024;
   bool save_sent = false;
+  std::chrono::seconds queue_lifetime{5 * 86400};
+  std::chrono::seconds delay_warning{4 * 3600};
   std::chrono::seconds login_failure_delay{2};
   std::chrono::seconds login_failure_delay_max{15};
   uint32_t login_block_threshold = 10;

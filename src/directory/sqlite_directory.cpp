@@ -329,6 +329,29 @@ class sqlite_directory final : public directory {
     return base::ok_status();
   }
 
+  base::result<user_record> find_recipient(std::string_view address) override {
+    auto a = base::normalize_address(address);
+    std::lock_guard lock(mu_);
+    auto u = find_locked(a);
+    if (u || u.err().code != base::errc::not_found) return u;
+    auto owner = db_.prepare(
+        "SELECT u.address FROM aliases a JOIN users u ON u.id = a.user_id WHERE a.alias = ?");
+    if (!owner) return owner.err();
+    owner->bind(1, a);
+    if (owner->step() != db::step_result::row) return u;
+    return find_locked(owner->text(0));
+  }
+
+  base::result<bool> is_local_domain(std::string_view domain) override {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare(
+        "SELECT 1 FROM users WHERE address LIKE '%@' || ?1 UNION ALL SELECT 1 FROM aliases WHERE "
+        "alias LIKE '%@' || ?1 LIMIT 1");
+    if (!st) return st.err();
+    st->bind(1, base::to_lower(domain));
+    return st->step() == db::step_result::row;
+  }
+
   base::result<std::vector<std::string>> aliases(std::string_view address) override {
     auto a = base::normalize_address(address);
     std::lock_guard lock(mu_);

@@ -20,6 +20,11 @@
 #include "session/core/session_table.hpp"
 #include "store/store.hpp"
 
+namespace postern::queue {
+class queue_store;
+class relay_worker;
+}  // namespace postern::queue
+
 namespace postern::session {
 
 struct services {
@@ -47,6 +52,10 @@ struct services {
   policy::budgets* budgets = nullptr;
   // Submission's max_messages_per_hour; nullptr: not limited.
   policy::send_rate* send_rate = nullptr;
+  // The outbound queue and its relay ([relay] in postern.toml); nullptr:
+  // no relay, so submission refuses remote recipients and says why.
+  queue::queue_store* queue = nullptr;
+  queue::relay_worker* relay = nullptr;
 };
 
 }  // namespace postern::session

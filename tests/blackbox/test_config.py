@@ -52,6 +52,22 @@ class RefusesToStart(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0, extra)
             self.assertIn(needle, r.stderr.decode(), extra)
 
+    def test_relay_table_is_checked(self):
+        for extra, needle in [
+            ('[relay]\nport = 25\n', "[relay] host is missing"),
+            ('[relay]\nhost = "smtp.test"\ntls = "sometimes"\n', 'tls = "sometimes" must be'),
+            ('[relay]\nhost = "smtp.test"\nusername = "u"\n', "username and password_file go"),
+            ('[relay]\nhost = "smtp.test"\ntls = "none"\nusername = "u"\n'
+             'password_file = "/etc/hostname"\n', "would send the relay password in clear"),
+            ('[relay]\nhost = "smtp.test"\nsmarthost = "x"\n', "unknown key 'smarthost'"),
+            ('[relay]\nhost = "smtp.test"\nusername = "u"\npassword_file = "/nonexistent/pw"\n',
+             'password_file = "/nonexistent/pw" cannot be read'),
+        ]:
+            self.node.write_config(extra)
+            r = serve(self.node.config)
+            self.assertNotEqual(r.returncode, 0, extra)
+            self.assertIn(needle, r.stderr.decode(), extra)
+
     def test_syntax_error_names_line(self):
         with open(self.node.config, "a") as f:
             f.write("data_dir = = 3\n")

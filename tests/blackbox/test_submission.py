@@ -154,7 +154,7 @@ class Submission(unittest.TestCase):
         c.docmd("MAIL", f"FROM:<{JOE}>")
         code, text = c.docmd("RCPT", "TO:<someone@elsewhere.example>")
         self.assertEqual(code, 550)
-        self.assertIn(b"5.7.1 <someone@elsewhere.example>: no mailbox here", text)
+        self.assertIn(b"5.7.1 <someone@elsewhere.example>: not a mailbox here, and this node relays to no other server ([relay] host is not set", text)
         code, text = c.docmd("NOOP " + "x" * 20000)
         self.assertEqual(code, 500)
         self.assertIn(b"Line too long", text)

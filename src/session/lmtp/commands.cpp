@@ -88,13 +88,13 @@ net::awaitable<void> cmd_rcpt(state& s, std::string_view args) {
   // A recently seen recipient is answered from memory; the delivery checks
   // the directory again before it commits.
   if (auto hint = s.svc.users.find(address)) {
-    s.env.recipients.push_back(smtp::recipient{hint->address, hint->id});
+    s.env.recipients.push_back(smtp::recipient{hint->address, hint->id, {}, {}});
     s.stage = phase::rcpt;
     s.reply(fmt::format("250 2.1.5 <{}> OK", hint->address));
     co_return;
   }
   auto& dir = s.svc.dir;
-  auto lookup = [&dir, address] { return dir.find_user(address); };
+  auto lookup = [&dir, address] { return dir.find_recipient(address); };
   auto user = co_await net::run_blocking(std::move(lookup));
   if (!user) {
     if (user.err().code == base::errc::not_found) {
@@ -108,7 +108,7 @@ net::awaitable<void> cmd_rcpt(state& s, std::string_view args) {
     co_return;
   }
   s.svc.users.put(*user);
-  s.env.recipients.push_back(smtp::recipient{user->address, user->id});
+  s.env.recipients.push_back(smtp::recipient{user->address, user->id, {}, {}});
   s.stage = phase::rcpt;
   s.reply(fmt::format("250 2.1.5 <{}> OK", user->address));
 }

@@ -15,7 +15,8 @@ namespace postern::session::smtp {
 
 struct recipient {
   std::string address;
-  int64_t user_id = 0;
+  int64_t user_id = 0;        // 0: not a mailbox here (submission relays it)
+  std::string notify, orcpt;  // RFC 3461, as sent (submission only)
 };
 
 struct envelope {

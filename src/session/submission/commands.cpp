@@ -59,7 +59,9 @@ net::awaitable<void> cmd_ehlo(state& s, std::string_view args) {
   // RFC 5321 §4.1.1.1: the extensions come from the table, the rest are
   // properties of the whole session.
   std::vector<std::string> lines{fmt::format("{} greets {}", s.svc.hostname, s.client_name),
-                                 "PIPELINING", "ENHANCEDSTATUSCODES", "SMTPUTF8"};
+                                 "PIPELINING", "ENHANCEDSTATUSCODES", "SMTPUTF8", "DSN"};
+  // RFC 8689 §4.1: REQUIRETLS is offered only on a TLS session.
+  if (s.conn->tls_active()) lines.emplace_back("REQUIRETLS");
   for (auto& c : core::offered_capabilities<state>(s, {table_begin(), table_size()}))
     lines.push_back(std::move(c));
   for (size_t i = 0; i < lines.size(); ++i)
@@ -98,6 +100,21 @@ net::awaitable<void> cmd_mail(state& s, std::string_view args) {
     s.reply("553 5.6.7 A UTF-8 address needs MAIL FROM:<...> SMTPUTF8 (RFC 6531)");
     co_return;
   }
+  bool requiretls = false;
+  std::erase_if(path.params, [&](auto& p) {
+    if (p.first != "REQUIRETLS") return false;
+    requiretls = true;
+    return true;
+  });
+  if (requiretls && !s.conn->tls_active()) {
+    s.reply("530 5.7.10 REQUIRETLS needs a TLS session (RFC 8689 §4.1)");
+    co_return;
+  }
+  smtp::dsn_mail dsn;
+  if (auto bad = smtp::take_dsn_mail_params(path, dsn); !bad.empty()) {
+    s.reply(bad);
+    co_return;
+  }
   // RFC 6409 §6.1: the sender must be the user's own.
   auto sender = base::normalize_address(path.address);
   auto& dir = s.svc.dir;
@@ -125,8 +142,35 @@ net::awaitable<void> cmd_mail(state& s, std::string_view args) {
   }
   s.env.sender = sender;
   s.smtputf8 = utf8;
+  s.requiretls = requiretls;
+  s.dsn = std::move(dsn);
   s.stage = phase::mail;
   s.reply(fmt::format("250 2.1.0 <{}> OK", base::printable(sender, 200)));
+}
+
+// A recipient with no mailbox here: a typo when its domain is ours, else
+// mail for the outbound queue, when there is a relay to take it.
+net::awaitable<void> remote_recipient(state& s, const std::string& address, smtp::dsn_rcpt dsn) {
+  auto domain = address.substr(address.rfind('@') == std::string::npos ? address.size()
+                                                                       : address.rfind('@') + 1);
+  auto& dir = s.svc.dir;
+  auto check = [&dir, domain] { return dir.is_local_domain(domain); };
+  auto local = co_await net::run_blocking(std::move(check));
+  if (domain.empty() || (local && *local)) {
+    s.reply(fmt::format("550 5.1.1 <{}>: no such user here", base::printable(address, 100)));
+    co_return;
+  }
+  if (!s.svc.queue) {
+    s.reply(fmt::format(
+        "550 5.7.1 <{}>: not a mailbox here, and this node relays to no other server ([relay] "
+        "host is not set in the node's configuration)",
+        base::printable(address, 100)));
+    co_return;
+  }
+  s.env.recipients.push_back(
+      smtp::recipient{address, 0, std::move(dsn.notify), std::move(dsn.orcpt)});
+  s.stage = phase::rcpt;
+  s.reply(fmt::format("250 2.1.5 <{}> OK, to be relayed", base::printable(address, 200)));
 }
 
 net::awaitable<void> cmd_rcpt(state& s, std::string_view args) {
@@ -136,6 +180,11 @@ net::awaitable<void> cmd_rcpt(state& s, std::string_view args) {
     co_return;
   }
   auto& path = std::get<proto::smtp::path_argument>(parsed);
+  smtp::dsn_rcpt dsn;
+  if (auto bad = smtp::take_dsn_rcpt_params(path, dsn); !bad.empty()) {
+    s.reply(bad);
+    co_return;
+  }
   if (!path.params.empty()) {
     s.reply(fmt::format("555 5.5.4 Unsupported RCPT TO parameter {}",
                         base::printable(path.params.front().first, 30)));
@@ -152,15 +201,11 @@ net::awaitable<void> cmd_rcpt(state& s, std::string_view args) {
   }
   auto address = base::normalize_address(path.address);
   auto& dir = s.svc.dir;
-  auto lookup = [&dir, address] { return dir.find_user(address); };
+  auto lookup = [&dir, address] { return dir.find_recipient(address); };
   auto user = co_await net::run_blocking(std::move(lookup));
   if (!user) {
     if (user.err().code == base::errc::not_found) {
-      // Remote recipients wait for the outbound queue; until then, say so.
-      s.reply(
-          fmt::format("550 5.7.1 <{}>: no mailbox here, and this node does not relay mail to other "
-                      "servers yet",
-                      base::printable(address, 100)));
+      co_await remote_recipient(s, address, std::move(dsn));
     } else {
       observe::log(observe::level::error, "submission", s.id, "directory lookup failed: {} ({})",
                    user.err().message, user.err().detail);
@@ -169,7 +214,8 @@ net::awaitable<void> cmd_rcpt(state& s, std::string_view args) {
     }
     co_return;
   }
-  s.env.recipients.push_back(smtp::recipient{user->address, user->id});
+  s.env.recipients.push_back(
+      smtp::recipient{user->address, user->id, std::move(dsn.notify), std::move(dsn.orcpt)});
   s.stage = phase::rcpt;
   s.reply(fmt::format("250 2.1.5 <{}> OK", user->address));
 }

@@ -15,6 +15,8 @@
 #include "base/strings.hpp"
 #include "net/blocking.hpp"
 #include "observe/log.hpp"
+#include "queue/queue_store.hpp"
+#include "queue/relay_worker.hpp"
 #include "session/core/error_words.hpp"
 #include "session/smtp/data_receiver.hpp"
 #include "session/smtp/quota.hpp"
@@ -73,6 +75,7 @@ struct outcome {
   std::string reply;                // the reply to DATA
   std::string log;                  // what the node's log says
   std::vector<std::string> failed;  // "addr: words" of copies that failed after others were stored
+  bool queued = false;              // a copy went to the outbound queue
 };
 
 struct job {
@@ -80,7 +83,36 @@ struct job {
   int64_t user_id = 0;
   bool save_sent = false;
   std::vector<smtp::recipient> recipients;
+  // For the outbound queue: the envelope as the relay will see it.
+  std::string sender;
+  bool smtputf8 = false, requiretls = false;
+  smtp::dsn_mail dsn;
+  queue::queue_store* queue = nullptr;
 };
+
+// Queues one copy for every remote recipient; the reply counts on it only
+// once enqueue() returned, so it is durable.
+base::result<std::string> queue_copy(const job& j, const prepared& p,
+                                     std::vector<const smtp::recipient*> remote) {
+  queue::new_message m;
+  m.sender = j.sender;
+  m.user_id = j.user_id;
+  m.user = j.user;
+  m.message_id = j.message_id;
+  m.envid = j.dsn.envid;
+  m.ret = j.dsn.ret;
+  m.smtputf8 = j.smtputf8;
+  m.requiretls = j.requiretls;
+  for (auto* r : remote) m.recipients.push_back({r->address, r->notify, r->orcpt});
+  queue::message_source src;
+  if (p.spooled) {
+    src.fd = p.spool.fd;
+    src.size = p.size;
+  } else {
+    src.memory = p.memory;
+  }
+  return j.queue->enqueue(m, src, static_cast<int64_t>(::time(nullptr)));
+}
 
 // Reads the header, checks From, rewrites. A refusal comes back as the reply.
 base::result<prepared> prepare(const job& j, smtp::received_message& msg, store::store& mail,
@@ -194,7 +226,25 @@ outcome deliver(const job& j, smtp::received_message& msg, store::store& mail,
   auto now = static_cast<int64_t>(::time(nullptr));
   size_t stored = 0;
   base::error first_error{base::errc::io_error, "", ""};
+  std::vector<const smtp::recipient*> remote;
+  for (auto& r : j.recipients)
+    if (r.user_id == 0) remote.push_back(&r);
+  std::string queue_id;
+  if (!remote.empty()) {
+    auto queued = j.queue ? queue_copy(j, *p, remote)
+                          : base::result<std::string>(
+                                base::error{base::errc::unavailable, "no relay is configured", ""});
+    if (queued) {
+      queue_id = *queued;
+      stored += remote.size();
+    } else {
+      first_error = queued.err();
+      for (auto* r : remote)
+        o.failed.push_back(fmt::format("<{}>: {}", r->address, core::client_words(queued.err())));
+    }
+  }
   for (auto& r : j.recipients) {
+    if (r.user_id == 0) continue;
     auto uid = store_copy(mail, dir, r, "INBOX", *p, 0, now);
     if (uid) {
       ++stored;
@@ -210,16 +260,19 @@ outcome deliver(const job& j, smtp::received_message& msg, store::store& mail,
     return o;
   }
   if (j.save_sent) {
-    smtp::recipient self{j.user, j.user_id};
+    smtp::recipient self{j.user, j.user_id, {}, {}};
     if (auto uid = store_copy(mail, dir, self, "Sent", *p, store::flag_seen, now); !uid)
       o.failed.push_back(fmt::format("your Sent folder: {}", core::client_words(uid.err())));
   }
   if (!o.failed.empty()) bounce(mail, j, o.failed);
-  o.reply = fmt::format("250 2.0.0 Message {} accepted for {} recipient(s){}", j.message_id, stored,
+  o.reply = fmt::format("250 2.0.0 Message {} accepted for {} recipient(s){}{}", j.message_id,
+                        stored, queue_id.empty() ? "" : ", queued as " + queue_id,
                         o.failed.empty() ? "" : "; a report of the rest is in your INBOX");
-  o.log = fmt::format("message {} of {} bytes from {} to {} recipient(s){}", j.message_id, p->size,
-                      j.user, stored,
-                      o.failed.empty() ? "" : "; not stored for: " + base::join(o.failed, "; "));
+  o.log = fmt::format(
+      "message {} of {} bytes from {} to {} recipient(s){}{}", j.message_id, p->size, j.user,
+      stored, queue_id.empty() ? "" : fmt::format(" ({} queued as {})", remote.size(), queue_id),
+      o.failed.empty() ? "" : "; not stored for: " + base::join(o.failed, "; "));
+  o.queued = !queue_id.empty();
   return o;
 }
 
@@ -243,6 +296,11 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
   j.prefix = received_field(s);
   j.save_sent = s.settings->save_sent;
   j.recipients = s.env.recipients;
+  j.sender = s.env.sender.value_or("");
+  j.smtputf8 = s.smtputf8;
+  j.requiretls = s.requiretls;
+  j.dsn = s.dsn;
+  j.queue = s.svc.queue;
   smtp::data_limits limits{s.settings->max_message_size, s.settings->authenticated_timeout,
                            s.settings->min_data_rate};
   auto msg = co_await smtp::receive_data(s, s.svc.mail, j.prefix, limits);
@@ -285,6 +343,7 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
                "submission", s.id, "{}: {}", s.who(), o.log);
   if (o.reply.starts_with("250") && s.svc.send_rate)
     s.svc.send_rate->record(s.user, s.settings->max_messages_per_hour);
+  if (o.queued && s.svc.relay) s.svc.relay->wake();
   s.reply(o.reply);
   s.reset();
 }

@@ -9,6 +9,7 @@
 #include "directory/settings_schema.hpp"
 #include "policy/connection_registry.hpp"
 #include "session/core/session_base.hpp"
+#include "session/smtp/dsn_params.hpp"
 #include "session/smtp/envelope.hpp"
 
 namespace postern::session::submission {
@@ -34,7 +35,9 @@ struct state : core::session_base {
   std::string client_name;  // what EHLO or HELO said
   bool esmtp = false;       // greeted with EHLO
   smtp::envelope env{};
-  bool smtputf8 = false;  // MAIL FROM ... SMTPUTF8 (RFC 6531)
+  bool smtputf8 = false;    // MAIL FROM ... SMTPUTF8 (RFC 6531)
+  bool requiretls = false;  // MAIL FROM ... REQUIRETLS (RFC 8689)
+  smtp::dsn_mail dsn;       // MAIL FROM ... RET= ENVID= (RFC 3461)
 
   int64_t user_id = 0;  // after AUTH
   policy::lease user_lease{};
@@ -53,6 +56,8 @@ struct state : core::session_base {
   void reset() {
     env.reset();
     smtputf8 = false;
+    requiretls = false;
+    dsn = {};
     if (stage == phase::mail || stage == phase::rcpt) stage = phase::authenticated;
   }
   // RFC 4954 §4 with login_type: may AUTH run on this connection now?

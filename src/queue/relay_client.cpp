@@ -1,0 +1,271 @@
+#include "queue/relay_client.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "admin/probe_client.hpp"
+#include "base/strings.hpp"
+
+namespace postern::queue {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// RFC 5321 §4.5.3.2's timeouts, shortened where a smarthost answers at once.
+constexpr auto command_timeout = 5min;
+constexpr auto data_end_timeout = 10min;
+constexpr auto connect_timeout = 30s;
+
+struct reply {
+  int code = 0;
+  std::string text;                // every line, joined by " / " without the codes' dashes
+  std::vector<std::string> lines;  // the text of each line
+};
+
+// A session-level failure: the words for every recipient, and whether it is
+// final (a 5xx to MAIL, or a message the relay cannot take as it is).
+struct session_failure {
+  int code = 0;
+  std::string words;
+};
+
+class smtp_client {
+ public:
+  explicit smtp_client(admin::probe_client& c) : c_(c) {}
+
+  base::result<reply> read_reply() {
+    reply r;
+    for (int n = 0; n < 1000; ++n) {
+      auto line = c_.read_line();
+      if (!line) return line.err();
+      if (line->size() < 3 || !std::isdigit(static_cast<unsigned char>((*line)[0])))
+        return base::error{base::errc::temporary,
+                           fmt::format("the relay sent a line that is not an SMTP reply: \"{}\"",
+                                       base::printable(*line, 80)),
+                           ""};
+      r.code = std::atoi(line->substr(0, 3).c_str());
+      auto text = line->size() > 4 ? line->substr(4) : std::string();
+      r.lines.push_back(text);
+      if (!r.text.empty()) r.text += " / ";
+      r.text += fmt::format("{} {}", r.code, text);
+      if (line->size() == 3 || (*line)[3] != '-') return r;
+    }
+    return base::error{base::errc::temporary, "the relay's reply has over 1000 lines", ""};
+  }
+
+  base::result<reply> command(const std::string& line) {
+    if (auto s = c_.send(line + "\r\n"); !s) return s.err();
+    return read_reply();
+  }
+
+ private:
+  admin::probe_client& c_;
+};
+
+bool offers(const reply& ehlo, std::string_view keyword) {
+  for (size_t i = 1; i < ehlo.lines.size(); ++i) {
+    auto words = base::split(ehlo.lines[i], ' ');
+    if (!words.empty() && base::iequals(words[0], keyword)) return true;
+  }
+  return false;
+}
+
+// Streams the file dot-stuffed (RFC 5321 §4.5.2), then the end of data.
+base::status send_body(admin::probe_client& c, const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return base::error{
+        base::errc::io_error,
+        fmt::format("cannot open the queued message {}: {}", path, std::strerror(errno)), ""};
+  char in[64 * 1024];
+  std::string out;
+  bool line_start = true;
+  char last = '\n';
+  base::status result = base::ok_status();
+  while (true) {
+    auto n = ::read(fd, in, sizeof in);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      result = base::error{
+          base::errc::io_error,
+          fmt::format("cannot read the queued message {}: {}", path, std::strerror(errno)), ""};
+      break;
+    }
+    if (n == 0) break;
+    out.clear();
+    for (ssize_t i = 0; i < n; ++i) {
+      if (line_start && in[i] == '.') out += '.';
+      out += in[i];
+      line_start = in[i] == '\n';
+    }
+    last = in[n - 1];
+    if (auto s = c.send(out); !s) {
+      result = s;
+      break;
+    }
+  }
+  ::close(fd);
+  if (!result) return result;
+  return c.send(last == '\n' ? ".\r\n" : "\r\n.\r\n");
+}
+
+std::string mail_parameters(const queued_message& m, const reply& ehlo) {
+  std::string p;
+  if (offers(ehlo, "SIZE")) p += fmt::format(" SIZE={}", m.size);
+  if (offers(ehlo, "8BITMIME")) p += " BODY=8BITMIME";
+  if (m.smtputf8) p += " SMTPUTF8";
+  if (m.requiretls) p += " REQUIRETLS";
+  if (offers(ehlo, "DSN")) {
+    if (!m.ret.empty()) p += " RET=" + m.ret;
+    if (!m.envid.empty()) p += " ENVID=" + m.envid;
+  }
+  return p;
+}
+
+std::string rcpt_parameters(const queued_recipient& r, const reply& ehlo) {
+  std::string p;
+  if (!offers(ehlo, "DSN")) return p;
+  if (!r.notify.empty()) p += " NOTIFY=" + r.notify;
+  if (!r.orcpt.empty()) p += " ORCPT=" + r.orcpt;
+  return p;
+}
+
+}  // namespace
+
+const char* tls_mode_name(relay_config::tls_mode m) {
+  switch (m) {
+    case relay_config::tls_mode::starttls:
+      return "starttls";
+    case relay_config::tls_mode::implicit:
+      return "implicit";
+    case relay_config::tls_mode::none:
+      return "none";
+  }
+  return "?";
+}
+
+relay_attempt relay_message(const relay_config& cfg, const std::string& password,
+                            const std::string& helo, const queued_message& m,
+                            const std::string& path) {
+  relay_attempt out;
+  out.remote = fmt::format("{}:{}", cfg.host, cfg.port);
+  std::vector<bool> accepted(m.recipients.size(), false);
+  auto all = [&](int code, const std::string& words) {
+    out.outcomes.clear();
+    for (auto& r : m.recipients) out.outcomes.push_back({r.id, code, words});
+    return out;
+  };
+  admin::probe_client c;
+  auto ips = admin::probe_client::resolve(cfg.host);
+  if (!ips) return all(0, ips.err().message);
+  base::status connected = base::error{base::errc::unavailable, "no address", ""};
+  for (auto& ip : *ips) {
+    connected = c.connect(ip, cfg.port, connect_timeout);
+    if (connected) {
+      out.remote = fmt::format("{} [{}]:{}", cfg.host, ip, cfg.port);
+      break;
+    }
+  }
+  if (!connected) return all(0, "cannot connect to the relay: " + connected.err().message);
+  c.set_timeout(command_timeout);
+  auto tls_checked = [&]() -> std::string {
+    auto& f = c.facts();
+    if (!f.verify_error.empty())
+      return fmt::format(
+          "the relay's certificate is not trusted ({}); set [relay] ca_file to "
+          "the CA that issued it",
+          f.verify_error);
+    if (!f.name_matches)
+      return fmt::format("the relay's certificate does not name {} ([relay] host)", cfg.host);
+    return "";
+  };
+  if (cfg.tls == relay_config::tls_mode::implicit) {
+    if (auto s = c.start_tls(cfg.host, cfg.ca_file); !s) return all(0, s.err().message);
+    if (auto why = tls_checked(); !why.empty()) return all(0, why);
+  }
+  smtp_client smtp(c);
+  auto greeting = smtp.read_reply();
+  if (!greeting) return all(0, greeting.err().message);
+  if (greeting->code != 220) return all(0, "the relay refused the connection: " + greeting->text);
+  auto ehlo = smtp.command("EHLO " + helo);
+  if (!ehlo) return all(0, ehlo.err().message);
+  if (ehlo->code != 250) return all(0, "the relay refused EHLO: " + ehlo->text);
+  if (cfg.tls == relay_config::tls_mode::starttls) {
+    if (!offers(*ehlo, "STARTTLS"))
+      return all(0,
+                 fmt::format("the relay does not offer STARTTLS, and [relay] tls = \"starttls\""));
+    auto go = smtp.command("STARTTLS");
+    if (!go) return all(0, go.err().message);
+    if (go->code != 220) return all(0, "the relay refused STARTTLS: " + go->text);
+    if (auto s = c.start_tls(cfg.host, cfg.ca_file); !s) return all(0, s.err().message);
+    if (auto why = tls_checked(); !why.empty()) return all(0, why);
+    ehlo = smtp.command("EHLO " + helo);
+    if (!ehlo) return all(0, ehlo.err().message);
+    if (ehlo->code != 250) return all(0, "the relay refused EHLO after STARTTLS: " + ehlo->text);
+  }
+  // RFC 8689 §4.2: a REQUIRETLS message goes only over verified TLS to a
+  // server that promises to keep requiring it.
+  if (m.requiretls && (!c.tls() || !offers(*ehlo, "REQUIRETLS")))
+    return all(550, fmt::format("550 5.7.30 REQUIRETLS: the relay {} {}", cfg.host,
+                                c.tls() ? "does not offer REQUIRETLS" : "is reached without TLS"));
+  if (m.smtputf8 && !offers(*ehlo, "SMTPUTF8"))
+    return all(553,
+               "553 5.6.7 the message needs SMTPUTF8 (RFC 6531), which the relay does not "
+               "offer");
+  if (!cfg.username.empty()) {
+    std::string plain;
+    plain += '\0';
+    plain += cfg.username;
+    plain += '\0';
+    plain += password;
+    auto a = smtp.command("AUTH PLAIN " + base::base64_encode(plain));
+    if (!a) return all(0, a.err().message);
+    if (a->code != 235)
+      return all(0, fmt::format("the relay refused AUTH for [relay] username \"{}\": {}",
+                                cfg.username, a->text));
+  }
+  auto mail = smtp.command(fmt::format("MAIL FROM:<{}>{}", m.sender, mail_parameters(m, *ehlo)));
+  if (!mail) return all(0, mail.err().message);
+  if (mail->code != 250) return all(mail->code >= 500 ? mail->code : 0, mail->text);
+  size_t accepted_count = 0;
+  out.outcomes.resize(m.recipients.size());
+  for (size_t i = 0; i < m.recipients.size(); ++i) {
+    auto& r = m.recipients[i];
+    out.outcomes[i].recipient_id = r.id;
+    auto rc = smtp.command(fmt::format("RCPT TO:<{}>{}", r.address, rcpt_parameters(r, *ehlo)));
+    if (!rc) return all(0, rc.err().message);
+    out.outcomes[i].code = rc->code;
+    out.outcomes[i].reply = rc->text;
+    if (rc->code == 250 || rc->code == 251) {
+      accepted[i] = true;
+      ++accepted_count;
+    }
+  }
+  if (accepted_count == 0) {
+    (void)smtp.command("QUIT");
+    return out;
+  }
+  auto data = smtp.command("DATA");
+  auto keep_rcpt_failures = [&](int code, const std::string& words) {
+    for (size_t i = 0; i < m.recipients.size(); ++i)
+      if (accepted[i]) out.outcomes[i] = {m.recipients[i].id, code, words};
+    return out;
+  };
+  if (!data) return keep_rcpt_failures(0, data.err().message);
+  if (data->code != 354) return keep_rcpt_failures(data->code >= 500 ? data->code : 0, data->text);
+  if (auto s = send_body(c, path); !s) return keep_rcpt_failures(0, s.err().message);
+  c.set_timeout(data_end_timeout);
+  auto done = smtp.read_reply();
+  if (!done) return keep_rcpt_failures(0, done.err().message);
+  keep_rcpt_failures(done->code, done->text);
+  c.set_timeout(10s);
+  (void)smtp.command("QUIT");
+  return out;
+}
+
+}  // namespace postern::queue

@@ -1,0 +1,57 @@
+"""A local SMTP server for the relay tests, on Debian's aiosmtpd (run with
+/usr/bin/python3, where Debian installs it): it stores each message it
+accepts as <dir>/<n>.json (envelope and data), atomically, and answers by
+the recipient's local part:
+  reject-*  550 5.1.1 at RCPT (a permanent failure: the node must bounce)
+  never-*   451 4.3.0 at RCPT, always (the node retries until queue_lifetime)
+  defer-*   451 4.3.0 at RCPT until the file <dir>/release exists
+  anything else is accepted.
+Usage: smtp_sink.py PORT DIR; it prints "ready" and runs until stdin closes."""
+import base64
+import itertools
+import json
+import os
+import sys
+
+from aiosmtpd.controller import Controller
+
+
+class Sink:
+    def __init__(self, directory):
+        self.dir = directory
+        self.counter = itertools.count(1)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0].lower()
+        if local.startswith("reject"):
+            return f"550 5.1.1 <{address}>: no such user at the sink"
+        if local.startswith("never") or (
+                local.startswith("defer") and not os.path.exists(os.path.join(self.dir, "release"))):
+            return f"451 4.3.0 <{address}>: try again later (sink)"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        n = next(self.counter)
+        record = {"from": envelope.mail_from, "to": envelope.rcpt_tos,
+                  "mail_options": envelope.mail_options, "helo": session.host_name,
+                  "data": base64.b64encode(envelope.original_content).decode()}
+        path = os.path.join(self.dir, f"{n:06d}.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(record, f)
+        os.rename(path + ".tmp", path)
+        return f"250 2.0.0 stored as {n} at the sink"
+
+
+def main():
+    port, directory = int(sys.argv[1]), sys.argv[2]
+    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port,
+                            decode_data=False, enable_SMTPUTF8=True)
+    controller.start()
+    print("ready", flush=True)
+    sys.stdin.read()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -14,6 +14,7 @@
 
 #include "base/error.hpp"
 #include "session/core/session_base.hpp"
+#include "store/canonical.hpp"
 #include "store/store.hpp"
 
 namespace postern::session::smtp {
@@ -42,6 +43,33 @@ struct received_message {
   uint32_t dot_lines = 0;      // lines starting with '.'
   uint64_t message_bytes = 0;  // bytes of the message as received (after unstuffing)
   base::error error{base::errc::io_error, "", ""};
+};
+
+// Builds a received_message from canonicalised pieces: in memory up to
+// spool_threshold, then in a spool file written as it grows. DATA feeds it
+// dot-decoded lines, BDAT (RFC 3030) its chunks as they are.
+class message_builder {
+ public:
+  message_builder(store::store& mail, std::string_view prefix);
+  // Canonicalises `in` onto the message.
+  void feed(std::string_view in);
+  // The same for bytes the caller appended to buffer() from `from` on.
+  std::string& buffer() { return out_; }
+  void fed_in_place(size_t from) { canonical_.feed_in_place(out_, from); }
+  // Moves the buffer to the spool file once it outgrew spool_threshold.
+  net::awaitable<void> spool_if_full();
+  // The complete message (or `failed` when the spool could not be written).
+  net::awaitable<received_message> finish(uint64_t message_bytes);
+  // Drops what was received; the message is `what`.
+  received_message abandon(received_message::kind what, uint64_t message_bytes);
+
+ private:
+  net::awaitable<void> spool_out();
+  store::store& mail_;
+  store::canonical_stream canonical_;
+  std::string out_;
+  received_message r_;
+  bool write_failed_ = false;
 };
 
 // Reads the message after the 354 reply. `prefix` (trace header lines in

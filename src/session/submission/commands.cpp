@@ -34,6 +34,7 @@ std::string cap_size(const state& s) {
   return fmt::format("SIZE {}", s.settings->max_message_size);
 }
 std::string cap_8bitmime(const state&) { return "8BITMIME"; }
+std::string cap_chunking(const state&) { return "CHUNKING"; }
 std::string cap_starttls(const state& s) {
   return s.conn->tls_available() && !s.conn->tls_active() ? "STARTTLS" : "";
 }
@@ -269,6 +270,9 @@ const row table[] = {
     {"MAIL", authed, pipelined, secret::none, cmd_mail, cap_size},
     {"RCPT", mail | rcpt, pipelined, secret::none, cmd_rcpt},
     {"DATA", rcpt, 0, secret::none, cmd_data, cap_8bitmime},
+    // Allowed wherever a transaction could be, so a refused chunk's bytes
+    // are still read and never taken for commands.
+    {"BDAT", any, pipelined, secret::none, cmd_bdat, cap_chunking},
     {"RSET", any, pipelined, secret::none, cmd_rset},
     {"NOOP", any, pipelined, secret::none, cmd_noop},
     {"VRFY", any, pipelined, secret::none, cmd_vrfy},

@@ -13,5 +13,6 @@ const core::protocol_spec<state>& protocol();
 
 net::awaitable<void> cmd_auth(state& s, std::string_view args);
 net::awaitable<void> cmd_data(state& s, std::string_view args);
+net::awaitable<void> cmd_bdat(state& s, std::string_view args);
 
 }  // namespace postern::session::submission

@@ -278,14 +278,9 @@ outcome deliver(const job& j, smtp::received_message& msg, store::store& mail,
 
 }  // namespace
 
-net::awaitable<void> cmd_data(state& s, std::string_view) {
-  s.reply("354 Send the message; end with <CRLF>.<CRLF>");
-  bool sent = co_await s.flush();
-  if (!sent) {
-    s.quit = true;
-    co_return;
-  }
-  s.status.clear();  // the outcome is the reply after the message, not the 354
+namespace {
+
+job make_job(state& s, std::string prefix) {
   job j;
   j.user = s.user;
   j.user_id = s.user_id;
@@ -293,7 +288,7 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
   j.session_id = s.id;
   j.date = rfc5322_date(::time(nullptr));
   j.message_id = new_message_id(s);
-  j.prefix = received_field(s);
+  j.prefix = std::move(prefix);
   j.save_sent = s.settings->save_sent;
   j.recipients = s.env.recipients;
   j.sender = s.env.sender.value_or("");
@@ -301,30 +296,36 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
   j.requiretls = s.requiretls;
   j.dsn = s.dsn;
   j.queue = s.svc.queue;
-  smtp::data_limits limits{s.settings->max_message_size, s.settings->authenticated_timeout,
-                           s.settings->min_data_rate};
-  auto msg = co_await smtp::receive_data(s, s.svc.mail, j.prefix, limits);
+  return j;
+}
+
+std::string too_big_reply(const state& s, uint64_t bytes) {
+  return fmt::format(
+      "552 5.3.4 Message too big: {} bytes exceeds the limit of {} bytes (max_message_size)", bytes,
+      s.settings->max_message_size);
+}
+
+// What DATA and the last BDAT do with the message they received.
+net::awaitable<void> accept_message(state& s, job& j, smtp::received_message& msg) {
   using kind = smtp::received_message::kind;
   switch (msg.what) {
     case kind::complete:
       break;
     case kind::lost:
       observe::log(observe::level::info, "submission", s.id,
-                   "connection from {} ended during DATA after {} bytes; nothing sent",
+                   "connection from {} ended during the message after {} bytes; nothing sent",
                    s.conn->remote_ip(), msg.message_bytes);
       s.quit = true;
       co_return;
     case kind::too_slow:
       s.reply(fmt::format(
-          "421 4.4.2 {} DATA too slow: {} bytes in the time allowed (authenticated_timeout + "
+          "421 4.4.2 {} message too slow: {} bytes in the time allowed (authenticated_timeout + "
           "size / min_data_rate); nothing was sent",
           s.svc.hostname, msg.message_bytes));
       s.quit = true;
       co_return;
     case kind::too_big:
-      s.reply(fmt::format(
-          "552 5.3.4 Message too big: {} bytes exceeds the limit of {} bytes (max_message_size)",
-          msg.message_bytes, s.settings->max_message_size));
+      s.reply(too_big_reply(s, msg.message_bytes));
       s.reset();
       co_return;
     case kind::failed:
@@ -346,6 +347,108 @@ net::awaitable<void> cmd_data(state& s, std::string_view) {
   if (o.queued && s.svc.relay) s.svc.relay->wake();
   s.reply(o.reply);
   s.reset();
+}
+
+}  // namespace
+
+net::awaitable<void> cmd_data(state& s, std::string_view) {
+  if (s.chunks) {
+    s.reply("503 5.5.1 DATA cannot follow BDAT in one transaction (RFC 3030 §2): send RSET");
+    co_return;
+  }
+  s.reply("354 Send the message; end with <CRLF>.<CRLF>");
+  bool sent = co_await s.flush();
+  if (!sent) {
+    s.quit = true;
+    co_return;
+  }
+  s.status.clear();  // the outcome is the reply after the message, not the 354
+  auto j = make_job(s, received_field(s));
+  smtp::data_limits limits{s.settings->max_message_size, s.settings->authenticated_timeout,
+                           s.settings->min_data_rate};
+  auto msg = co_await smtp::receive_data(s, s.svc.mail, j.prefix, limits);
+  co_await accept_message(s, j, msg);
+}
+
+// RFC 3030: "BDAT <size> [LAST]", then exactly <size> bytes, never
+// dot-stuffed. Every chunk whose size could be read is read, even when it is
+// refused, so the bytes are never taken for commands.
+net::awaitable<void> cmd_bdat(state& s, std::string_view args) {
+  auto words = base::split(base::trim(args), ' ');
+  std::optional<uint64_t> size;
+  if (!words.empty()) size = base::parse_u64(words[0]);
+  bool last = words.size() == 2 && base::iequals(words[1], "LAST");
+  if (!size || words.size() > 2 || (words.size() == 2 && !last)) {
+    // Without a size the chunk's end cannot be found: the session cannot go on.
+    s.reply(
+        "501 5.5.4 BDAT needs a chunk size and optionally LAST (RFC 3030): closing the "
+        "connection, since the chunk's end cannot be found");
+    s.quit = true;
+    co_return;
+  }
+  s.status.clear();
+  bool open = s.stage == phase::rcpt;
+  uint64_t limit = s.settings->max_message_size;
+  if (s.chunk_bytes + *size > limit) {
+    // Reading gigabytes to stay in step is no defence: refuse and close.
+    s.reply(too_big_reply(s, s.chunk_bytes + *size) + "; closing the connection");
+    s.quit = true;
+    co_return;
+  }
+  if (open && !s.chunks) {
+    s.chunks_prefix = received_field(s);
+    s.chunks = std::make_unique<smtp::message_builder>(s.svc.mail, s.chunks_prefix);
+  }
+  auto started = net::connection::clock::now();
+  uint64_t left = *size;
+  while (left > 0) {
+    auto allowance =
+        std::chrono::seconds((*size - left) / std::max<uint64_t>(s.settings->min_data_rate, 1));
+    auto deadline = started + s.settings->authenticated_timeout + allowance;
+    // RFC 2920 §3.1: replies held for a pipelined batch go out before the
+    // server waits for the client.
+    if (!s.conn->has_buffered_input() && !s.out.empty()) {
+      bool sent = co_await s.flush();
+      if (!sent) {
+        s.quit = true;
+        co_return;
+      }
+    }
+    std::string_view chunk;
+    auto st = co_await s.conn->read_some(chunk, deadline);
+    if (st != net::read_status::ok) {
+      smtp::received_message lost;
+      lost.what = st == net::read_status::timed_out ? smtp::received_message::kind::too_slow
+                                                    : smtp::received_message::kind::lost;
+      lost.message_bytes = s.chunk_bytes + (*size - left);
+      job none;
+      co_await accept_message(s, none, lost);
+      co_return;
+    }
+    auto take = static_cast<size_t>(std::min<uint64_t>(left, chunk.size()));
+    if (take < chunk.size()) s.conn->unread(chunk.size() - take);
+    if (s.chunks) {
+      s.chunks->feed(chunk.substr(0, take));
+      co_await s.chunks->spool_if_full();
+    }
+    left -= take;
+  }
+  if (!open) {
+    s.reply(s.stage == phase::connected ? "503 5.5.1 Send EHLO first"
+            : s.stage == phase::greeted ? "530 5.7.0 Authentication required: send AUTH first"
+            : s.stage == phase::mail    ? "503 5.5.1 No valid recipients: send RCPT TO first"
+                                        : "503 5.5.1 Send MAIL FROM first");
+    co_return;
+  }
+  s.chunk_bytes += *size;
+  if (!last) {
+    s.reply(fmt::format("250 2.0.0 {} bytes received", *size));
+    co_return;
+  }
+  auto j = make_job(s, s.chunks_prefix);
+  auto builder = std::move(s.chunks);
+  auto msg = co_await builder->finish(s.chunk_bytes);
+  co_await accept_message(s, j, msg);
 }
 
 }  // namespace postern::session::submission

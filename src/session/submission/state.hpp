@@ -9,6 +9,7 @@
 #include "directory/settings_schema.hpp"
 #include "policy/connection_registry.hpp"
 #include "session/core/session_base.hpp"
+#include "session/smtp/data_receiver.hpp"
 #include "session/smtp/dsn_params.hpp"
 #include "session/smtp/envelope.hpp"
 
@@ -38,6 +39,10 @@ struct state : core::session_base {
   bool smtputf8 = false;    // MAIL FROM ... SMTPUTF8 (RFC 6531)
   bool requiretls = false;  // MAIL FROM ... REQUIRETLS (RFC 8689)
   smtp::dsn_mail dsn;       // MAIL FROM ... RET= ENVID= (RFC 3461)
+  // BDAT (RFC 3030): the message so far, after the first chunk.
+  std::unique_ptr<smtp::message_builder> chunks;
+  std::string chunks_prefix;  // the Received field the first chunk started with
+  uint64_t chunk_bytes = 0;   // bytes of the message received in chunks
 
   int64_t user_id = 0;  // after AUTH
   policy::lease user_lease{};
@@ -58,6 +63,9 @@ struct state : core::session_base {
     smtputf8 = false;
     requiretls = false;
     dsn = {};
+    chunks.reset();
+    chunks_prefix.clear();
+    chunk_bytes = 0;
     if (stage == phase::mail || stage == phase::rcpt) stage = phase::authenticated;
   }
   // RFC 4954 §4 with login_type: may AUTH run on this connection now?

@@ -6,14 +6,22 @@ the recipient's local part:
   never-*   451 4.3.0 at RCPT, always (the node retries until queue_lifetime)
   defer-*   451 4.3.0 at RCPT until the file <dir>/release exists
   anything else is accepted.
-Usage: smtp_sink.py PORT DIR; it prints "ready" and runs until stdin closes."""
+Usage: smtp_sink.py PORT DIR [CERT KEY USER PASSWORD]; with the four more it
+offers STARTTLS with that certificate and requires AUTH with that user and
+password after it. It prints "ready" and runs until stdin closes."""
 import base64
 import itertools
 import json
 import os
+import ssl
 import sys
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+
+def login_of(session):
+    return getattr(session, "sink_login", "")
 
 
 class Sink:
@@ -35,6 +43,8 @@ class Sink:
         n = next(self.counter)
         record = {"from": envelope.mail_from, "to": envelope.rcpt_tos,
                   "mail_options": envelope.mail_options, "helo": session.host_name,
+                  "tls": session.ssl is not None,
+                  "login": login_of(session),
                   "data": base64.b64encode(envelope.original_content).decode()}
         path = os.path.join(self.dir, f"{n:06d}.json")
         with open(path + ".tmp", "w") as f:
@@ -45,8 +55,22 @@ class Sink:
 
 def main():
     port, directory = int(sys.argv[1]), sys.argv[2]
+    options = {}
+    if len(sys.argv) == 7:
+        cert, key, user, password = sys.argv[3:7]
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            ok = auth_data.login == user.encode() and auth_data.password == password.encode()
+            if ok:
+                session.sink_login = user
+            return AuthResult(success=ok)
+
+        options = {"tls_context": context, "require_starttls": True, "auth_required": True,
+                   "auth_require_tls": True, "authenticator": authenticate}
     controller = Controller(Sink(directory), hostname="127.0.0.1", port=port,
-                            decode_data=False, enable_SMTPUTF8=True)
+                            decode_data=False, enable_SMTPUTF8=True, **options)
     controller.start()
     print("ready", flush=True)
     sys.stdin.read()

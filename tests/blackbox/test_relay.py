@@ -19,7 +19,7 @@ import threading
 import time
 import unittest
 
-from harness import Node, client_tls_context, free_port
+from harness import Node, client_tls_context, free_port, make_cert
 
 JOE, JOE_PW = "joe@example.com", "joe's secret"
 ANN, ANN_PW = "ann@example.com", "ann's secret"
@@ -27,12 +27,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class SmtpSink:
-    def __init__(self):
+    def __init__(self, secured=False):
         import tempfile
         self.dir = tempfile.mkdtemp(prefix="postern-sink-")
         self.port = free_port()
+        extra = []
+        if secured:
+            self.cert, key = make_cert(self.dir)
+            extra = [self.cert, key, "relayuser", "relay pass"]
         self.proc = subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(HERE, "smtp_sink.py"), str(self.port), self.dir],
+            ["/usr/bin/python3", os.path.join(HERE, "smtp_sink.py"), str(self.port), self.dir,
+             *extra],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self.proc.stdout.readline().strip() == b"ready"
 
@@ -259,11 +264,66 @@ class Relay(unittest.TestCase):
         r = self.node.cli("queue", "delete", qid, check=False)
         self.assertNotEqual(r.returncode, 0)
 
+    def test_swaks_pipelined_with_tls_and_auth(self):
+        r = subprocess.run(
+            ["swaks", "--server", f"127.0.0.1:{self.node.ports['submission_starttls']}", "--tls",
+             "--auth", "PLAIN", "--auth-user", JOE, "--auth-password", JOE_PW, "--from", JOE,
+             "--to", "dave@remote.test," + ANN, "--header", "Subject: sent by swaks",
+             "--pipeline", "--timeout", "30"],
+            capture_output=True, timeout=60)
+        out = r.stdout.decode(errors="replace")
+        self.assertEqual(r.returncode, 0, out)
+        self.assertIn("250 2.1.5 <dave@remote.test> OK, to be relayed", out)
+        self.assertIn("queued as", out)
+        got = self.sink.wait_for(lambda m: b"Subject: sent by swaks" in m["data"])[0]
+        self.assertEqual(got["to"], ["dave@remote.test"])
+
     def test_queue_metrics(self):
         text = self.node.api("GET", "/metrics")[2].decode()
         for name in ("postern_queue_messages ", "postern_queue_oldest_seconds ",
                      'postern_relay_attempts_total{result="sent"} '):
             self.assertIn(name, text)
+
+
+class SecuredRelay(unittest.TestCase):
+    """The usual smarthost: STARTTLS with a certificate that must verify, then AUTH."""
+
+    def test_starttls_verified_then_auth(self):
+        sink = SmtpSink(secured=True)
+        node = Node(listeners=("submission:starttls",))
+        password_file = os.path.join(node.dir, "relay.password")
+        with open(password_file, "w") as f:
+            f.write("relay pass\n")
+        base = (f'[relay]\nhost = "127.0.0.1"\nport = {sink.port}\ntls = "starttls"\n'
+                f'username = "relayuser"\npassword_file = "{password_file}"\n')
+        try:
+            # Without the sink's CA the certificate cannot verify: no password
+            # is sent, the message waits and the queue says why.
+            node.write_config(base)
+            node.add_user(JOE, JOE_PW)
+            node.start()
+            c = smtplib.SMTP("127.0.0.1", node.ports["submission_starttls"], timeout=30)
+            c.starttls(context=client_tls_context())
+            c.login(JOE, JOE_PW)
+            c.sendmail(JOE, ["bob@remote.test"], message("bob@remote.test", "over tls"))
+            c.quit()
+            node.wait_for_log("deferred")
+            rows = json.loads(node.cli("--json", "queue", "list").stdout)["items"]
+            self.assertEqual(len(rows), 1)
+            self.assertIn("the relay's certificate is not trusted", rows[0]["last_reply"])
+            self.assertIn("[relay] ca_file", rows[0]["last_reply"])
+            # With it, after a restart, the queued message goes out over TLS with AUTH.
+            node.stop()
+            node.write_config(base + f'ca_file = "{sink.cert}"\n')
+            node.start()
+            node.cli("queue", "flush")
+            got = sink.wait_for(lambda m: b"Subject: over tls" in m["data"])[0]
+            self.assertTrue(got["tls"])
+            self.assertIn("relayuser", got["login"])
+            self.assertEqual(got["to"], ["bob@remote.test"])
+        finally:
+            node.cleanup()
+            sink.stop()
 
 
 class NoRelay(unittest.TestCase):

@@ -10,10 +10,32 @@
 
 #include "proto/smtp/command.hpp"
 #include "proto/smtp/dot_decoder.hpp"
+#include "session/smtp/dsn_params.hpp"
 
 namespace smtp = postern::proto::smtp;
 
 namespace {
+
+// The DSN parameters (RFC 3461) come out whole and valid, or refused with 501.
+void check_dsn(smtp::path_argument p) {
+  namespace dsn = postern::session::smtp;
+  auto q = p;
+  dsn::dsn_mail m;
+  auto refused = dsn::take_dsn_mail_params(p, m);
+  if (!refused.empty() && !refused.starts_with("501 5.5.4 ")) std::abort();
+  if (refused.empty()) {
+    for (auto& [k, v] : p.params)
+      if (k == "RET" || k == "ENVID") std::abort();
+    if (!dsn::valid_xtext(m.envid)) std::abort();
+    if (!m.ret.empty() && m.ret != "FULL" && m.ret != "HDRS") std::abort();
+  }
+  dsn::dsn_rcpt r;
+  refused = dsn::take_dsn_rcpt_params(q, r);
+  if (!refused.empty() && !refused.starts_with("501 5.5.4 ")) std::abort();
+  if (refused.empty())
+    for (auto& [k, v] : q.params)
+      if (k == "NOTIFY" || k == "ORCPT") std::abort();
+}
 
 void check_path(std::string_view args, std::string_view prefix, bool allow_null) {
   auto r = smtp::parse_path(args, prefix, allow_null);
@@ -25,6 +47,7 @@ void check_path(std::string_view args, std::string_view prefix, bool allow_null)
     return;
   }
   auto& p = std::get<smtp::path_argument>(r);
+  check_dsn(p);
   if (p.address.size() > 254) std::abort();  // 256 with the brackets
   for (char c : p.address)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) std::abort();

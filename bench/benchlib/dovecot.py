@@ -164,6 +164,13 @@ service lmtp {{
     port = {lmtp_port}
   }}
 }}
+# Postfix's submission service authenticates through this (smtpd_sasl_type = dovecot).
+service auth {{
+  inet_listener auth-postfix {{
+    address = 127.0.0.1
+    port = {auth_port}
+  }}
+}}
 """
 
 
@@ -180,6 +187,7 @@ class Dovecot:
         self.lmtp_port = free_port()
         self.imap_port = free_port()
         self.imaps_port = free_port()
+        self.auth_port = free_port()
         self.imap_sessions = imap_sessions
         self.log_file = os.path.join(root, "dovecot.log")
         self.conf = os.path.join(root, "dovecot.conf")
@@ -206,6 +214,7 @@ class Dovecot:
                                   pop3_port=self.pop3_port, pop3s_port=self.pop3s_port,
                                   lmtp_port=self.lmtp_port, imap_port=self.imap_port,
                                   imaps_port=self.imaps_port, imap_sessions=self.imap_sessions,
+                                  auth_port=self.auth_port,
                                   imap_process_limit=self.imap_sessions + 100,
                                   client_limit=max(1000, 4 * (self.imap_sessions + 100))))
         self.version = run(["dovecot", "--version"], "dovecot --version").stdout.decode().strip()
@@ -221,6 +230,12 @@ class Dovecot:
                 wait_for_port(port, self.proc, "Dovecot", self.log_file)
             except BenchError as e:
                 raise BenchError(f"{e}\n{tail(os.path.join(self.root, 'dovecot.stderr'))}") from None
+
+    def messages_of(self, address):
+        """Messages in the user's maildir INBOX (new and cur)."""
+        home = os.path.join(self.root, "mail", address, "Maildir")
+        return sum(len(os.listdir(os.path.join(home, d))) for d in ("new", "cur")
+                   if os.path.isdir(os.path.join(home, d)))
 
     def drop_idle_processes(self):
         """SIGHUP: the master reloads its configuration and idle service

@@ -42,13 +42,26 @@ protocol = "lmtp"
 address = "127.0.0.1"
 port = {lmtp_port}
 tls = "none"
+
+[[listener]]
+protocol = "submission"
+address = "127.0.0.1"
+port = {submission_port}
+tls = "starttls"
+"""
+
+RELAY = """
+[relay]
+host = "127.0.0.1"
+port = {relay_port}
+tls = "none"
 """
 
 
 class Postern:
     name = "Postern"
 
-    def __init__(self, binary, root, cert, key):
+    def __init__(self, binary, root, cert, key, relay_port=None):
         self.binary = os.path.abspath(binary)
         self.root = root
         self.proc = None
@@ -58,6 +71,7 @@ class Postern:
         self.lmtp_port = free_port()
         self.imap_port = free_port()
         self.imaps_port = free_port()
+        self.submission_port = free_port()
         self.conf = os.path.join(root, "postern.toml")
         self.log_file = os.path.join(root, "postern.log")
         self.data_dir = os.path.join(root, "data")
@@ -65,7 +79,10 @@ class Postern:
         with open(self.conf, "w") as f:
             f.write(CONFIG.format(data_dir=self.data_dir, cert=cert, key=key, pop3_port=self.pop3_port,
                                   pop3s_port=self.pop3s_port, lmtp_port=self.lmtp_port,
-                                  imap_port=self.imap_port, imaps_port=self.imaps_port))
+                                  imap_port=self.imap_port, imaps_port=self.imaps_port,
+                                  submission_port=self.submission_port))
+            if relay_port:
+                f.write(RELAY.format(relay_port=relay_port))
 
     def cli(self, *args, input_bytes=None):
         return run([self.binary, "--config", self.conf, *args], f"postern {' '.join(args)}",
@@ -84,7 +101,9 @@ class Postern:
         settings = [("pop3", "login_type=plaintext"), ("pop3", f"max_connections_per_user={max_connections_per_user}"),
                     ("imap", "login_type=plaintext"), ("imap", f"max_connections={imap_sessions + 1000}"),
                     ("imap", f"max_connections_from_single_ip={imap_sessions + 1000}"),
-                    ("imap", f"max_connections_per_user={max(max_connections_per_user, imap_sessions)}")]
+                    ("imap", f"max_connections_per_user={max(max_connections_per_user, imap_sessions)}"),
+                    # one user sends every message of the submission scenario
+                    ("submission", "max_messages_per_hour=1000000")]
         for protocol, setting in settings:
             try:
                 self.cli(protocol, "set", setting)
@@ -104,7 +123,8 @@ class Postern:
         with open(self.log_file, "ab") as out:
             self.proc = subprocess.Popen([self.binary, "serve", "--config", self.conf], stdout=out,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        for port in (self.pop3_port, self.pop3s_port, self.imap_port, self.imaps_port, self.lmtp_port):
+        for port in (self.pop3_port, self.pop3s_port, self.imap_port, self.imaps_port, self.lmtp_port,
+                     self.submission_port):
             wait_for_port(port, self.proc, "Postern", self.log_file)
         for protocol, setting in self.pending:
             self.cli(protocol, "set", setting)

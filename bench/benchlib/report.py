@@ -75,6 +75,17 @@ def summarise(runs):
             add(f"LMTP message latency {q}, ms", stat("lmtp", "Postern", f"lat_{q}"),
                 stat("lmtp", "Dovecot", f"lat_{q}"), fmt="{:.2f}")
 
+    for scenario, label in (("submit-local", "submission 8 sessions x 80 KB to local users, durable msgs/s"),
+                            ("submit-relay", "submission 8 sessions x 80 KB relayed to a smarthost, msgs/s")):
+        if scenario not in ran:
+            continue
+        p, d = stat(scenario, "Postern", "items_per_s"), stat(scenario, "Dovecot", "items_per_s")
+        ratio = _paired(runs, (scenario, "Postern"), (scenario, "Dovecot"), "items_per_s")
+        add(f"{label} (Dovecot column: Postfix -> Dovecot)", p, d, f"{ratio:.2f}x",
+            _goal(">= 2x", ratio >= 2), fmt="{:.0f}", raw={"ratio": ratio, "goal_ratio": 2})
+        add("  accepted (250 to the client), msgs/s", stat(scenario, "Postern", "accepted_per_s"),
+            stat(scenario, "Dovecot", "accepted_per_s"), fmt="{:.0f}")
+
     for scenario, label in (("pop3", "POP3 plaintext"), ("pop3s", "POP3S"), ("lmtp", "LMTP")):
         if scenario not in ran:
             continue

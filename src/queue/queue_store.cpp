@@ -294,13 +294,18 @@ base::result<std::vector<queued_message>> queue_store::due(int64_t now, size_t l
 base::status queue_store::record(int64_t recipient_id, const std::string& state,
                                  const std::string& reply, int64_t next_attempt) {
   std::lock_guard lock(mu_);
+  // Not fsync'd: it survives kill -9 (the kernel has it); power loss may undo
+  // it, and then the recipient is tried again, the duplicate SMTP allows, never
+  // a loss.
+  db::transaction tx(db_, db::sync_mode::deferred);
+  if (auto s = tx.begin(); !s) return s;
   auto st = db_.prepare(
       "UPDATE recipients SET state = ?, last_reply = ?, next_attempt = ?, attempts = attempts + "
       "1 WHERE id = ?");
   if (!st) return st.err();
   st->bind(1, state).bind(2, reply).bind(3, next_attempt).bind(4, recipient_id);
   if (st->step() != db::step_result::done) return db_.error_of("recording a relay attempt");
-  return base::ok_status();
+  return tx.commit();
 }
 
 base::status queue_store::set_warned(const std::string& id) {

@@ -67,9 +67,9 @@ class smtp_client {
   admin::probe_client& c_;
 };
 
-bool offers(const reply& ehlo, std::string_view keyword) {
-  for (size_t i = 1; i < ehlo.lines.size(); ++i) {
-    auto words = base::split(ehlo.lines[i], ' ');
+bool offers(const std::vector<std::string>& extensions, std::string_view keyword) {
+  for (auto& line : extensions) {
+    auto words = base::split(line, ' ');
     if (!words.empty() && base::iequals(words[0], keyword)) return true;
   }
   return false;
@@ -114,7 +114,7 @@ base::status send_body(admin::probe_client& c, const std::string& path) {
   return c.send(last == '\n' ? ".\r\n" : "\r\n.\r\n");
 }
 
-std::string mail_parameters(const queued_message& m, const reply& ehlo) {
+std::string mail_parameters(const queued_message& m, const std::vector<std::string>& ehlo) {
   std::string p;
   if (offers(ehlo, "SIZE")) p += fmt::format(" SIZE={}", m.size);
   if (offers(ehlo, "8BITMIME")) p += " BODY=8BITMIME";
@@ -127,7 +127,7 @@ std::string mail_parameters(const queued_message& m, const reply& ehlo) {
   return p;
 }
 
-std::string rcpt_parameters(const queued_recipient& r, const reply& ehlo) {
+std::string rcpt_parameters(const queued_recipient& r, const std::vector<std::string>& ehlo) {
   std::string p;
   if (!offers(ehlo, "DSN")) return p;
   if (!r.notify.empty()) p += " NOTIFY=" + r.notify;
@@ -149,123 +149,208 @@ const char* tls_mode_name(relay_config::tls_mode m) {
   return "?";
 }
 
-relay_attempt relay_message(const relay_config& cfg, const std::string& password,
-                            const std::string& helo, const queued_message& m,
-                            const std::string& path) {
+relay_session::relay_session(const relay_config& cfg, std::string password, std::string helo)
+    : cfg_(cfg), password_(std::move(password)), helo_(std::move(helo)) {}
+
+relay_session::~relay_session() { close(); }
+
+void relay_session::close() {
+  if (c_ && ready_) {
+    c_->set_timeout(10s);
+    smtp_client smtp(*c_);
+    (void)smtp.command("QUIT");
+  }
+  c_.reset();
+  ready_ = false;
+}
+
+std::optional<relay_session::failure> relay_session::connect() {
+  c_ = std::make_unique<admin::probe_client>();
+  auto& c = *c_;
+  remote_ = fmt::format("{}:{}", cfg_.host, cfg_.port);
+  auto ips = admin::probe_client::resolve(cfg_.host);
+  if (!ips) return failure{0, ips.err().message};
+  base::status connected = base::error{base::errc::unavailable, "no address", ""};
+  for (auto& ip : *ips) {
+    connected = c.connect(ip, cfg_.port, connect_timeout);
+    if (connected) {
+      remote_ = fmt::format("{} [{}]:{}", cfg_.host, ip, cfg_.port);
+      break;
+    }
+  }
+  if (!connected) return failure{0, "cannot connect to the relay: " + connected.err().message};
+  c.set_timeout(command_timeout);
+  auto tls_checked = [&]() -> std::optional<failure> {
+    auto& f = c.facts();
+    if (!f.verify_error.empty())
+      return failure{0, fmt::format("the relay's certificate is not trusted ({}); set [relay] "
+                                    "ca_file to the CA that issued it",
+                                    f.verify_error)};
+    if (!f.name_matches)
+      return failure{
+          0, fmt::format("the relay's certificate does not name {} ([relay] host)", cfg_.host)};
+    return std::nullopt;
+  };
+  if (cfg_.tls == relay_config::tls_mode::implicit) {
+    if (auto s = c.start_tls(cfg_.host, cfg_.ca_file); !s) return failure{0, s.err().message};
+    if (auto bad = tls_checked()) return bad;
+  }
+  smtp_client smtp(c);
+  auto greeting = smtp.read_reply();
+  if (!greeting) return failure{0, greeting.err().message};
+  if (greeting->code != 220)
+    return failure{0, "the relay refused the connection: " + greeting->text};
+  auto ehlo = smtp.command("EHLO " + helo_);
+  if (!ehlo) return failure{0, ehlo.err().message};
+  if (ehlo->code != 250) return failure{0, "the relay refused EHLO: " + ehlo->text};
+  extensions_.assign(ehlo->lines.begin() + 1, ehlo->lines.end());
+  if (cfg_.tls == relay_config::tls_mode::starttls) {
+    if (!offers(extensions_, "STARTTLS"))
+      return failure{0, "the relay does not offer STARTTLS, and [relay] tls = \"starttls\""};
+    auto go = smtp.command("STARTTLS");
+    if (!go) return failure{0, go.err().message};
+    if (go->code != 220) return failure{0, "the relay refused STARTTLS: " + go->text};
+    if (auto st = c.start_tls(cfg_.host, cfg_.ca_file); !st) return failure{0, st.err().message};
+    if (auto bad = tls_checked()) return bad;
+    ehlo = smtp.command("EHLO " + helo_);
+    if (!ehlo) return failure{0, ehlo.err().message};
+    if (ehlo->code != 250)
+      return failure{0, "the relay refused EHLO after STARTTLS: " + ehlo->text};
+    extensions_.assign(ehlo->lines.begin() + 1, ehlo->lines.end());
+  }
+  if (!cfg_.username.empty()) {
+    std::string plain;
+    plain += '\0';
+    plain += cfg_.username;
+    plain += '\0';
+    plain += password_;
+    auto a = smtp.command("AUTH PLAIN " + base::base64_encode(plain));
+    if (!a) return failure{0, a.err().message};
+    if (a->code != 235)
+      return failure{0, fmt::format("the relay refused AUTH for [relay] username \"{}\": {}",
+                                    cfg_.username, a->text)};
+  }
+  ready_ = true;
+  return std::nullopt;
+}
+
+relay_attempt relay_session::send(const queued_message& m, const std::string& path) {
+  if (!ready_) {
+    if (auto bad = connect()) {
+      relay_attempt out;
+      out.remote = remote_;
+      for (auto& r : m.recipients) out.outcomes.push_back({r.id, bad->code, bad->words});
+      c_.reset();
+      return out;
+    }
+  }
+  auto out = transaction(m, path);
+  return out;
+}
+
+relay_attempt relay_session::transaction(const queued_message& m, const std::string& path) {
   relay_attempt out;
-  out.remote = fmt::format("{}:{}", cfg.host, cfg.port);
-  std::vector<bool> accepted(m.recipients.size(), false);
+  out.remote = remote_;
+  auto& c = *c_;
+  smtp_client smtp(c);
+  // A failure of the connection itself: every recipient gets it, and the
+  // next message starts a new connection.
+  auto broken = [&](const std::string& words) {
+    out.outcomes.clear();
+    for (auto& r : m.recipients) out.outcomes.push_back({r.id, 0, words});
+    c_.reset();
+    ready_ = false;
+    return out;
+  };
   auto all = [&](int code, const std::string& words) {
     out.outcomes.clear();
     for (auto& r : m.recipients) out.outcomes.push_back({r.id, code, words});
     return out;
   };
-  admin::probe_client c;
-  auto ips = admin::probe_client::resolve(cfg.host);
-  if (!ips) return all(0, ips.err().message);
-  base::status connected = base::error{base::errc::unavailable, "no address", ""};
-  for (auto& ip : *ips) {
-    connected = c.connect(ip, cfg.port, connect_timeout);
-    if (connected) {
-      out.remote = fmt::format("{} [{}]:{}", cfg.host, ip, cfg.port);
-      break;
-    }
-  }
-  if (!connected) return all(0, "cannot connect to the relay: " + connected.err().message);
-  c.set_timeout(command_timeout);
-  auto tls_checked = [&]() -> std::string {
-    auto& f = c.facts();
-    if (!f.verify_error.empty())
-      return fmt::format(
-          "the relay's certificate is not trusted ({}); set [relay] ca_file to "
-          "the CA that issued it",
-          f.verify_error);
-    if (!f.name_matches)
-      return fmt::format("the relay's certificate does not name {} ([relay] host)", cfg.host);
-    return "";
-  };
-  if (cfg.tls == relay_config::tls_mode::implicit) {
-    if (auto s = c.start_tls(cfg.host, cfg.ca_file); !s) return all(0, s.err().message);
-    if (auto why = tls_checked(); !why.empty()) return all(0, why);
-  }
-  smtp_client smtp(c);
-  auto greeting = smtp.read_reply();
-  if (!greeting) return all(0, greeting.err().message);
-  if (greeting->code != 220) return all(0, "the relay refused the connection: " + greeting->text);
-  auto ehlo = smtp.command("EHLO " + helo);
-  if (!ehlo) return all(0, ehlo.err().message);
-  if (ehlo->code != 250) return all(0, "the relay refused EHLO: " + ehlo->text);
-  if (cfg.tls == relay_config::tls_mode::starttls) {
-    if (!offers(*ehlo, "STARTTLS"))
-      return all(0,
-                 fmt::format("the relay does not offer STARTTLS, and [relay] tls = \"starttls\""));
-    auto go = smtp.command("STARTTLS");
-    if (!go) return all(0, go.err().message);
-    if (go->code != 220) return all(0, "the relay refused STARTTLS: " + go->text);
-    if (auto s = c.start_tls(cfg.host, cfg.ca_file); !s) return all(0, s.err().message);
-    if (auto why = tls_checked(); !why.empty()) return all(0, why);
-    ehlo = smtp.command("EHLO " + helo);
-    if (!ehlo) return all(0, ehlo.err().message);
-    if (ehlo->code != 250) return all(0, "the relay refused EHLO after STARTTLS: " + ehlo->text);
-  }
   // RFC 8689 §4.2: a REQUIRETLS message goes only over verified TLS to a
   // server that promises to keep requiring it.
-  if (m.requiretls && (!c.tls() || !offers(*ehlo, "REQUIRETLS")))
-    return all(550, fmt::format("550 5.7.30 REQUIRETLS: the relay {} {}", cfg.host,
+  if (m.requiretls && (!c.tls() || !offers(extensions_, "REQUIRETLS")))
+    return all(550, fmt::format("550 5.7.30 REQUIRETLS: the relay {} {}", cfg_.host,
                                 c.tls() ? "does not offer REQUIRETLS" : "is reached without TLS"));
-  if (m.smtputf8 && !offers(*ehlo, "SMTPUTF8"))
+  if (m.smtputf8 && !offers(extensions_, "SMTPUTF8"))
     return all(553,
-               "553 5.6.7 the message needs SMTPUTF8 (RFC 6531), which the relay does not "
-               "offer");
-  if (!cfg.username.empty()) {
-    std::string plain;
-    plain += '\0';
-    plain += cfg.username;
-    plain += '\0';
-    plain += password;
-    auto a = smtp.command("AUTH PLAIN " + base::base64_encode(plain));
-    if (!a) return all(0, a.err().message);
-    if (a->code != 235)
-      return all(0, fmt::format("the relay refused AUTH for [relay] username \"{}\": {}",
-                                cfg.username, a->text));
+               "553 5.6.7 the message needs SMTPUTF8 (RFC 6531), which the relay does not offer");
+  c.set_timeout(command_timeout);
+  // RFC 2920: with PIPELINING, MAIL, every RCPT and DATA go in one write and
+  // their replies are read in order; without it, one at a time.
+  bool pipelining = offers(extensions_, "PIPELINING");
+  std::vector<std::string> commands;
+  commands.push_back(fmt::format("MAIL FROM:<{}>{}", m.sender, mail_parameters(m, extensions_)));
+  for (auto& r : m.recipients)
+    commands.push_back(fmt::format("RCPT TO:<{}>{}", r.address, rcpt_parameters(r, extensions_)));
+  commands.push_back("DATA");
+  if (pipelining) {
+    std::string batch;
+    for (auto& line : commands) batch += line + "\r\n";
+    if (auto st = c.send(batch); !st) return broken(st.err().message);
   }
-  auto mail = smtp.command(fmt::format("MAIL FROM:<{}>{}", m.sender, mail_parameters(m, *ehlo)));
-  if (!mail) return all(0, mail.err().message);
-  if (mail->code != 250) return all(mail->code >= 500 ? mail->code : 0, mail->text);
+  auto next_reply = [&](size_t i) {
+    return pipelining ? smtp.read_reply() : smtp.command(commands[i]);
+  };
+  auto mail = next_reply(0);
+  if (!mail) return broken(mail.err().message);
+  std::vector<bool> accepted(m.recipients.size(), false);
   size_t accepted_count = 0;
   out.outcomes.resize(m.recipients.size());
+  if (mail->code != 250 && !pipelining) {
+    (void)smtp.command("RSET");
+    return all(mail->code >= 500 ? mail->code : 0, mail->text);
+  }
   for (size_t i = 0; i < m.recipients.size(); ++i) {
     auto& r = m.recipients[i];
     out.outcomes[i].recipient_id = r.id;
-    auto rc = smtp.command(fmt::format("RCPT TO:<{}>{}", r.address, rcpt_parameters(r, *ehlo)));
-    if (!rc) return all(0, rc.err().message);
+    auto rc = next_reply(i + 1);
+    if (!rc) return broken(rc.err().message);
     out.outcomes[i].code = rc->code;
     out.outcomes[i].reply = rc->text;
-    if (rc->code == 250 || rc->code == 251) {
+    if (mail->code == 250 && (rc->code == 250 || rc->code == 251)) {
       accepted[i] = true;
       ++accepted_count;
     }
   }
-  if (accepted_count == 0) {
-    (void)smtp.command("QUIT");
+  if (!pipelining && accepted_count == 0) {
+    (void)smtp.command("RSET");
     return out;
   }
-  auto data = smtp.command("DATA");
   auto keep_rcpt_failures = [&](int code, const std::string& words) {
     for (size_t i = 0; i < m.recipients.size(); ++i)
       if (accepted[i]) out.outcomes[i] = {m.recipients[i].id, code, words};
     return out;
   };
-  if (!data) return keep_rcpt_failures(0, data.err().message);
-  if (data->code != 354) return keep_rcpt_failures(data->code >= 500 ? data->code : 0, data->text);
-  if (auto s = send_body(c, path); !s) return keep_rcpt_failures(0, s.err().message);
+  auto fail_accepted = [&](const std::string& words) {
+    keep_rcpt_failures(0, words);
+    c_.reset();
+    ready_ = false;
+    return out;
+  };
+  auto data = next_reply(commands.size() - 1);
+  if (!data) return fail_accepted(data.err().message);
+  if (data->code == 354 && accepted_count == 0) {
+    // A server that took DATA with no recipient: end it empty, send nothing.
+    (void)smtp.command(".");
+  }
+  if (mail->code != 250) {
+    (void)smtp.command("RSET");
+    return all(mail->code >= 500 ? mail->code : 0, mail->text);
+  }
+  if (accepted_count == 0) {
+    (void)smtp.command("RSET");
+    return out;
+  }
+  if (data->code != 354) {
+    (void)smtp.command("RSET");
+    return keep_rcpt_failures(data->code >= 500 ? data->code : 0, data->text);
+  }
+  if (auto st = send_body(c, path); !st) return fail_accepted(st.err().message);
   c.set_timeout(data_end_timeout);
   auto done = smtp.read_reply();
-  if (!done) return keep_rcpt_failures(0, done.err().message);
-  keep_rcpt_failures(done->code, done->text);
-  c.set_timeout(10s);
-  (void)smtp.command("QUIT");
-  return out;
+  if (!done) return fail_accepted(done.err().message);
+  return keep_rcpt_failures(done->code, done->text);
 }
 
 }  // namespace postern::queue

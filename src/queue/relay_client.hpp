@@ -1,16 +1,24 @@
-// One SMTP transaction (RFC 5321) with the configured smarthost: connect,
-// EHLO, TLS as [relay] tls says (STARTTLS, RFC 3207, or implicit, RFC 8314),
-// AUTH PLAIN (RFC 4954) when a username is set, MAIL, RCPT for each
-// recipient, DATA with the message dot-stuffed, QUIT. Blocking, on the relay
-// worker's thread, with a deadline on every read and write.
+// SMTP (RFC 5321) with the configured smarthost: a session connects, says
+// EHLO, starts TLS as [relay] tls says (STARTTLS, RFC 3207, or implicit, RFC
+// 8314) and authenticates (AUTH PLAIN, RFC 4954) when a username is set;
+// then each message is one transaction (MAIL, RCPT for each recipient, DATA
+// with the message dot-stuffed), several on one connection as MTAs do
+// (RFC 5321 §3.3), and QUIT at the end. Blocking, on a relay worker thread,
+// with a deadline on every read and write.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "queue/queue_store.hpp"
+
+namespace postern::admin {
+class probe_client;
+}
 
 namespace postern::queue {
 
@@ -41,10 +49,34 @@ struct relay_attempt {
   std::vector<recipient_outcome> outcomes;
 };
 
-// Relays `m` (whose recipients are the ones to try) from the file at `path`.
-// `helo` is this node's name; `password` is the password file's content.
-relay_attempt relay_message(const relay_config& cfg, const std::string& password,
-                            const std::string& helo, const queued_message& m,
-                            const std::string& path);
+class relay_session {
+ public:
+  relay_session(const relay_config& cfg, std::string password, std::string helo);
+  ~relay_session();
+  relay_session(const relay_session&) = delete;
+  relay_session& operator=(const relay_session&) = delete;
+
+  // Relays `m` (whose recipients are the ones to try) from the file at
+  // `path`, connecting first when not connected. After a connection-level
+  // failure the session is closed and the next message connects again.
+  relay_attempt send(const queued_message& m, const std::string& path);
+  // QUIT, when connected.
+  void close();
+
+ private:
+  struct failure {
+    int code = 0;  // 0: temporary, no reply
+    std::string words;
+  };
+  std::optional<failure> connect();
+  relay_attempt transaction(const queued_message& m, const std::string& path);
+
+  const relay_config& cfg_;
+  std::string password_, helo_;
+  std::unique_ptr<admin::probe_client> c_;
+  std::string remote_;
+  std::vector<std::string> extensions_;  // EHLO's lines after the greeting
+  bool ready_ = false;
+};
 
 }  // namespace postern::queue

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <optional>
 
 #include "base/strings.hpp"
 #include "observe/log.hpp"
@@ -175,23 +176,36 @@ void relay_worker::turn() {
 }
 
 void relay_worker::relay_domain(std::vector<queued_message> batch) {
-  for (auto& m : batch) {
+  // Read at each batch, so a rotated password needs no restart.
+  auto password = read_password(cfg_);
+  size_t lanes = std::min(connections_per_domain, batch.size());
+  std::vector<std::thread> more;
+  for (size_t i = 1; i < lanes; ++i)
+    more.emplace_back([this, &batch, i, lanes, &password] { lane(batch, i, lanes, password); });
+  lane(batch, 0, lanes, password);
+  for (auto& t : more) t.join();
+}
+
+void relay_worker::lane(const std::vector<queued_message>& batch, size_t first, size_t step,
+                        const base::result<std::string>& password) {
+  std::optional<relay_session> session;
+  if (password) session.emplace(cfg_, *password, hostname_);
+  for (size_t i = first; i < batch.size(); i += step) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    handle(m);
+    handle(batch[i], session ? &*session : nullptr, password ? "" : password.err().message);
   }
 }
 
-void relay_worker::handle(const queued_message& m) {
+void relay_worker::handle(const queued_message& m, relay_session* session, const std::string& why) {
   auto policy = policy_();
   relay_attempt attempt;
-  auto password = read_password(cfg_);
-  if (!password) {
-    for (auto& r : m.recipients) attempt.outcomes.push_back({r.id, 0, password.err().message});
+  if (!session) {
+    for (auto& r : m.recipients) attempt.outcomes.push_back({r.id, 0, why});
   } else {
-    attempt = relay_message(cfg_, *password, hostname_, m, q_.message_path(m.id));
+    attempt = session->send(m, q_.message_path(m.id));
   }
   auto now = unix_now();
   bool expired = now - m.created >= policy.lifetime.count();

@@ -2,7 +2,8 @@
 // message or `postern queue flush`) it takes the recipients that are due and
 // relays them through the smarthost, one thread per recipient domain (at
 // most max_parallel_domains at a time), so one slow domain never holds the
-// others back.
+// others back, each with up to connections_per_domain connections that carry
+// one message after another.
 //
 // Outcomes: 2xx sent; 5xx failed, with a bounce (RFC 3464) to the sender;
 // 4xx or no reply retried after 1 min, doubling up to 1 h, until
@@ -59,12 +60,19 @@ class relay_worker {
   std::vector<observe::sample> samples();
 
   static constexpr size_t max_parallel_domains = 8;
+  // Connections to the relay per domain at once, each carrying message after
+  // message (Postfix's default_destination_concurrency_limit is 20).
+  static constexpr size_t connections_per_domain = 8;
 
  private:
   void loop();
   void turn();
   void relay_domain(std::vector<queued_message> batch);
-  void handle(const queued_message& m);
+  // Every step-th message of the batch from `first`, over one connection.
+  void lane(const std::vector<queued_message>& batch, size_t first, size_t step,
+            const base::result<std::string>& password);
+  // `session` is null when the password file could not be read (`why`).
+  void handle(const queued_message& m, relay_session* session, const std::string& why);
   void report(const queued_message& m, bool failed, const std::vector<dsn_recipient>& who,
               const std::string& remote, int64_t now, int64_t retry_until);
 

@@ -29,6 +29,12 @@ class Sink:
         self.dir = directory
         self.counter = itertools.count(1)
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # aiosmtpd reads commands one by one from the stream, so pipelined
+        # ones work; it just does not say so (RFC 2920).
+        session.host_name = hostname
+        return responses[:1] + ["250-PIPELINING"] + responses[1:]
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@")[0].lower()
         if local.startswith("reject"):

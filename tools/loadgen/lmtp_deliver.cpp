@@ -1,6 +1,8 @@
 // lmtp-deliver: each session sends --messages messages over LMTP (RFC 2033),
 // pipelining MAIL, RCPT and DATA when the server offers PIPELINING
 // (RFC 2920), and waits for one reply per accepted recipient after the data.
+// smtp-submit: the same over submission (RFC 6409): EHLO, STARTTLS, AUTH
+// PLAIN as --user/--password, and one reply after the data.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -39,17 +41,31 @@ asio::awaitable<reply> expect(connection& c, int code, std::string_view what) {
 
 class lmtp_deliver final : public session_script {
  public:
-  explicit lmtp_deliver(const std::vector<message>& messages) : messages_(messages) {}
+  lmtp_deliver(const std::vector<message>& messages, bool submission)
+      : messages_(messages), submission_(submission) {}
 
   asio::awaitable<void> run(session_context& ctx) override {
     auto& c = ctx.conn;
     co_await expect(c, 220, "greeting");
-    auto caps = co_await lhlo(c);
+    auto caps = co_await hello(c);
     if (ctx.opt.tls == tls_mode::starttls) {
       co_await c.write("STARTTLS\r\n");
       co_await expect(c, 220, "STARTTLS");
       co_await c.start_tls(ctx.opt.server_name);
-      caps = co_await lhlo(c);
+      caps = co_await hello(c);
+    }
+    if (submission_) {
+      const auto user = expand(ctx.opt.user, ctx.number);
+      std::string plain;
+      plain += '\0';
+      plain += user;
+      plain += '\0';
+      plain += expand(ctx.opt.password, ctx.number);
+      co_await c.write(fmt::format("AUTH PLAIN {}\r\n", base64(plain)));
+      co_await expect(c, 235, "AUTH");
+      from_ = user;
+    } else {
+      from_ = ctx.opt.mail_from;
     }
     pipelining_ = caps.find("PIPELINING") != std::string::npos;
     ctx.rec.set_field("pipelining", pipelining_ ? "true" : "false");
@@ -73,9 +89,25 @@ class lmtp_deliver final : public session_script {
   }
 
  private:
-  static asio::awaitable<std::string> lhlo(connection& c) {
-    co_await c.write("LHLO loadgen.localhost\r\n");
-    co_return (co_await expect(c, 250, "LHLO")).text;
+  asio::awaitable<std::string> hello(connection& c) {
+    co_await c.write(submission_ ? "EHLO loadgen.localhost\r\n" : "LHLO loadgen.localhost\r\n");
+    co_return (co_await expect(c, 250, submission_ ? "EHLO" : "LHLO")).text;
+  }
+
+  static std::string base64(std::string_view in) {
+    static constexpr char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (std::size_t i = 0; i < in.size(); i += 3) {
+      std::uint32_t v = static_cast<unsigned char>(in[i]) << 16;
+      if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+      if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
+      out += digits[(v >> 18) & 63];
+      out += digits[(v >> 12) & 63];
+      out += i + 1 < in.size() ? digits[(v >> 6) & 63] : '=';
+      out += i + 2 < in.size() ? digits[v & 63] : '=';
+    }
+    return out;
   }
 
   // One transaction; true when every recipient got a 2xx after the data.
@@ -83,7 +115,7 @@ class lmtp_deliver final : public session_script {
                                 const std::vector<std::string>& rcpts) {
     auto& c = ctx.conn;
     std::vector<std::string> commands;
-    commands.push_back(fmt::format("MAIL FROM:<{}>\r\n", ctx.opt.mail_from));
+    commands.push_back(fmt::format("MAIL FROM:<{}>\r\n", from_));
     for (const auto& r : rcpts) commands.push_back(fmt::format("RCPT TO:<{}>\r\n", r));
     commands.push_back("DATA\r\n");
 
@@ -124,7 +156,9 @@ class lmtp_deliver final : public session_script {
     if (accepted == 0) throw protocol_error("354 to DATA after every recipient was refused");
     co_await c.write(msg.wire, ".\r\n");
     bool all_delivered = true;
-    for (std::size_t i = 0; i < accepted; ++i) {  // RFC 2033 §4.2: one reply per accepted recipient
+    // RFC 2033 §4.2: LMTP gives one reply per accepted recipient, SMTP one.
+    const std::size_t replies_after_data = submission_ ? 1 : accepted;
+    for (std::size_t i = 0; i < replies_after_data; ++i) {
       const auto r = co_await read_reply(c);
       if (r.code / 100 != 2) {
         ctx.rec.error(fmt::format("after DATA: {} {}", r.code, r.text));
@@ -135,16 +169,18 @@ class lmtp_deliver final : public session_script {
   }
 
   const std::vector<message>& messages_;
+  bool submission_ = false;
   bool pipelining_ = false;
+  std::string from_;
 };
 
 }  // namespace
 
-std::string run_lmtp_deliver(const options& opt) {
+std::string run_lmtp_deliver(const options& opt, bool submission) {
   recorder rec;
   const auto messages = load_messages(opt);
   const auto result = run_sessions(
-      opt, [&](int) { return std::make_unique<lmtp_deliver>(messages); }, rec);
+      opt, [&](int) { return std::make_unique<lmtp_deliver>(messages, submission); }, rec);
   return finish(opt, result, rec);
 }
 

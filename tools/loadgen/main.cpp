@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
     std::string line;
     if (opt.mode == "pop3-download") {
       line = loadgen::run_pop3_download(opt);
-    } else if (opt.mode == "lmtp-deliver") {
-      line = loadgen::run_lmtp_deliver(opt);
+    } else if (opt.mode == "lmtp-deliver" || opt.mode == "smtp-submit") {
+      line = loadgen::run_lmtp_deliver(opt, opt.mode == "smtp-submit");
     } else if (opt.mode == "imap-login") {
       line = loadgen::run_imap_login(opt);
     } else if (opt.mode == "imap-commands") {

@@ -103,7 +103,8 @@ options parse_options(int argc, char** argv) {
     setter->second(o, value);
   }
   const bool needs_port = o.mode == "pop3-download" || o.mode == "lmtp-deliver" ||
-                          o.mode == "imap-login" || o.mode == "imap-commands";
+                          o.mode == "smtp-submit" || o.mode == "imap-login" ||
+                          o.mode == "imap-commands";
   if (needs_port && o.port == 0) throw std::invalid_argument("--port is required for " + o.mode);
   if (o.mode == "imap-commands" && o.commands.empty())
     throw std::invalid_argument("imap-commands needs at least one --command LABEL=COMMAND");
@@ -128,6 +129,8 @@ Modes:
                  checking every multi-line response's termination
   lmtp-deliver   each session delivers --messages messages over LMTP
                  (RFC 2033), waiting for the per-recipient replies
+  smtp-submit    the same over submission (RFC 6409): EHLO, STARTTLS with
+                 --tls starttls, AUTH PLAIN as --user/--password
   imap-login     login storm: each round connects, LOGINs and LOGOUTs (RFC 9051)
   imap-commands  each session LOGINs, then sends every --command in turn,
                  waiting for its tagged reply (literals read through)
@@ -144,7 +147,7 @@ Common:
 pop3-download:
   --user PATTERN (user{n})  --password P  --window N (32 RETR in flight)
   --max-retr N (0 = all messages STAT reports)
-lmtp-deliver:
+lmtp-deliver / smtp-submit (smtp-submit: --user PATTERN --password P too):
   --messages N per session (10)  --message-dir DIR | --message-size SIZE (80K)
   --rcpt PATTERN (repeatable; session i uses them in turn from i)
   --rcpts-per-message N (1)  --from ADDR

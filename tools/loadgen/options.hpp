@@ -12,7 +12,7 @@ enum class tls_mode { none, implicit, starttls };
 
 struct options {
   std::string
-      mode;  // pop3-download | lmtp-deliver | imap-login | imap-commands | raw-tcp | raw-tls
+      mode;  // pop3-download | lmtp-deliver | smtp-submit | imap-login | imap-commands | raw-*
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   tls_mode tls = tls_mode::none;

@@ -50,7 +50,8 @@ std::string finish(const options& opt, const run_result& result, recorder& rec);
 
 // The modes; each returns its JSON line.
 std::string run_pop3_download(const options& opt);
-std::string run_lmtp_deliver(const options& opt);
+// lmtp-deliver, or smtp-submit with `submission`.
+std::string run_lmtp_deliver(const options& opt, bool submission);
 std::string run_imap_login(const options& opt);
 std::string run_imap_commands(const options& opt);
 std::string run_raw_stream(const options& opt, bool tls);

@@ -52,21 +52,47 @@ std::string status_of(int code, std::string_view reply) {
 }
 
 bool wants_report(std::string_view notify, dsn_request::kind what) {
-  if (notify.empty()) return true;
+  bool success = what == dsn_request::kind::delivered || what == dsn_request::kind::relayed;
+  if (notify.empty()) return !success;
   auto n = base::to_upper(notify);
   if (n.find("NEVER") != std::string::npos) return false;
-  return n.find(what == dsn_request::kind::failed ? "FAILURE" : "DELAY") != std::string::npos;
+  auto word = success ? "SUCCESS" : what == dsn_request::kind::failed ? "FAILURE" : "DELAY";
+  return n.find(word) != std::string::npos;
 }
+
+namespace {
+
+struct kind_words {
+  const char* subject;
+  const char* action;
+};
+
+kind_words words_of(dsn_request::kind k) {
+  switch (k) {
+    case dsn_request::kind::failed:
+      return {"Undelivered Mail Returned to Sender", "failed"};
+    case dsn_request::kind::delayed:
+      return {"Delayed Mail (still being retried)", "delayed"};
+    case dsn_request::kind::delivered:
+      return {"Successful Mail Delivery Report", "delivered"};
+    case dsn_request::kind::relayed:
+      return {"Mail Relayed (no further reports possible)", "relayed"};
+  }
+  return {"Delivery Status Notification", "failed"};
+}
+
+}  // namespace
 
 std::string make_dsn(const dsn_request& r) {
   auto& m = *r.message;
   bool failed = r.what == dsn_request::kind::failed;
+  bool delayed = r.what == dsn_request::kind::delayed;
+  auto words = words_of(r.what);
   auto boundary = "postern-report-" + random_hex(8);
   std::string text;
   text += fmt::format("From: Mail Delivery System <MAILER-DAEMON@{}>\r\n", r.reporting_host);
   text += fmt::format("To: <{}>\r\n", m.sender);
-  text += fmt::format("Subject: {}\r\n", failed ? "Undelivered Mail Returned to Sender"
-                                                : "Delayed Mail (still being retried)");
+  text += fmt::format("Subject: {}\r\n", words.subject);
   text += fmt::format("Date: {}\r\n", rfc5322_date(r.now));
   text += fmt::format("Message-ID: <{}.{}@{}>\r\n", random_hex(8), m.id, r.reporting_host);
   text += "Auto-Submitted: auto-replied\r\n";  // RFC 3834 §5
@@ -78,9 +104,18 @@ std::string make_dsn(const dsn_request& r) {
 
   // The part a person reads.
   text += fmt::format("--{}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", boundary);
+  auto shown_id = m.message_id.empty() ? m.id : m.message_id;
   if (failed)
     text += fmt::format("Your message {} of {} could not be delivered to these recipients:\r\n\r\n",
-                        m.message_id.empty() ? m.id : m.message_id, rfc5322_date(m.created));
+                        shown_id, rfc5322_date(m.created));
+  else if (r.what == dsn_request::kind::delivered)
+    text += fmt::format("Your message {} of {} was delivered to these mailboxes:\r\n\r\n", shown_id,
+                        rfc5322_date(m.created));
+  else if (r.what == dsn_request::kind::relayed)
+    text += fmt::format(
+        "Your message {} of {} was handed to the next server for these recipients; that\r\n"
+        "server sends no delivery reports, so this is the last one you get:\r\n\r\n",
+        shown_id, rfc5322_date(m.created));
   else
     text += fmt::format(
         "Your message {} of {} has not been delivered yet to these recipients. Nothing needs\r\n"
@@ -89,7 +124,7 @@ std::string make_dsn(const dsn_request& r) {
         rfc5322_date(r.retry_until));
   for (auto& rc : r.recipients)
     text += fmt::format("  <{}>: {}\r\n", rc.address, one_line(rc.diagnostic));
-  text += fmt::format("\r\nQueue id: {}\r\n\r\n", m.id);
+  text += fmt::format("\r\nReference: {}\r\n\r\n", m.id);
 
   // RFC 3464 §2.2 and §2.3: per-message, then per-recipient fields.
   text += fmt::format("--{}\r\nContent-Type: message/delivery-status\r\n\r\n", boundary);
@@ -100,12 +135,12 @@ std::string make_dsn(const dsn_request& r) {
     text += "\r\n";
     if (!rc.orcpt.empty()) text += fmt::format("Original-Recipient: {}\r\n", one_line(rc.orcpt));
     text += fmt::format("Final-Recipient: rfc822; {}\r\n", rc.address);
-    text += fmt::format("Action: {}\r\n", failed ? "failed" : "delayed");
+    text += fmt::format("Action: {}\r\n", words.action);
     text += fmt::format("Status: {}\r\n", rc.status);
     if (!r.remote.empty()) text += fmt::format("Remote-MTA: dns; {}\r\n", one_line(r.remote));
     text += fmt::format("Diagnostic-Code: smtp; {}\r\n", one_line(rc.diagnostic));
     text += fmt::format("Last-Attempt-Date: {}\r\n", rfc5322_date(r.now));
-    if (!failed) text += fmt::format("Will-Retry-Until: {}\r\n", rfc5322_date(r.retry_until));
+    if (delayed) text += fmt::format("Will-Retry-Until: {}\r\n", rfc5322_date(r.retry_until));
   }
   text += "\r\n";
 

@@ -20,7 +20,10 @@ struct dsn_recipient {
 };
 
 struct dsn_request {
-  enum class kind { failed, delayed } what = kind::failed;
+  // failed and delayed: RFC 3461 FAILURE and DELAY. delivered: stored in a
+  // mailbox here; relayed: handed to a relay that does not do DSN, so no
+  // further report can come (both SUCCESS, RFC 3464 §2.3.3).
+  enum class kind { failed, delayed, delivered, relayed } what = kind::failed;
   std::string reporting_host;  // this node
   std::string remote;          // the relay, "" when none was reached
   const queued_message* message = nullptr;
@@ -39,7 +42,7 @@ std::string make_dsn(const dsn_request& r);
 std::string status_of(int code, std::string_view reply);
 
 // Whether a recipient's RFC 3461 NOTIFY asks for this kind of report ("" is
-// the default: failures and delays).
+// the default: failures and delays; success only when asked for).
 bool wants_report(std::string_view notify, dsn_request::kind what);
 
 }  // namespace postern::queue

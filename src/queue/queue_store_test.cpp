@@ -149,6 +149,11 @@ TEST(Dsn, NotifyDecidesWhichReportsGoOut) {
   EXPECT_TRUE(wants_report("FAILURE", dsn_request::kind::failed));
   EXPECT_FALSE(wants_report("FAILURE", dsn_request::kind::delayed));
   EXPECT_TRUE(wants_report("SUCCESS,DELAY", dsn_request::kind::delayed));
+  // Success is reported only when asked for (RFC 3461 §4.1).
+  EXPECT_FALSE(wants_report("", dsn_request::kind::delivered));
+  EXPECT_FALSE(wants_report("FAILURE", dsn_request::kind::relayed));
+  EXPECT_TRUE(wants_report("SUCCESS", dsn_request::kind::delivered));
+  EXPECT_TRUE(wants_report("success,failure", dsn_request::kind::relayed));
 }
 
 TEST(Dsn, ReportIsAMultipartReportWithOneBlockPerRecipient) {

@@ -251,6 +251,7 @@ relay_attempt relay_session::send(const queued_message& m, const std::string& pa
 relay_attempt relay_session::transaction(const queued_message& m, const std::string& path) {
   relay_attempt out;
   out.remote = remote_;
+  out.relay_does_dsn = offers(extensions_, "DSN");
   auto& c = *c_;
   smtp_client smtp(c);
   // A failure of the connection itself: every recipient gets it, and the

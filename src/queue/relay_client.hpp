@@ -45,7 +45,8 @@ struct recipient_outcome {
 };
 
 struct relay_attempt {
-  std::string remote;  // "smtp.example.net [192.0.2.1]:587"
+  std::string remote;           // "smtp.example.net [192.0.2.1]:587"
+  bool relay_does_dsn = false;  // it took NOTIFY, so success reports are its business
   std::vector<recipient_outcome> outcomes;
 };
 

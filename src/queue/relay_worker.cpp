@@ -62,6 +62,20 @@ std::string original_of(const std::string& path, bool full, uint64_t size, bool&
   return out;
 }
 
+const char* kind_name(dsn_request::kind k) {
+  switch (k) {
+    case dsn_request::kind::failed:
+      return "failure";
+    case dsn_request::kind::delayed:
+      return "delay";
+    case dsn_request::kind::delivered:
+      return "delivery";
+    case dsn_request::kind::relayed:
+      return "relay";
+  }
+  return "status";
+}
+
 std::string duration_words(std::chrono::seconds s) {
   auto n = s.count();
   if (n % 86400 == 0 && n >= 86400) return fmt::format("{}d", n / 86400);
@@ -209,7 +223,7 @@ void relay_worker::handle(const queued_message& m, relay_session* session, const
   }
   auto now = unix_now();
   bool expired = now - m.created >= policy.lifetime.count();
-  std::vector<dsn_recipient> failed;
+  std::vector<dsn_recipient> failed, relayed;
   bool still_queued = false;
   for (auto& o : attempt.outcomes) {
     auto it = std::find_if(m.recipients.begin(), m.recipients.end(),
@@ -220,6 +234,7 @@ void relay_worker::handle(const queued_message& m, relay_session* session, const
     if (o.code >= 200 && o.code < 300) {
       recorded = q_.record(r.id, "sent", o.reply, 0);
       ++sent_;
+      if (!attempt.relay_does_dsn) relayed.push_back({r.address, r.orcpt, "2.0.0", o.reply});
       observe::log(observe::level::info, "queue", m.id, "relayed {} from <{}> to <{}> via {}: {}",
                    m.message_id, m.sender, r.address, attempt.remote, o.reply);
     } else if (o.code >= 500 || expired) {
@@ -250,7 +265,8 @@ void relay_worker::handle(const queued_message& m, relay_session* session, const
                    "recording the outcome for <{}> failed: {} (it will be tried again)", r.address,
                    recorded.err().message);
   }
-  if (!failed.empty()) report(m, true, failed, attempt.remote, now, 0);
+  if (!failed.empty()) report(m, dsn_request::kind::failed, failed, attempt.remote, now, 0);
+  if (!relayed.empty()) report(m, dsn_request::kind::relayed, relayed, attempt.remote, now, 0);
   if (still_queued && !m.warned && now - m.created >= policy.delay_warning.count()) {
     std::vector<dsn_recipient> waiting;
     for (auto& o : attempt.outcomes)
@@ -259,18 +275,19 @@ void relay_worker::handle(const queued_message& m, relay_session* session, const
           if (r.id == o.recipient_id)
             waiting.push_back({r.address, r.orcpt, status_of(o.code, o.reply), o.reply});
     if (!waiting.empty())
-      report(m, false, waiting, attempt.remote, now, m.created + policy.lifetime.count());
+      report(m, dsn_request::kind::delayed, waiting, attempt.remote, now,
+             m.created + policy.lifetime.count());
     (void)q_.set_warned(m.id);
   }
 }
 
-void relay_worker::report(const queued_message& m, bool failed,
+void relay_worker::report(const queued_message& m, dsn_request::kind kind,
                           const std::vector<dsn_recipient>& who, const std::string& remote,
                           int64_t now, int64_t retry_until) {
   // RFC 3461 §5.2: never a report about a report (the null sender); and
   // only for recipients whose NOTIFY asks for it.
   if (m.sender.empty()) return;
-  auto kind = failed ? dsn_request::kind::failed : dsn_request::kind::delayed;
+  bool failed = kind == dsn_request::kind::failed;
   dsn_request req;
   req.what = kind;
   req.reporting_host = hostname_;
@@ -291,13 +308,13 @@ void relay_worker::report(const queued_message& m, bool failed,
   auto sent = reports_(m, std::move(text));
   if (!sent) {
     observe::log(observe::level::error, "queue", m.id,
-                 "the {} report to <{}> could not be delivered: {}", failed ? "failure" : "delay",
-                 m.sender, sent.err().message);
+                 "the {} report to <{}> could not be delivered: {}", kind_name(kind), m.sender,
+                 sent.err().message);
     return;
   }
   ++reports_sent_;
   observe::log(observe::level::info, "queue", m.id, "{} report sent to <{}> for {} recipient(s)",
-               failed ? "failure" : "delay", m.sender, req.recipients.size());
+               kind_name(kind), m.sender, req.recipients.size());
 }
 
 std::vector<observe::sample> relay_worker::samples() {

@@ -73,8 +73,9 @@ class relay_worker {
             const base::result<std::string>& password);
   // `session` is null when the password file could not be read (`why`).
   void handle(const queued_message& m, relay_session* session, const std::string& why);
-  void report(const queued_message& m, bool failed, const std::vector<dsn_recipient>& who,
-              const std::string& remote, int64_t now, int64_t retry_until);
+  void report(const queued_message& m, dsn_request::kind kind,
+              const std::vector<dsn_recipient>& who, const std::string& remote, int64_t now,
+              int64_t retry_until);
 
   queue_store& q_;
   relay_config cfg_;

@@ -222,6 +222,25 @@ class Relay(unittest.TestCase):
         self.node.wait_for_log("bounced")
         self.node.wait_for_log("failure report sent to <joe@example.com>")
 
+    def test_notify_success_reports_delivered_and_relayed(self):
+        self.send([ANN, "erin@remote.test"], "success asked",
+                  rcpt_options=["NOTIFY=SUCCESS,FAILURE"])
+        delivered = self.wait_report("Action: delivered", "Successful")
+        fields = self.status_part(delivered)[1].as_string()
+        self.assertIn(f"Final-Recipient: rfc822; {ANN}", fields)
+        self.assertIn("Status: 2.0.0", fields)
+        # The sink offers no DSN, so the relay's acceptance is the last word.
+        relayed = self.wait_report("erin@remote.test", "Relayed")
+        fields = self.status_part(relayed)[1].as_string()
+        self.assertIn("Action: relayed", fields)
+        self.assertIn("Final-Recipient: rfc822; erin@remote.test", fields)
+        # Without NOTIFY=SUCCESS nobody is told of a success.
+        self.send("frank@remote.test", "no success asked")
+        self.sink.wait_for(lambda m: b"Subject: no success asked" in m["data"])
+        time.sleep(0.5)
+        self.assertEqual([r for r in self.inbox_reports("Relayed")
+                          if "frank@remote.test" in r.as_string()], [])
+
     def test_notify_never_gets_no_report(self):
         self.send("reject-2@remote.test", "silent one", rcpt_options=["NOTIFY=NEVER"])
         self.node.wait_for_log("to <reject-2@remote.test>")

@@ -15,6 +15,7 @@
 #include "base/strings.hpp"
 #include "net/blocking.hpp"
 #include "observe/log.hpp"
+#include "queue/dsn.hpp"
 #include "queue/queue_store.hpp"
 #include "queue/relay_worker.hpp"
 #include "session/core/error_words.hpp"
@@ -64,6 +65,7 @@ std::string new_message_id(const state& s) {
 
 // The message ready to store: in memory, or a spool file.
 struct prepared {
+  std::string header;  // as stored, for success reports
   std::string memory;
   store::spool_file spool;
   bool spooled = false;
@@ -163,6 +165,7 @@ base::result<prepared> prepare(const job& j, smtp::received_message& msg, store:
   if (on_behalf && !facts.sender) added += fmt::format("Sender: <{}>\r\n", j.user);
   auto header = j.prefix + rewrite_header(fields, added) + (blank ? "\r\n" : "");
   prepared p;
+  p.header = header;
   p.dot_lines = msg.dot_lines - store::count_dot_lines(view.substr(start, header_end - start)) +
                 store::count_dot_lines(header);
   p.size = header.size() + (msg.size - header_end);
@@ -207,6 +210,41 @@ void bounce(store::store& mail, const job& j, const std::vector<std::string>& fa
   (void)(*mb)->append("INBOX", store::new_message{text, 0, 0});
 }
 
+// RFC 3461 NOTIFY=SUCCESS for copies stored here: an RFC 3464 report with
+// Action: delivered, into the envelope sender's mailbox (the sender is always
+// an address of a user here: submission checked it).
+void report_delivery(store::store& mail, directory::directory& dir, const job& j, const prepared& p,
+                     const std::vector<queue::dsn_recipient>& delivered, int64_t now) {
+  auto owner = dir.find_recipient(j.sender);
+  if (!owner) {
+    observe::log(observe::level::warning, "submission", j.session_id,
+                 "no delivery report for {}: <{}> is not a mailbox here ({})", j.message_id,
+                 j.sender, owner.err().message);
+    return;
+  }
+  queue::queued_message about;
+  about.id = j.session_id;
+  about.sender = j.sender;
+  about.created = now;
+  about.message_id = j.message_id;
+  about.envid = j.dsn.envid;
+  queue::dsn_request req;
+  req.what = queue::dsn_request::kind::delivered;
+  req.reporting_host = j.hostname;
+  req.message = &about;
+  req.recipients = delivered;
+  req.original = p.header;
+  req.now = now;
+  auto text = queue::make_dsn(req);
+  auto mb = mail.open(owner->id);
+  auto stored = mb ? (*mb)->append("INBOX", store::new_message{text, now, 0})
+                   : base::result<uint32_t>(mb.err());
+  if (!stored)
+    observe::log(observe::level::warning, "submission", j.session_id,
+                 "the delivery report for {} could not be stored for <{}>: {}", j.message_id,
+                 j.sender, stored.err().message);
+}
+
 outcome deliver(const job& j, smtp::received_message& msg, store::store& mail,
                 directory::directory& dir) {
   outcome o;
@@ -243,11 +281,14 @@ outcome deliver(const job& j, smtp::received_message& msg, store::store& mail,
         o.failed.push_back(fmt::format("<{}>: {}", r->address, core::client_words(queued.err())));
     }
   }
+  std::vector<queue::dsn_recipient> delivered;
   for (auto& r : j.recipients) {
     if (r.user_id == 0) continue;
     auto uid = store_copy(mail, dir, r, "INBOX", *p, 0, now);
     if (uid) {
       ++stored;
+      if (queue::wants_report(r.notify, queue::dsn_request::kind::delivered))
+        delivered.push_back({r.address, r.orcpt, "2.0.0", "250 2.0.0 stored in the mailbox"});
     } else {
       if (o.failed.empty()) first_error = uid.err();
       o.failed.push_back(fmt::format("<{}>: {}", r.address, core::client_words(uid.err())));
@@ -265,6 +306,7 @@ outcome deliver(const job& j, smtp::received_message& msg, store::store& mail,
       o.failed.push_back(fmt::format("your Sent folder: {}", core::client_words(uid.err())));
   }
   if (!o.failed.empty()) bounce(mail, j, o.failed);
+  if (!delivered.empty()) report_delivery(mail, dir, j, *p, delivered, now);
   o.reply = fmt::format("250 2.0.0 Message {} accepted for {} recipient(s){}{}", j.message_id,
                         stored, queue_id.empty() ? "" : ", queued as " + queue_id,
                         o.failed.empty() ? "" : "; a report of the rest is in your INBOX");

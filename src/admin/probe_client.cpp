@@ -69,6 +69,10 @@ base::error probe_client::failed(std::string what) const {
   return base::error{base::errc::unavailable, std::move(what), ""};
 }
 
+void probe_client::abort() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
 void probe_client::close() {
   if (ssl_) {
     SSL_free(ssl_);

@@ -64,6 +64,9 @@ class probe_client {
   base::result<std::string> read_bytes(size_t n);
   void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
   void close();
+  // From another thread: makes a blocked read or write return at once (the
+  // socket is shut down both ways; the owner still closes it).
+  void abort();
 
  private:
   base::result<size_t> read_some(char* buf, size_t n);

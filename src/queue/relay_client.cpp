@@ -154,18 +154,32 @@ relay_session::relay_session(const relay_config& cfg, std::string password, std:
 
 relay_session::~relay_session() { close(); }
 
+void relay_session::drop_client() {
+  std::lock_guard lock(client_mu_);
+  c_.reset();
+  ready_ = false;
+}
+
+void relay_session::interrupt() {
+  std::lock_guard lock(client_mu_);
+  if (c_) c_->abort();
+}
+
 void relay_session::close() {
   if (c_ && ready_) {
     c_->set_timeout(10s);
     smtp_client smtp(*c_);
     (void)smtp.command("QUIT");
   }
-  c_.reset();
+  drop_client();
   ready_ = false;
 }
 
 std::optional<relay_session::failure> relay_session::connect() {
-  c_ = std::make_unique<admin::probe_client>();
+  {
+    std::lock_guard lock(client_mu_);
+    c_ = std::make_unique<admin::probe_client>();
+  }
   auto& c = *c_;
   remote_ = fmt::format("{}:{}", cfg_.host, cfg_.port);
   auto ips = admin::probe_client::resolve(cfg_.host);
@@ -240,7 +254,7 @@ relay_attempt relay_session::send(const queued_message& m, const std::string& pa
       relay_attempt out;
       out.remote = remote_;
       for (auto& r : m.recipients) out.outcomes.push_back({r.id, bad->code, bad->words});
-      c_.reset();
+      drop_client();
       return out;
     }
   }
@@ -259,7 +273,7 @@ relay_attempt relay_session::transaction(const queued_message& m, const std::str
   auto broken = [&](const std::string& words) {
     out.outcomes.clear();
     for (auto& r : m.recipients) out.outcomes.push_back({r.id, 0, words});
-    c_.reset();
+    drop_client();
     ready_ = false;
     return out;
   };
@@ -325,7 +339,7 @@ relay_attempt relay_session::transaction(const queued_message& m, const std::str
   };
   auto fail_accepted = [&](const std::string& words) {
     keep_rcpt_failures(0, words);
-    c_.reset();
+    drop_client();
     ready_ = false;
     return out;
   };

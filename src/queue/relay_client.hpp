@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,9 @@ class relay_session {
   relay_attempt send(const queued_message& m, const std::string& path);
   // QUIT, when connected.
   void close();
+  // From another thread (shutdown): a read or write in progress fails at
+  // once, so the message is deferred instead of holding the node up.
+  void interrupt();
 
  private:
   struct failure {
@@ -70,10 +74,12 @@ class relay_session {
     std::string words;
   };
   std::optional<failure> connect();
+  void drop_client();
   relay_attempt transaction(const queued_message& m, const std::string& path);
 
   const relay_config& cfg_;
   std::string password_, helo_;
+  std::mutex client_mu_;  // c_ is replaced by its thread, aborted by stop()
   std::unique_ptr<admin::probe_client> c_;
   std::string remote_;
   std::vector<std::string> extensions_;  // EHLO's lines after the greeting

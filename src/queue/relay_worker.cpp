@@ -111,8 +111,12 @@ void relay_worker::start() {
 
 void relay_worker::stop() {
   {
+    // A relay that stopped answering would hold the node's shutdown for the
+    // SMTP timeouts: every connection in use is cut, and what was in flight
+    // is deferred to the next start.
     std::lock_guard lock(mu_);
     stopping_ = true;
+    for (auto* s : live_sessions_) s->interrupt();
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -204,6 +208,20 @@ void relay_worker::lane(const std::vector<queued_message>& batch, size_t first, 
                         const base::result<std::string>& password) {
   std::optional<relay_session> session;
   if (password) session.emplace(cfg_, *password, hostname_);
+  struct registration {
+    relay_worker& w;
+    relay_session* s;
+    ~registration() {
+      if (!s) return;
+      std::lock_guard lock(w.mu_);
+      w.live_sessions_.erase(s);
+    }
+  } registered{*this, session ? &*session : nullptr};
+  if (session) {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    live_sessions_.insert(&*session);
+  }
   for (size_t i = first; i < batch.size(); i += step) {
     {
       std::lock_guard lock(mu_);

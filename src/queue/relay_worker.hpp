@@ -88,6 +88,7 @@ class relay_worker {
   bool woken_ = false;
   bool stopping_ = false;
   std::set<std::string> busy_domains_;
+  std::set<relay_session*> live_sessions_;  // interrupted by stop()
   struct domain_thread {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;

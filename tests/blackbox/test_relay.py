@@ -345,6 +345,59 @@ class SecuredRelay(unittest.TestCase):
             sink.stop()
 
 
+class SilentRelay(unittest.TestCase):
+    """A relay that accepts the connection and never says a word must not
+    hold the node's shutdown for SMTP's 5-minute timeouts, nor lose the mail."""
+
+    def test_shutdown_is_not_held_and_the_message_waits(self):
+        tarpit = socket.socket()
+        tarpit.bind(("127.0.0.1", 0))
+        tarpit.listen(16)
+        held = []
+        stop = threading.Event()
+
+        def accept():
+            tarpit.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    held.append(tarpit.accept()[0])
+                except OSError:
+                    pass
+
+        t = threading.Thread(target=accept)
+        t.start()
+        node = Node(listeners=("submission:starttls",))
+        node.write_config(f'[relay]\nhost = "127.0.0.1"\nport = {tarpit.getsockname()[1]}\n'
+                          f'tls = "none"\n')
+        try:
+            node.add_user(JOE, JOE_PW)
+            node.start()
+            c = smtplib.SMTP("127.0.0.1", node.ports["submission_starttls"], timeout=30)
+            c.starttls(context=client_tls_context())
+            c.login(JOE, JOE_PW)
+            c.sendmail(JOE, ["gus@remote.test"], message("gus@remote.test", "into the tarpit"))
+            c.quit()
+            deadline = time.monotonic() + 10
+            while not held and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertTrue(held, "the relay worker never connected")
+            started = time.monotonic()
+            node.proc.terminate()
+            node.proc.wait(timeout=30)
+            self.assertLess(time.monotonic() - started, 12, "shutdown waited for the silent relay")
+            self.assertEqual(node.proc.returncode, 0)
+            # The message is still queued, with the reason, for the next start.
+            rows = json.loads(node.cli("--json", "queue", "list").stdout)["items"]
+            self.assertEqual([r["waiting"] for r in rows], ["gus@remote.test"])
+        finally:
+            stop.set()
+            t.join()
+            for s in held:
+                s.close()
+            tarpit.close()
+            node.cleanup()
+
+
 class NoRelay(unittest.TestCase):
     def test_remote_recipient_refused_naming_the_setting(self):
         node = Node(listeners=("submission:starttls",))

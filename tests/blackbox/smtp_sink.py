@@ -6,9 +6,10 @@ the recipient's local part:
   never-*   451 4.3.0 at RCPT, always (the node retries until queue_lifetime)
   defer-*   451 4.3.0 at RCPT until the file <dir>/release exists
   anything else is accepted.
-Usage: smtp_sink.py PORT DIR [CERT KEY USER PASSWORD]; with the four more it
-offers STARTTLS with that certificate and requires AUTH with that user and
-password after it. It prints "ready" and runs until stdin closes."""
+Usage: smtp_sink.py PORT DIR [CERT KEY USER PASSWORD [implicit]]; with the
+four more it offers STARTTLS with that certificate and requires AUTH with
+that user and password after it; with "implicit" too it speaks TLS from the
+first byte (RFC 8314) instead. It prints "ready" and runs until stdin closes."""
 import base64
 import itertools
 import json
@@ -49,7 +50,8 @@ class Sink:
         n = next(self.counter)
         record = {"from": envelope.mail_from, "to": envelope.rcpt_tos,
                   "mail_options": envelope.mail_options, "helo": session.host_name,
-                  "tls": session.ssl is not None,
+                  "tls": session.ssl is not None
+                  or server.transport.get_extra_info("ssl_object") is not None,
                   "login": login_of(session),
                   "data": base64.b64encode(envelope.original_content).decode()}
         path = os.path.join(self.dir, f"{n:06d}.json")
@@ -62,7 +64,8 @@ class Sink:
 def main():
     port, directory = int(sys.argv[1]), sys.argv[2]
     options = {}
-    if len(sys.argv) == 7:
+    controller_options = {}
+    if len(sys.argv) >= 7:
         cert, key, user, password = sys.argv[3:7]
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
@@ -73,10 +76,17 @@ def main():
                 session.sink_login = user
             return AuthResult(success=ok)
 
-        options = {"tls_context": context, "require_starttls": True, "auth_required": True,
-                   "auth_require_tls": True, "authenticator": authenticate}
+        options = {"auth_required": True, "auth_require_tls": True,
+                   "authenticator": authenticate}
+        if sys.argv[7:] == ["implicit"]:
+            # aiosmtpd's auth_require_tls only knows STARTTLS; here every
+            # byte is under TLS anyway.
+            controller_options = {"ssl_context": context}
+            options["auth_require_tls"] = False
+        else:
+            options.update({"tls_context": context, "require_starttls": True})
     controller = Controller(Sink(directory), hostname="127.0.0.1", port=port,
-                            decode_data=False, enable_SMTPUTF8=True, **options)
+                            decode_data=False, enable_SMTPUTF8=True, **controller_options, **options)
     controller.start()
     print("ready", flush=True)
     sys.stdin.read()

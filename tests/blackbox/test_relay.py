@@ -27,14 +27,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class SmtpSink:
-    def __init__(self, secured=False):
+    def __init__(self, secured=False, implicit=False):
         import tempfile
         self.dir = tempfile.mkdtemp(prefix="postern-sink-")
         self.port = free_port()
         extra = []
         if secured:
             self.cert, key = make_cert(self.dir)
-            extra = [self.cert, key, "relayuser", "relay pass"]
+            extra = [self.cert, key, "relayuser", "relay pass"] + (["implicit"] if implicit else [])
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(HERE, "smtp_sink.py"), str(self.port), self.dir,
              *extra],
@@ -340,6 +340,33 @@ class SecuredRelay(unittest.TestCase):
             self.assertTrue(got["tls"])
             self.assertIn("relayuser", got["login"])
             self.assertEqual(got["to"], ["bob@remote.test"])
+        finally:
+            node.cleanup()
+            sink.stop()
+
+
+class ImplicitTlsRelay(unittest.TestCase):
+    def test_implicit_tls_with_auth(self):
+        sink = SmtpSink(secured=True, implicit=True)
+        node = Node(listeners=("submission:starttls",))
+        password_file = os.path.join(node.dir, "relay.password")
+        with open(password_file, "w") as f:
+            f.write("relay pass\n")
+        node.write_config(f'[relay]\nhost = "127.0.0.1"\nport = {sink.port}\ntls = "implicit"\n'
+                          f'username = "relayuser"\npassword_file = "{password_file}"\n'
+                          f'ca_file = "{sink.cert}"\n')
+        try:
+            node.add_user(JOE, JOE_PW)
+            node.start()
+            node.wait_for_log("(tls = implicit, as relayuser)")
+            c = smtplib.SMTP("127.0.0.1", node.ports["submission_starttls"], timeout=30)
+            c.starttls(context=client_tls_context())
+            c.login(JOE, JOE_PW)
+            c.sendmail(JOE, ["hal@remote.test"], message("hal@remote.test", "implicit tls"))
+            c.quit()
+            got = sink.wait_for(lambda m: b"Subject: implicit tls" in m["data"])[0]
+            self.assertTrue(got["tls"])
+            self.assertEqual(got["login"], "relayuser")
         finally:
             node.cleanup()
             sink.stop()

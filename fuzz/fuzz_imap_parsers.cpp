@@ -1,7 +1,8 @@
-// IMAP argument parsers (FETCH, STORE, SEARCH, flag lists) and modified UTF-7: no input
-// crashes or hangs them; errors carry printable words and an offset inside the input;
-// whether a command parses does not depend on the case of its letters; results keep the
-// documented limits; mUTF-7 decoding accepts only what encoding gives back unchanged.
+// IMAP argument parsers (FETCH, STORE, SEARCH, SORT, THREAD, flag lists) and modified
+// UTF-7: no input crashes or hangs them; errors carry printable words and an offset inside
+// the input; whether a command parses does not depend on the case of its letters; results
+// keep the documented limits; mUTF-7 decoding accepts only what encoding gives back
+// unchanged.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "proto/imap/fetch_items.hpp"
 #include "proto/imap/mutf7.hpp"
 #include "proto/imap/search_keys.hpp"
+#include "proto/imap/sort_args.hpp"
 #include "proto/imap/store_args.hpp"
 #include "proto/imap/tokenizer.hpp"
 
@@ -88,13 +90,62 @@ void store(std::string_view in) {
   }
 }
 
+// FUZZY marks a key and everything inside it.
+void check_fuzzy(const imap::search_key& k) {
+  for (const auto& c : k.children) {
+    if (k.fuzzy) check(c.fuzzy);
+    check_fuzzy(c);
+  }
+}
+
+// What read_search_keys promises of any result, whichever command it came from.
+void check_keys(const imap::search_key& root) {
+  check(root.what == imap::search_key::kind::and_ && !root.children.empty());
+  check(walk(root, 0) <= imap::max_search_keys + 1);
+  check_fuzzy(root);
+}
+
+// RETURN options as parse_search and parse_sort leave them (RFC 9394 §3.1, §4; RFC 6203 §4).
+void check_return(const imap::search_return& r, const imap::search_key& root) {
+  if (!r.has_return)
+    check(!r.ret_min && !r.ret_max && !r.ret_all && !r.ret_count && !r.ret_save &&
+          !r.ret_relevancy && !r.ret_context && !r.partial);
+  if (r.partial) {
+    const auto [first, last] = *r.partial;
+    check(!r.ret_all && first != 0 && last != 0 && (first > 0) == (last > 0));
+    check(first > 0 ? first <= last : first >= last);
+    check(last <= 4294967295 && last >= -4294967295);
+  }
+  if (r.ret_relevancy) check(imap::has_fuzzy(root));
+}
+
 void search(std::string_view in) {
   auto r = imap::parse_search(in);
   check_error(r, in);
   for (bool upper : {false, true}) check(imap::parse_search(with_case(in, upper)).ok() == r.ok());
   if (!r) return;
-  check(r->root.what == imap::search_key::kind::and_);
-  check(walk(r->root, 0) <= imap::max_search_keys + 1);
+  check_keys(r->root);
+  check_return(*r, r->root);
+}
+
+void sort(std::string_view in) {
+  auto r = imap::parse_sort(in);
+  check_error(r, in);
+  for (bool upper : {false, true}) check(imap::parse_sort(with_case(in, upper)).ok() == r.ok());
+  if (!r) return;
+  check(!r->criteria.empty() && r->criteria.size() <= imap::max_sort_criteria);
+  check_keys(r->root);
+  check_return(*r, r->root);
+  for (const auto& k : r->criteria)
+    if (k.what == imap::sort_criterion::key::relevancy) check(imap::has_fuzzy(r->root));
+}
+
+void thread(std::string_view in) {
+  auto r = imap::parse_thread(in);
+  check_error(r, in);
+  for (bool upper : {false, true}) check(imap::parse_thread(with_case(in, upper)).ok() == r.ok());
+  if (!r) return;
+  check_keys(r->root);
 }
 
 void flag_list(std::string_view in) {
@@ -128,7 +179,7 @@ void mutf7(std::string_view in) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 7) {
     case 0:
       fetch(in);
       break;
@@ -140,6 +191,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 3:
       flag_list(in);
+      break;
+    case 4:
+      sort(in);
+      break;
+    case 5:
+      thread(in);
       break;
     default:
       mutf7(in);

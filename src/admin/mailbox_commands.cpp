@@ -93,6 +93,38 @@ command_reply run_check(command_context& c, const arguments& a, store::check_mod
   return r;
 }
 
+// `postern mailbox reindex`: the folder's messages (or all) are queued again
+// and indexed here and now, so the command returns once SEARCH reads the new
+// index; the node's indexer would get to them too, only later.
+command_reply run_reindex(command_context& c, const arguments& a) {
+  auto u = c.dir.find_user(value_of(a, "address"));
+  if (!u) return failure(u.err());
+  auto mb = c.mail.open(u->id);
+  if (!mb) return failure(mb.err());
+  auto folder = value_of(a, "folder");
+  auto started = std::chrono::steady_clock::now();
+  auto queued = (*mb)->reindex(folder);
+  if (!queued) return failure(queued.err());
+  uint64_t left = *queued;
+  for (;;) {
+    auto r = (*mb)->index_queued(256);
+    if (!r) return failure(r.err());
+    left = *r;
+    if (left == 0) break;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  auto state = (*mb)->index_state();
+  command_reply r;
+  r.lines.push_back(
+      fmt::format("{}{}: {} message(s) indexed in {:.1f} s; the full-text index "
+                  "takes {:.1f} MB",
+                  u->address, folder.empty() ? "" : " folder " + folder, *queued, secs,
+                  state ? state->second / 1e6 : 0.0));
+  observe::log(observe::level::info, "admin", "", "{}: mailbox reindex of {}{}: {} message(s)",
+               c.requester, u->address, folder.empty() ? "" : " folder " + folder, *queued);
+  return r;
+}
+
 }  // namespace
 
 std::vector<command_spec> mailbox_commands() {
@@ -105,7 +137,16 @@ std::vector<command_spec> mailbox_commands() {
   restore.help =
       "also make the message files repair moved to lost+found messages of the folder Recovered";
   restore.what = arg_spec::kind::flag;
-  return {{"mailbox check",
+  arg_spec folder;
+  folder.name = "folder";
+  folder.help = "only this folder's messages (default: every folder)";
+  return {{"mailbox reindex",
+           "rebuild a mailbox's full-text index (of one folder with --folder) and wait until "
+           "SEARCH reads it",
+           {address, folder},
+           false,
+           run_reindex},
+          {"mailbox check",
            "verify a mailbox's index against its files and itself (exit 65 when it found "
            "problems)",
            {address},

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "admin/node_runtime.hpp"
+#include "admin/text_indexer.hpp"
 #include "directory/component_view.hpp"
 #include "net/tls.hpp"
 #include "observe/protocol_log.hpp"
@@ -129,6 +130,18 @@ std::string render_metrics(node_runtime& node) {
   }
   if (node.relay)
     for (auto& s : node.relay->samples()) extra.push_back(std::move(s));
+  if (node.indexer) {
+    extra.push_back({"postern_index_queued_messages",
+                     "gauge",
+                     "messages stored but not yet in their mailbox's full-text index",
+                     {},
+                     static_cast<double>(node.indexer->queued())});
+    extra.push_back({"postern_index_messages",
+                     "counter",
+                     "messages taken into full-text indexes since the node started",
+                     {},
+                     static_cast<double>(node.indexer->indexed())});
+  }
   process_samples(extra, node);
   return svc.metrics ? svc.metrics->render(extra) : observe::metrics().render(extra);
 }

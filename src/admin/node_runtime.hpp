@@ -25,6 +25,8 @@ class relay_worker;
 
 namespace postern::admin {
 
+class text_indexer;
+
 struct node_runtime {
   session::services& svc;
   const node_config& cfg;
@@ -43,6 +45,8 @@ struct node_runtime {
   // The outbound queue (always open) and its relay (only with [relay] host).
   queue::queue_store* queue = nullptr;
   queue::relay_worker* relay = nullptr;
+  // The full-text indexer (text_indexer.hpp).
+  text_indexer* indexer = nullptr;
 };
 
 // /readyz and `postern node status`: one row per check (directory, store,

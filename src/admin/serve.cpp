@@ -21,6 +21,7 @@
 #include "admin/node_runtime.hpp"
 #include "admin/protocols.hpp"
 #include "admin/retention.hpp"
+#include "admin/text_indexer.hpp"
 #include "base/clock.hpp"
 #include "base/files.hpp"
 #include "base/strings.hpp"
@@ -287,6 +288,14 @@ int serve(const node_config& cfg) {
   health.start();
   if (relay) relay->start();
   retention_schedule retention(**dir, *mail, cfg.data_dir, &metrics);
+  text_indexer indexer(*mail, cfg.data_dir,
+                       [&settings] { return settings.imap()->full_text_index; });
+  store::set_index_listener([&indexer](int64_t user_id) { indexer.wake(user_id); });
+  struct forget_index_listener {
+    ~forget_index_listener() { store::set_index_listener(nullptr); }
+  } forget_indexer_on_return;
+  node.indexer = &indexer;
+  indexer.start();
   // `postern deliver` runs in another process: watch the open mailboxes'
   // indexes so their sessions (IMAP IDLE) hear of its deliveries.
   std::atomic<bool> watching{true};
@@ -313,6 +322,7 @@ int serve(const node_config& cfg) {
   health.stop();
   if (relay) relay->stop();
   retention.stop();
+  indexer.stop();
   watching = false;
   watcher.join();
   observe::log(observe::level::info, "node", "", "stopped");

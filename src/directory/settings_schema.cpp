@@ -213,6 +213,9 @@ constexpr setting_spec imap_specs[] = {
      200,
      {},
      "greeting text after * OK"},
+    {"full_text_index", setting_kind::choice, "on", 0, 0, on_off,
+     "on: messages are taken into their mailbox's full-text index after delivery, and "
+     "SEARCH text keys read the index; off: the indexer pauses and SEARCH reads each message"},
 };
 
 constexpr setting_spec lmtp_specs[] = {
@@ -753,6 +756,7 @@ imap_settings make_imap_settings(const setting_map& m) {
   s.login_failure_delay_max = duration_of(m, p, "login_failure_delay_max");
   s.login_block_threshold = static_cast<uint32_t>(integer_of(m, p, "login_block_threshold"));
   s.login_block_window = duration_of(m, p, "login_block_window");
+  s.full_text_index = value_of(m, p, "full_text_index") == "on";
   s.banner = value_of(m, p, "banner");
   s.drain_timeout = duration_of(m, p, "drain_timeout");
   s.log = log_limits_of(m, p);

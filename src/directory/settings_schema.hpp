@@ -118,6 +118,7 @@ struct imap_settings {
   protocol_log_settings log;
   health_settings health;
   policy::budget_settings budget;  // max_concurrency, max_burst, recharge_rate, cutoff_balance
+  bool full_text_index = true;     // the indexer runs and SEARCH reads the index
 };
 
 struct lmtp_settings {

@@ -5,6 +5,7 @@
 // as they are in the header for the client to decode (RFC 9051 §7.5.2 sends the
 // header's phrase), and it drops the obsolete route, which RFC 9051 sends as adl.
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "mime/imap_structure.hpp"
@@ -191,8 +192,24 @@ class address_writer {
   bool any_ = false;
 };
 
+// Keeps the first mailbox of a list (groups are walked into), for sort keys.
+struct first_mailbox_finder {
+  std::optional<address> found;
+  void mailbox(const address& a) {
+    if (!found) found = a;
+  }
+  // A list that starts with a group is sorted by the group's name, which an
+  // ENVELOPE shows in the mailbox place (RFC 9051 §7.5.2), as Dovecot does.
+  void group_start(const std::string& name) {
+    if (!found) found = address{"", "", name, ""};
+  }
+  void group_end() {}
+  void finish() {}
+};
+
 // One mailbox over [begin, end); `lt` is its first top-level "<" or end.
-void parse_mailbox(const tokens& t, size_t begin, size_t end, size_t lt, address_writer& w) {
+template <class Writer>
+void parse_mailbox(const tokens& t, size_t begin, size_t end, size_t lt, Writer& w) {
   address a;
   if (lt == end) {
     addr_spec(t, begin, end, a);
@@ -262,9 +279,12 @@ void append_imap_nstring(std::string& out, std::string_view s) {
 
 // RFC 5322 §3.4 address-list, with the §4.4 obsolete forms: empty list elements,
 // routes, CFWS around dots. Anything else malformed is read as well as it goes.
-void append_imap_address_list(std::string& out, std::string_view header_value) {
+namespace {
+
+// Walks an address list (RFC 5322 §3.4), telling `w` of each mailbox and group.
+template <class Writer>
+void walk_address_list(std::string_view header_value, Writer& w) {
   const tokens t = tokenize(header_value);
-  address_writer w(out);
   bool in_group = false;
   size_t i = 0;
   while (i < t.size()) {
@@ -316,6 +336,20 @@ void append_imap_address_list(std::string& out, std::string_view header_value) {
   // markers paired.
   if (in_group) w.group_end();
   w.finish();
+}
+
+}  // namespace
+
+void append_imap_address_list(std::string& out, std::string_view header_value) {
+  address_writer w(out);
+  walk_address_list(header_value, w);
+}
+
+std::optional<mailbox_address> first_mailbox(std::string_view header_value) {
+  first_mailbox_finder f;
+  walk_address_list(header_value, f);
+  if (!f.found) return std::nullopt;
+  return mailbox_address{f.found->name, f.found->mailbox, f.found->host};
 }
 
 std::string imap_envelope(const envelope_fields& f) {

@@ -33,6 +33,7 @@
 //   not tell absent from empty, which RFC 9051 lets clients treat alike.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -59,6 +60,14 @@ std::string imap_envelope(const message_structure& s);
 // Appends an RFC 5322 §3.4 address-list (or mailbox-list) as the parenthesized
 // list of address structures of an envelope, or NIL when it holds no address.
 void append_imap_address_list(std::string& out, std::string_view header_value);
+
+// The first mailbox of an address list (groups walked into), as the ENVELOPE
+// would show it: display name still RFC 2047 encoded, local part and domain
+// as written. For SORT's address keys (RFC 5256 §3, RFC 5957 §3).
+struct mailbox_address {
+  std::string name, mailbox, host;
+};
+std::optional<mailbox_address> first_mailbox(std::string_view header_value);
 
 // RFC 9051 §7.5.2 BODYSTRUCTURE (extended = true: with extension data) or BODY
 // (extended = false) of the whole message. A structure from a version-1 index row

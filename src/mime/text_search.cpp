@@ -8,6 +8,8 @@
 #include <optional>
 
 #include "base/strings.hpp"
+#include "mime/header_fields.hpp"
+#include "mime/search_fold.hpp"
 #include "mime/text_decode.hpp"
 #include "mime/transfer_decode.hpp"
 
@@ -34,9 +36,67 @@ std::string_view clamp(std::string_view message, uint64_t begin, uint64_t end) {
   return message.substr(begin, end - begin);
 }
 
-// Calls f(name, raw value) for each field of the header that starts `header`,
-// up to its blank line; stops early when f returns true, and returns that.
-// A line with no colon is not a field (RFC 5322 §2.2) and is skipped.
+std::string_view entity_header(std::string_view message, const part& p) {
+  return clamp(message, p.header_offset, p.body_offset);
+}
+
+// "Name: decoded value", folded, as TEXT and encapsulated headers are matched.
+bool header_text_contains(std::string_view header, const text_needle& n) {
+  if (n.empty()) return true;
+  std::string line;
+  std::string folded;
+  return for_each_field(header, [&](std::string_view name, std::string_view raw) {
+    line.assign(name);
+    line += ": ";
+    line += decode_header_value(raw);
+    folded.clear();
+    append_search_folded(line, folded);
+    return n.found_in(folded);
+  });
+}
+
+// A text entity's body: transfer decoding, then charset, then folding, a piece
+// at a time; a piece's output is whole code points (charset_decoder), which is
+// what folding needs.
+bool text_body_contains(std::string_view body, const part& p, const text_needle& n) {
+  transfer_decoder transfer(classify_cte(p.transfer_encoding));
+  charset_decoder charset(p.charset);
+  folded_matcher matcher(n);
+  std::string decoded;
+  std::string utf8;
+  std::string folded;
+  auto push = [&](bool last) {
+    if (last) transfer.finish(decoded);
+    charset.feed(decoded, utf8);
+    if (last) charset.finish(utf8);
+    append_search_folded(utf8, folded);
+    const bool found = matcher.feed(folded);
+    decoded.clear();
+    utf8.clear();
+    folded.clear();
+    return found;
+  };
+  for (size_t at = 0; at < body.size(); at += piece_size) {
+    transfer.feed(body.substr(at, piece_size), decoded);
+    if (push(false)) return true;
+  }
+  return push(true);
+}
+
+bool is_text(const part& p) { return p.content_type.starts_with("text/"); }
+
+// parts[i] is the message inside the message/rfc822 (or message/global) part
+// before it: the parser starts an encapsulated message right at its container's
+// body, and nothing else starts there (message_structure.hpp).
+bool is_encapsulated(const std::vector<part>& parts, size_t i) {
+  if (i == 0) return false;
+  const part& c = parts[i - 1];
+  return (c.content_type == "message/rfc822" || c.content_type == "message/global") &&
+         parts[i].header_offset == c.body_offset;
+}
+
+}  // namespace
+
 bool for_each_field(std::string_view header,
                     const std::function<bool(std::string_view, std::string_view)>& f) {
   std::string_view name;
@@ -69,70 +129,9 @@ bool for_each_field(std::string_view header,
   return open && f(name, header.substr(value_begin, value_end - value_begin));
 }
 
-std::string_view entity_header(std::string_view message, const part& p) {
-  return clamp(message, p.header_offset, p.body_offset);
-}
-
-// "Name: decoded value", folded, as TEXT and encapsulated headers are matched.
-bool header_text_contains(std::string_view header, const text_needle& n) {
-  if (n.empty()) return true;
-  std::string line;
-  std::string folded;
-  return for_each_field(header, [&](std::string_view name, std::string_view raw) {
-    line.assign(name);
-    line += ": ";
-    line += decode_header_value(raw);
-    folded.clear();
-    append_folded(line, folded);
-    return n.found_in(folded);
-  });
-}
-
-// A text entity's body: transfer decoding, then charset, then folding, a piece
-// at a time; a piece's output is whole code points (charset_decoder), which is
-// what folding needs.
-bool text_body_contains(std::string_view body, const part& p, const text_needle& n) {
-  transfer_decoder transfer(classify_cte(p.transfer_encoding));
-  charset_decoder charset(p.charset);
-  folded_matcher matcher(n);
-  std::string decoded;
-  std::string utf8;
-  std::string folded;
-  auto push = [&](bool last) {
-    if (last) transfer.finish(decoded);
-    charset.feed(decoded, utf8);
-    if (last) charset.finish(utf8);
-    append_folded(utf8, folded);
-    const bool found = matcher.feed(folded);
-    decoded.clear();
-    utf8.clear();
-    folded.clear();
-    return found;
-  };
-  for (size_t at = 0; at < body.size(); at += piece_size) {
-    transfer.feed(body.substr(at, piece_size), decoded);
-    if (push(false)) return true;
-  }
-  return push(true);
-}
-
-bool is_text(const part& p) { return p.content_type.starts_with("text/"); }
-
-// parts[i] is the message inside the message/rfc822 (or message/global) part
-// before it: the parser starts an encapsulated message right at its container's
-// body, and nothing else starts there (message_structure.hpp).
-bool is_encapsulated(const std::vector<part>& parts, size_t i) {
-  if (i == 0) return false;
-  const part& c = parts[i - 1];
-  return (c.content_type == "message/rfc822" || c.content_type == "message/global") &&
-         parts[i].header_offset == c.body_offset;
-}
-
-}  // namespace
-
 text_needle::text_needle(std::string_view utf8_needle) {
   auto i = std::make_shared<impl>();
-  i->folded = fold_case(utf8_needle);
+  i->folded = search_fold(utf8_needle);
   if (i->folded.size() >= boyer_moore_from) {
     i->searcher.emplace(i->folded.cbegin(), i->folded.cend());
   }
@@ -173,7 +172,7 @@ bool header_field_contains(std::string_view message, const message_structure& s,
                           // RFC 9051 §6.4.4: "" matches every message with the field.
                           if (n.empty()) return true;
                           folded.clear();
-                          append_folded(decode_header_value(raw), folded);
+                          append_search_folded(decode_header_value(raw), folded);
                           return n.found_in(folded);
                         });
 }

@@ -372,6 +372,9 @@ base::result<check_report> sqlite_mailbox::check(check_mode mode) {
                     "expunge, or a row the index lost)",
                     blobs_dir_, name));
 
+  // 4b. The full-text index against the messages (its repairs are its own).
+  check_text_index(rep, repair);
+
   if (!repair) return rep;
 
   // What the sessions are shown now: a UID they see that has no row (a row

@@ -541,6 +541,7 @@ base::result<appended> sqlite_mailbox::append_files(
       ins->reset();
       p.bind_row(*ins, f->id, static_cast<uint32_t>(uid), modseq, now);
       if (ins->step() != db::step_result::done) return fail(db_.error_of("storing message"));
+      if (auto s = queue_for_index(p.blob); !s) return fail(s.err());
       uids.push_back(static_cast<uint32_t>(uid));
       ++uid;
     }
@@ -553,6 +554,7 @@ base::result<appended> sqlite_mailbox::append_files(
   }
   refresh_views({folder_id});
   notifier_.notify();
+  announce_queued();
   return out;
 }
 
@@ -766,6 +768,7 @@ void sqlite_mailbox::remove_unreferenced(std::span<const uint64_t> blobs, db::sy
       st->bind(1, static_cast<int64_t>(b));
       if (st->step() == db::step_result::done) unused.push_back(b);
     }
+    forget_indexed(unused);
     if (committed == db::sync_mode::deferred) {
       // Power loss could still undo the expunge: the file must outlive it.
       std::lock_guard pending(unlink_mu_);
@@ -797,6 +800,7 @@ base::status sqlite_mailbox::drop_unreferenced_inline(std::span<const uint64_t> 
     del->reset();
     del->bind(1, static_cast<int64_t>(b & ~kept_inline_bit)).bind(2, static_cast<int64_t>(b));
     if (del->step() != db::step_result::done) return db_.error_of("deleting message bytes");
+    if (db_.changes() > 0) forget_indexed({&b, 1});
   }
   return base::ok_status();
 }

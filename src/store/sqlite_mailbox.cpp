@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -15,6 +16,8 @@
 #include "base/strings.hpp"
 #include "mime/imap_structure.hpp"
 #include "mime/message_structure.hpp"
+#include "mime/search_document.hpp"
+#include "mime/sort_record.hpp"
 #include "store/blob_file.hpp"
 #include "store/canonical.hpp"
 #include "store/folder_view.hpp"
@@ -30,7 +33,8 @@ namespace {
 // 5: each message's IMAP ENVELOPE, rendered once at delivery.
 // 6: its BODYSTRUCTURE, BODY and top-level header, kept at delivery too.
 // 7: small messages received in memory kept in the index (inline_blobs).
-constexpr int64_t schema_version = 7;
+// 8: the full-text index's queue (fts_queue), PREVIEW text and sort keys.
+constexpr int64_t schema_version = 8;
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS folders(
@@ -106,6 +110,17 @@ CREATE TABLE IF NOT EXISTS inline_blobs(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   bytes BLOB NOT NULL);
 )sql";
+
+// Messages whose file the full-text index (fts.sqlite, fts_index.hpp) has not
+// taken in yet: a row goes in with the message, in its transaction, and out
+// once the index committed it; an upgraded index queues every message it has.
+// `preview` (RFC 8970) and `sort_keys` (RFC 5256) are kept at delivery; NULL
+// in older rows, which are answered from their header.
+constexpr const char* migrate_8_sql = R"sql(
+CREATE TABLE IF NOT EXISTS fts_queue(blob INTEGER PRIMARY KEY);
+INSERT OR IGNORE INTO fts_queue(blob) SELECT blob FROM messages;
+)sql";
+constexpr const char* format_8_columns[] = {"preview", "sort_keys"};
 
 // What a new user finds (RFC 6154 special-use attributes).
 constexpr std::pair<const char*, const char*> default_folders[] = {
@@ -199,7 +214,9 @@ base::status sqlite_mailbox::create_schema() {
         if (auto s = db_.exec(migrate_5_sql); !s) return s;
       if (v < 6)
         if (auto s = db_.exec(migrate_6_sql); !s) return s;
-      if (auto s = db_.exec(migrate_7_sql); !s) return s;
+      if (v < 7)
+        if (auto s = db_.exec(migrate_7_sql); !s) return s;
+      if (auto s = migrate_to_8(); !s) return s;
       if (auto s = db_.exec(fmt::format("PRAGMA user_version = {}", schema_version)); !s) return s;
       return txn.commit();
     }
@@ -208,6 +225,24 @@ base::status sqlite_mailbox::create_schema() {
                      fmt::format("{} has index format {}; this Postern reads format {}", db_.path(),
                                  v, schema_version),
                      ""};
+}
+
+base::status sqlite_mailbox::migrate_to_8() {
+  if (auto s = db_.exec(migrate_8_sql); !s) return s;
+  // Columns added only where missing: an index that was once format 8 and
+  // had its user_version lowered (a downgrade's tools) keeps them.
+  std::vector<std::string> have;
+  {
+    auto info = db_.prepare("PRAGMA table_info(messages)");
+    if (!info) return info.err();
+    while (info->step() == db::step_result::row) have.push_back(info->text(1));
+  }
+  for (auto col : format_8_columns) {
+    if (std::find(have.begin(), have.end(), col) != have.end()) continue;
+    if (auto s = db_.exec(fmt::format("ALTER TABLE messages ADD COLUMN {} TEXT", col)); !s)
+      return s;
+  }
+  return base::ok_status();
 }
 
 base::status sqlite_mailbox::migrate_to_3() {
@@ -288,13 +323,16 @@ void sqlite_mailbox::pending_append::parse(std::string_view bytes,
   structure = progress ? mime::parse(bytes, *progress) : mime::parse(bytes);
   if (structure.header_size <= max_cached_header && structure.header_size <= bytes.size())
     header = std::string(bytes.substr(0, structure.header_size));
+  sort_keys = mime::serialize(mime::make_sort_record(
+      structure, bytes.substr(0, std::min<uint64_t>(structure.header_size, bytes.size()))));
+  preview = mime::preview_of(bytes, structure);
 }
 
 const char* const sqlite_mailbox::pending_append::insert_sql =
     "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, modseq,"
     " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-    " structure, keywords, save_date, envelope, bodystructure, body, header)"
-    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    " structure, keywords, save_date, envelope, bodystructure, body, header, sort_keys, preview)"
+    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 void sqlite_mailbox::pending_append::bind_row(db::statement& ins, int64_t folder_id, uint32_t uid,
                                               uint64_t modseq, int64_t save_date) const {
@@ -324,6 +362,7 @@ void sqlite_mailbox::pending_append::bind_row(db::statement& ins, int64_t folder
     ins.bind(22, *header);
   else
     ins.bind_null(22);
+  ins.bind(23, sort_keys).bind(24, preview);
 }
 
 void sqlite_mailbox::pending_append::render() {
@@ -437,6 +476,7 @@ base::result<uint32_t> sqlite_mailbox::commit(pending_append& p) {
   } else {
     refresh_views({p.folder_id});
     notifier_.notify();
+    announce_queued();
   }
   return std::move(*p.outcome);
 }
@@ -469,6 +509,7 @@ void sqlite_mailbox::poll_external_changes() {
     forget_listing();
     refresh_views();
     notifier_.notify();
+    announce_queued();  // postern deliver may have queued messages for the index
   }
 }
 
@@ -530,6 +571,7 @@ void sqlite_mailbox::commit_batch(std::vector<pending_append*>& batch) {
       }
     }
     if (ins->step() != db::step_result::done) return fail_all(db_.error_of("storing message"));
+    if (auto s = queue_for_index(p->blob); !s) return fail_all(s.err());
     upd->reset();
     upd->bind(1, static_cast<int64_t>(uid) + 1)
         .bind(2, static_cast<int64_t>(modseq))

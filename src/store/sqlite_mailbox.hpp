@@ -10,6 +10,7 @@
 
 #include "db/sqlite.hpp"
 #include "mime/message_structure.hpp"
+#include "store/fts_index.hpp"
 #include "store/store.hpp"
 
 namespace postern::store {
@@ -59,6 +60,13 @@ class sqlite_mailbox final : public mailbox {
   base::result<usage> total_usage() override;
   base::result<usage> folder_usage(std::string_view folder) override;
   base::result<check_report> check(check_mode mode) override;
+  base::result<std::vector<sorted_message>> sort_records(std::string_view folder) override;
+  base::result<std::vector<std::optional<std::string>>> previews(
+      std::string_view folder, const std::vector<uint32_t>& uids) override;
+  base::result<text_answer> search_text(std::span<const text_query> queries) override;
+  base::result<size_t> index_queued(size_t max) override;
+  base::result<size_t> reindex(std::string_view folder) override;
+  base::result<std::pair<uint64_t, uint64_t>> index_state() override;
   // When SQLite cannot repair the index in place: builds a new one beside it
   // from what the damaged one still reads (folders, UIDs' order, flags) and
   // the message files (the rest go to Recovered), with new UIDVALIDITYs, then
@@ -88,6 +96,9 @@ class sqlite_mailbox final : public mailbox {
     // the header's bytes (up to max_cached_header), taken when it is parsed.
     std::string bodystructure, body;
     std::optional<std::string> header;
+    // SORT and THREAD keys (mime::sort_record), serialized, and PREVIEW
+    // (RFC 8970), made from the bytes while they are parsed.
+    std::string sort_keys, preview;
     // Parses the message and keeps its header; `progress` as mime::parse's.
     void parse(std::string_view bytes, const mime::progress_fn* progress = nullptr);
     // Renders what FETCH reads from the index (outside any lock).
@@ -110,6 +121,7 @@ class sqlite_mailbox final : public mailbox {
                                         bool count_messages = false);
   base::status create_folder_row(std::string_view name, std::string_view special_use);
   base::status migrate_to_3();
+  base::status migrate_to_8();
   // The folder's keyword list, extended by `names` (up to max_keywords_per_folder).
   base::result<std::vector<std::string>> folder_keywords(int64_t folder_id,
                                                          std::span<const std::string> names);
@@ -159,6 +171,21 @@ class sqlite_mailbox final : public mailbox {
   base::result<std::vector<std::string>> read_subscriptions();
   // Under db_mu_, by every commit that changes folders or subscriptions.
   void forget_listing();
+
+  // Full-text index (sqlite_fts.cpp). queue_for_index runs in the
+  // transaction that stores the message (db_mu_ held); forget_indexed notes
+  // files whose last message went, for the indexer to drop.
+  base::status queue_for_index(uint64_t blob);
+  void announce_queued();
+  void forget_indexed(std::span<const uint64_t> blobs);
+  base::result<fts_index*> text_index();
+  // mailbox check: the index against the messages (and, repairing, queueing
+  // what it lacks and dropping what no message names).
+  void check_text_index(check_report& rep, bool repair);
+  std::mutex fts_mu_;  // guards fts_ and fts_gone_; taken after db_mu_
+  std::unique_ptr<fts_index> fts_;
+  std::vector<int64_t> fts_gone_;
+  std::mutex indexing_mu_;  // one index_queued() or reindex() at a time
 
   int64_t user_id_;
   std::string root_;

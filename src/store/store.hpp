@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "mime/sort_record.hpp"
 #include "store/notifier.hpp"
 
 namespace postern::store {
@@ -123,6 +124,28 @@ inline constexpr uint64_t max_cached_header = 64 * 1024;
 inline constexpr uint64_t header_batch_bytes = 1024 * 1024;
 
 class folder_view;
+
+// A message's SORT and THREAD keys (RFC 5256), as kept at delivery.
+struct sorted_message {
+  uint32_t uid = 0;
+  mime::sort_record keys;
+};
+
+// What a SEARCH text key reads (mime::search_document's fields); `text` is
+// headers or body.
+enum class text_field { subject, from, to, cc, bcc, headers, body, text };
+struct text_query {
+  text_field field = text_field::body;
+  std::string folded;  // mime::search_fold()ed, not empty
+};
+// The full-text index's answer: for each query the blob ids (as stored, cast
+// to int64) whose field holds the text, ascending; and the blob ids the
+// index cannot answer for (not indexed yet, or cut at max_indexed_text),
+// ascending, which the caller must read itself.
+struct text_answer {
+  std::vector<std::vector<int64_t>> hits;
+  std::vector<int64_t> unindexed;
+};
 
 // `postern mailbox check|repair` (mailbox_check.cpp): what was found wrong
 // with a mailbox's index and files, and what repair did about it.
@@ -304,6 +327,35 @@ class mailbox {
   virtual base::result<check_report> check(check_mode) {
     return base::error{base::errc::unavailable, "this store cannot check mailboxes", ""};
   }
+
+  // --- SORT, THREAD, PREVIEW ---
+  // Every message of a folder with its sort keys, in UID order.
+  virtual base::result<std::vector<sorted_message>> sort_records(std::string_view) {
+    return base::error{base::errc::unavailable, "this store keeps no sort keys", ""};
+  }
+  // PREVIEW text (RFC 8970) of each UID; nullopt for a UID no longer there.
+  virtual base::result<std::vector<std::optional<std::string>>> previews(
+      std::string_view, const std::vector<uint32_t>&) {
+    return base::error{base::errc::unavailable, "this store keeps no previews", ""};
+  }
+
+  // --- Full-text index (fts_index.hpp) ---
+  // Answers SEARCH text keys; unavailable when this store keeps no index (the
+  // caller then reads every message).
+  virtual base::result<text_answer> search_text(std::span<const text_query>) {
+    return base::error{base::errc::unavailable, "this store keeps no full-text index", ""};
+  }
+  // Indexes up to `max` queued messages; returns how many are still queued.
+  virtual base::result<size_t> index_queued(size_t) { return size_t{0}; }
+  // Drops the index of a folder's messages (every folder's when empty) and
+  // queues them again; returns how many were queued.
+  virtual base::result<size_t> reindex(std::string_view) {
+    return base::error{base::errc::unavailable, "this store keeps no full-text index", ""};
+  }
+  // Messages queued for the index and the index's bytes on disk.
+  virtual base::result<std::pair<uint64_t, uint64_t>> index_state() {
+    return std::pair<uint64_t, uint64_t>{0, 0};
+  }
 };
 
 class store {
@@ -332,6 +384,11 @@ class store {
 // blob folder and the index transaction), for the node's
 // postern_store_commit_seconds. Set once, before any mailbox is opened.
 void set_commit_listener(std::function<void(std::chrono::microseconds)> listener);
+
+// Told the user id of a mailbox whose commit queued messages for its
+// full-text index (the node's indexer then takes them in). Set once, before
+// any mailbox is opened.
+void set_index_listener(std::function<void(int64_t user_id)> listener);
 
 // The SQLite implementation: data_dir/mail/<user-id>/{index.sqlite,blobs/}.
 std::unique_ptr<store> make_sqlite_store(std::string data_dir);

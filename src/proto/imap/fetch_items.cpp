@@ -243,6 +243,26 @@ read_result<fetch_att> read_att(cursor& c) {
       return error_at(c, "FETCH item " + std::string(item.name) + " takes no section");
     return simple(item.what, item.name);
   }
+  if (base::iequals(name, "PREVIEW")) {
+    // RFC 8970 §3: fetch-att =/ "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"],
+    // preview-mod = "LAZY". LAZY lets a server answer NIL while it has no preview yet;
+    // previews are kept at delivery here, so it changes nothing.
+    detail::advance(c, name.size());
+    auto r = c.rest();
+    if (r.size() >= 2 && r[0] == ' ' && r[1] == '(') {
+      c.skip(' ');
+      c.skip('(');
+      for (;;) {
+        auto mod = detail::peek_atom(c);
+        if (!base::iequals(mod, "LAZY"))
+          return error_at(c, "unknown PREVIEW modifier " + quote(mod) + " (RFC 8970: LAZY)");
+        detail::advance(c, mod.size());
+        if (c.skip(')')) break;
+        if (!c.skip(' ')) return expected_at(c, "SP or \")\"", "in the PREVIEW modifiers");
+      }
+    }
+    return simple(kind::preview, "PREVIEW");
+  }
   bool body = base::iequals(name, "BODY");
   if (body || base::iequals(name, "BODY.PEEK") || base::iequals(name, "BINARY") ||
       base::iequals(name, "BINARY.PEEK") || base::iequals(name, "BINARY.SIZE")) {

@@ -74,7 +74,8 @@ struct fetch_att {
     threadid,
     body_section,
     binary,
-    binary_size
+    binary_size,
+    preview  // RFC 8970; "PREVIEW (LAZY)" too: this server always has it at hand
   } what = kind::flags;
   bool peek = false;  // BODY.PEEK, BINARY.PEEK, RFC822.HEADER
   section_spec section;

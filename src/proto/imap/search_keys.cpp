@@ -99,13 +99,41 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+// Marks `k` and everything inside it; a key already marked has its inside marked too, so
+// nested FUZZY costs no second walk.
+void mark_fuzzy(search_key& k) {
+  if (k.fuzzy) return;
+  k.fuzzy = true;
+  for (auto& child : k.children) mark_fuzzy(child);
+}
+
+// Why a RETURN or CHARSET among the keys is misplaced, in the words of the command.
+std::string misplaced(std::string_view name, search_command in) {
+  bool ret = name == "RETURN";
+  switch (in) {
+    case search_command::search:
+      return ret ? "RETURN must come before the search keys and before CHARSET"
+                 : "CHARSET must come before the search keys";
+    case search_command::sort:
+      return ret ? "RETURN must come right after SORT, before the sort criteria (RFC 5267)"
+                 : "CHARSET is not a search key: SORT takes the charset alone, after the sort "
+                   "criteria (RFC 5256)";
+    case search_command::thread:
+      return ret ? "THREAD takes no RETURN options"
+                 : "CHARSET is not a search key: THREAD takes the charset alone, after the "
+                   "algorithm (RFC 5256)";
+  }
+  return {};
+}
+
 class key_parser {
  public:
-  explicit key_parser(cursor& c) : c_(c) {}
+  key_parser(cursor& c, search_command in) : c_(c), in_(in) {}
   read_result<search_key> read_key(size_t depth);
 
  private:
   read_result<search_key> read_group(size_t depth);
+  read_result<search_key> read_fuzzy(size_t depth);
   checked read_argument(const key_def& def, search_key& key, size_t depth);
   checked read_date(std::string_view name, search_key& key);
   checked read_modseq(search_key& key);
@@ -120,6 +148,7 @@ class key_parser {
   }
 
   cursor& c_;
+  search_command in_;
   size_t count_ = 0;
 };
 
@@ -156,11 +185,11 @@ read_result<search_key> key_parser::read_key(size_t depth) {
   size_t at = c_.offset();
   auto name = c_.read_atom("a search key");
   if (!name) return name.error();
+  if (base::iequals(*name, "FUZZY")) return read_fuzzy(depth);
   for (const auto& def : keys) {
     if (!base::iequals(def.name, *name)) continue;
     if (def.name == "RETURN" || def.name == "CHARSET") {
-      auto e = error_at(c_, std::string(def.name) + " must come before the search keys" +
-                                (def.name == "CHARSET" ? "" : " and before CHARSET"));
+      auto e = error_at(c_, misplaced(def.name, in_));
       e.offset = at;
       return e;
     }
@@ -172,6 +201,18 @@ read_result<search_key> key_parser::read_key(size_t depth) {
   auto e = error_at(c_, "unknown search key " + quote(*name));
   e.offset = at;
   return e;
+}
+
+// RFC 6203 §7: search-key =/ "FUZZY" SP search-key. It applies to the one key after it
+// (§3: "FUZZY SUBJECT a FROM b" is fuzzy only for SUBJECT); several FUZZY in a row are the
+// same as one.
+read_result<search_key> key_parser::read_fuzzy(size_t depth) {
+  if (auto sp = sp_after("FUZZY"); !sp) return sp.error();
+  if (depth >= max_search_depth) return too_deep();
+  auto k = read_key(depth + 1);
+  if (!k) return k;
+  mark_fuzzy(*k);
+  return k;
 }
 
 checked key_parser::read_argument(const key_def& def, search_key& key, size_t depth) {
@@ -303,39 +344,105 @@ checked key_parser::read_objectid(std::string_view name, search_key& key) {
   return std::monostate{};
 }
 
-// search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"
-checked read_return(cursor& c, search_request& req) {
-  if (auto sp = c.expect_sp("after RETURN"); !sp) return sp.error();
-  if (auto open = c.expect_open("to start the RETURN options"); !open) return open.error();
-  req.has_return = true;
-  if (c.skip(')')) {
-    req.ret_all = true;  // RFC 4731 §3.1
-    return std::monostate{};
+bool is_nz_digits(std::string_view s) {
+  if (s.empty() || s.front() == '0') return false;
+  for (char ch : s)
+    if (!detail::is_digit(ch)) return false;
+  return true;
+}
+
+// partial-range-first = nz-number ":" nz-number
+// partial-range-last  = MINUS nz-number ":" MINUS nz-number         (RFC 9394 §4)
+// "500:400" is "400:500" and "-500:-400" is "-400:-500"; normalised so |first| <= |last|.
+read_result<search_partial_range> read_partial_range(cursor& c) {
+  auto r = c.rest();
+  size_t n = 0;
+  while (n < r.size() && r[n] != ' ' && r[n] != '(' && r[n] != ')' && r[n] != '\r' && r[n] != '\n')
+    ++n;
+  if (n == 0) return expected_at(c, "a range like 1:100 or -1:-100", "after PARTIAL");
+  const auto text = r.substr(0, n);
+  const size_t at = c.offset();
+  auto fail = [&](std::string words) {
+    auto e = error_at(c, std::move(words));
+    e.offset = at;
+    return e;
+  };
+  const std::string shown = "PARTIAL range " + quote(text);
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos)
+    return fail(shown + " is not a range (expected two positions, as in 1:100 or -1:-100)");
+  std::string_view ends[2] = {text.substr(0, colon), text.substr(colon + 1)};
+  bool negative[2] = {false, false};
+  int64_t value[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    auto& e = ends[i];
+    negative[i] = !e.empty() && e.front() == '-';
+    if (negative[i]) e.remove_prefix(1);
+    bool digits = !e.empty();
+    for (char ch : e) digits = digits && detail::is_digit(ch);
+    if (!digits)
+      return fail(shown + " is not two numbers joined by \":\" (as in 1:100 or -1:-100; no " +
+                  "\"*\", RFC 9394)");
+    if (!is_nz_digits(e))
+      return fail(shown + " has a zero or a leading zero: positions count from 1, or from -1 " +
+                  "at the end (RFC 9394)");
+    if (e.size() > 10) return fail(shown + " is too large (at most 4294967295)");
+    uint64_t v = 0;
+    for (char ch : e) v = v * 10 + static_cast<uint64_t>(ch - '0');
+    if (v > 4294967295u) return fail(shown + " is too large (at most 4294967295)");
+    value[i] = negative[i] ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
   }
-  for (;;) {
-    size_t at = c.offset();
-    auto o = c.read_atom("a RETURN option");
-    if (!o) return o.error();
-    if (base::iequals(*o, "MIN")) {
-      req.ret_min = true;
-    } else if (base::iequals(*o, "MAX")) {
-      req.ret_max = true;
-    } else if (base::iequals(*o, "ALL")) {
-      req.ret_all = true;
-    } else if (base::iequals(*o, "COUNT")) {
-      req.ret_count = true;
-    } else if (base::iequals(*o, "SAVE")) {
-      req.ret_save = true;
-    } else {
-      auto e = error_at(
-          c, "unknown RETURN option " + quote(*o) + " (expected MIN, MAX, ALL, COUNT or SAVE)");
-      e.offset = at;
-      return e;
-    }
-    if (c.skip(' ')) continue;
-    if (c.skip(')')) return std::monostate{};
-    return expected_at(c, "SP or \")\"", "in the RETURN options");
+  if (negative[0] != negative[1])
+    return fail(shown + " mixes signs: both ends count from the first result (1:100) or " +
+                "both from the last (-1:-100) (RFC 9394)");
+  detail::advance(c, n);
+  search_partial_range p;
+  bool swap = negative[0] ? value[0] < value[1] : value[0] > value[1];
+  p.first = swap ? value[1] : value[0];
+  p.last = swap ? value[0] : value[1];
+  return p;
+}
+
+// One search-return-opt (RFC 4731 §3.1, RFC 5182 §2, RFC 5267 §4, RFC 9394 §3.1, RFC 6203
+// §4), `o` its name as sent.
+checked read_return_option(cursor& c, std::string_view o, size_t at, search_return& ret) {
+  auto fail = [&](std::string words) {
+    auto e = error_at(c, std::move(words));
+    e.offset = at;
+    return e;
+  };
+  if (base::iequals(o, "MIN")) {
+    ret.ret_min = true;
+  } else if (base::iequals(o, "MAX")) {
+    ret.ret_max = true;
+  } else if (base::iequals(o, "ALL")) {
+    // RFC 9394 §3.1: "either one PARTIAL, one ALL, or neither".
+    if (ret.partial) return fail("RETURN options PARTIAL and ALL cannot be combined");
+    ret.ret_all = true;
+  } else if (base::iequals(o, "COUNT")) {
+    ret.ret_count = true;
+  } else if (base::iequals(o, "SAVE")) {
+    ret.ret_save = true;
+  } else if (base::iequals(o, "PARTIAL")) {
+    if (ret.ret_all) return fail("RETURN options PARTIAL and ALL cannot be combined");
+    if (ret.partial) return fail("RETURN option PARTIAL given twice");
+    if (auto sp = c.expect_sp("after PARTIAL"); !sp) return sp.error();
+    auto p = read_partial_range(c);
+    if (!p) return p.error();
+    ret.partial = *p;
+  } else if (base::iequals(o, "RELEVANCY")) {
+    ret.ret_relevancy = true;
+  } else if (base::iequals(o, "CONTEXT")) {
+    ret.ret_context = true;
+  } else if (base::iequals(o, "UPDATE")) {
+    return fail(
+        "RETURN option UPDATE is not supported: this server keeps no search contexts to "
+        "update (RFC 5267)");
+  } else {
+    return fail("unknown RETURN option " + quote(o) +
+                " (expected MIN, MAX, ALL, COUNT, SAVE, PARTIAL, RELEVANCY or CONTEXT)");
   }
+  return std::monostate{};
 }
 
 }  // namespace
@@ -369,13 +476,53 @@ bool parse_search_date(std::string_view s, int64_t& days) {
   return true;
 }
 
+// search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"
+checked read_search_return(cursor& c, search_return& ret) {
+  if (!base::iequals(detail::peek_atom(c), "RETURN")) return expected_at(c, "RETURN");
+  detail::advance(c, 6);
+  if (auto sp = c.expect_sp("after RETURN"); !sp) return sp.error();
+  if (auto open = c.expect_open("to start the RETURN options"); !open) return open.error();
+  ret.has_return = true;
+  if (c.skip(')')) {
+    ret.ret_all = true;  // RFC 4731 §3.1
+    return std::monostate{};
+  }
+  for (;;) {
+    size_t at = c.offset();
+    auto o = c.read_atom("a RETURN option");
+    if (!o) return o.error();
+    if (auto r = read_return_option(c, *o, at, ret); !r) return r;
+    if (c.skip(' ')) continue;
+    if (c.skip(')')) return std::monostate{};
+    return expected_at(c, "SP or \")\"", "in the RETURN options");
+  }
+}
+
+read_result<search_key> read_search_keys(cursor& c, search_command in) {
+  search_key root;
+  root.what = kind::and_;
+  key_parser p(c, in);
+  do {
+    auto k = p.read_key(0);
+    if (!k) return k.error();
+    root.children.push_back(std::move(*k));
+  } while (c.skip(' '));
+  return root;
+}
+
+bool has_fuzzy(const search_key& k) {
+  if (k.fuzzy) return true;
+  for (const auto& child : k.children)
+    if (has_fuzzy(child)) return true;
+  return false;
+}
+
 read_result<search_request> parse_search(std::string_view args) {
   cursor c(args);
   search_request req;
   req.root.what = kind::and_;
   if (base::iequals(detail::peek_atom(c), "RETURN")) {
-    detail::advance(c, 6);
-    if (auto r = read_return(c, req); !r) return r.error();
+    if (auto r = read_search_return(c, req); !r) return r.error();
     if (auto sp = c.expect_sp("after the RETURN options"); !sp) return sp.error();
   }
   if (base::iequals(detail::peek_atom(c), "CHARSET")) {
@@ -386,13 +533,14 @@ read_result<search_request> parse_search(std::string_view args) {
     req.charset = std::move(*cs);
     if (auto sp = c.expect_sp("after the charset"); !sp) return sp.error();
   }
-  key_parser p(c);
-  do {
-    auto k = p.read_key(0);
-    if (!k) return k.error();
-    req.root.children.push_back(std::move(*k));
-  } while (c.skip(' '));
+  auto root = read_search_keys(c, search_command::search);
+  if (!root) return root.error();
+  req.root = std::move(*root);
   if (auto end = detail::finish(c); !end) return end.error();
+  // RFC 6203 §4: "The RELEVANCY return option MUST NOT be used unless a FUZZY search key
+  // is also given."
+  if (req.ret_relevancy && !has_fuzzy(req.root))
+    return error_at(c, "RETURN (RELEVANCY) needs a FUZZY search key (RFC 6203)");
   return req;
 }
 

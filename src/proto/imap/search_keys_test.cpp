@@ -38,9 +38,10 @@ const char* name(kind k) {
   return names[static_cast<int>(k)];
 }
 
-// A key tree in prefix form: AND(SEEN,FROM[x]), BEFORE@<days>, UID{1:5}, LARGER#10.
+// A key tree in prefix form: AND(SEEN,FROM[x]), BEFORE@<days>, UID{1:5}, LARGER#10; a key
+// under FUZZY starts with "~".
 std::string show(const search_key& k) {
-  std::string out = name(k.what);
+  std::string out = std::string(k.fuzzy ? "~" : "") + name(k.what);
   switch (k.what) {
     case kind::bcc:
     case kind::body:
@@ -96,6 +97,10 @@ std::string show(const search_request& r) {
     if (r.ret_all) out += " ALL";
     if (r.ret_count) out += " COUNT";
     if (r.ret_save) out += " SAVE";
+    if (r.ret_relevancy) out += " RELEVANCY";
+    if (r.ret_context) out += " CONTEXT";
+    if (r.partial)
+      out += " PARTIAL " + std::to_string(r.partial->first) + ":" + std::to_string(r.partial->last);
     out += " ) ";
   }
   if (!r.charset.empty()) out += "CHARSET[" + r.charset + "] ";
@@ -159,6 +164,35 @@ const std::vector<good> valid = {
     {"RETURN (COUNT COUNT) UNSEEN", "RETURN( COUNT ) AND(UNSEEN)"},
     {"RETURN (MIN) CHARSET UTF-8 OR 1 UID 2",
      "RETURN( MIN ) CHARSET[UTF-8] AND(OR(SEQ{1},UID{2}))"},
+    // RFC 5267 §4.4 and RFC 9394 §3.1: PARTIAL, either order, from the start or the end.
+    {"RETURN (PARTIAL 1:100) ALL", "RETURN( PARTIAL 1:100 ) AND(ALL)"},
+    {"RETURN (PARTIAL 500:400) ALL", "RETURN( PARTIAL 400:500 ) AND(ALL)"},
+    {"RETURN (PARTIAL 7:7) ALL", "RETURN( PARTIAL 7:7 ) AND(ALL)"},
+    {"RETURN (PARTIAL -1:-100) UNDELETED UNKEYWORD $Junk",
+     "RETURN( PARTIAL -1:-100 ) AND(UNDELETED,UNKEYWORD[$Junk])"},
+    {"RETURN (PARTIAL -100:-1) ALL", "RETURN( PARTIAL -1:-100 ) AND(ALL)"},
+    {"RETURN (PARTIAL 4294967295:1) ALL", "RETURN( PARTIAL 1:4294967295 ) AND(ALL)"},
+    {"RETURN (PARTIAL -4294967295:-4294967295) ALL",
+     "RETURN( PARTIAL -4294967295:-4294967295 ) AND(ALL)"},
+    {"RETURN (MIN PARTIAL 1:10 COUNT SAVE) ALL", "RETURN( MIN COUNT SAVE PARTIAL 1:10 ) AND(ALL)"},
+    {"RETURN (PARTIAL 501:1000 MAX) CHARSET UTF-8 1:*",
+     "RETURN( MAX PARTIAL 501:1000 ) CHARSET[UTF-8] AND(SEQ{1:*})"},
+    // RFC 5267 §4.2: CONTEXT is a hint.
+    {"RETURN (CONTEXT COUNT) UNDELETED", "RETURN( COUNT CONTEXT ) AND(UNDELETED)"},
+    // RFC 6203 §3 to §5: FUZZY marks the key after it and all inside it.
+    {"RETURN (RELEVANCY ALL) FUZZY TEXT \"Helo\"", "RETURN( ALL RELEVANCY ) AND(~TEXT[Helo])"},
+    {"RETURN (RELEVANCY) NOT FUZZY SUBJECT x", "RETURN( RELEVANCY ) AND(NOT(~SUBJECT[x]))"},
+    {"FUZZY (SUBJECT \"IMAP break\")", "AND(~AND(~SUBJECT[IMAP break]))"},
+    {"FUZZY SUBJECT work FROM user@example.com", "AND(~SUBJECT[work],FROM[user@example.com])"},
+    {"FUZZY (FROM \"Dave\" SINCE 21-Jan-2009 BEFORE 24-Jan-2009)",
+     "AND(~AND(~FROM[Dave],~SINCE@14265,~BEFORE@14268))"},
+    {"FUZZY (LARGER 900000 SMALLER 1100000)", "AND(~AND(~LARGER#900000,~SMALLER#1100000))"},
+    {"SUBJECT \"xyz\" FUZZY ANSWERED", "AND(SUBJECT[xyz],~ANSWERED)"},
+    {"FUZZY FUZZY NOT OR 1 SEEN", "AND(~NOT(~OR(~SEQ{1},~SEEN)))"},
+    {"OR FUZZY FROM a TO b", "AND(OR(~FROM[a],TO[b]))"},
+    {"FUZZY (BODY a FUZZY TEXT b) CC c", "AND(~AND(~BODY[a],~TEXT[b]),CC[c])"},
+    {"FUZZY SUBJECT {5}\r\nhello", "AND(~SUBJECT[hello])"},
+    {"FUZZY HEADER X-A b", "AND(~HEADER[X-A][b])"},
 };
 
 void expect_valid(const std::string& in, const std::string& want) {
@@ -347,8 +381,54 @@ TEST(SearchKeys, Errors) {
       {"RETURN (MIN", "expected SP or \")\" in the RETURN options"},
       {"RETURN (MIN) ", "expected a search key"},
       {"RETURN (MIN)", "expected SP after the RETURN options"},
-      {"RETURN (FOO) ALL", "unknown RETURN option \"FOO\" (expected MIN, MAX, ALL, COUNT or SAVE)"},
-      {"RETURN (PARTIAL 1:10) ALL", "unknown RETURN option \"PARTIAL\""},
+      {"RETURN (FOO) ALL",
+       "unknown RETURN option \"FOO\" (expected MIN, MAX, ALL, COUNT, SAVE, PARTIAL, "
+       "RELEVANCY or CONTEXT)"},
+      {"RETURN (PARTIAL) ALL", "expected SP after PARTIAL (found \")\")"},
+      {"RETURN (PARTIAL ) ALL",
+       "expected a range like 1:100 or -1:-100 after PARTIAL (found \")\")"},
+      {"RETURN (PARTIAL", "expected SP after PARTIAL (found nothing more)"},
+      {"RETURN (PARTIAL 5) ALL", "PARTIAL range \"5\" is not a range"},
+      {"RETURN (PARTIAL 0:5) ALL",
+       "PARTIAL range \"0:5\" has a zero or a leading zero: positions count from 1, or from "
+       "-1 at the end (RFC 9394)"},
+      {"RETURN (PARTIAL 1:0) ALL", "PARTIAL range \"1:0\" has a zero"},
+      {"RETURN (PARTIAL 01:5) ALL", "PARTIAL range \"01:5\" has a zero or a leading zero"},
+      {"RETURN (PARTIAL -0:-5) ALL", "PARTIAL range \"-0:-5\" has a zero"},
+      {"RETURN (PARTIAL 1:*) ALL",
+       "PARTIAL range \"1:*\" is not two numbers joined by \":\" (as in 1:100 or -1:-100; no "
+       "\"*\", RFC 9394)"},
+      {"RETURN (PARTIAL *:1) ALL", "PARTIAL range \"*:1\" is not two numbers"},
+      {"RETURN (PARTIAL 1:2:3) ALL", "PARTIAL range \"1:2:3\" is not two numbers"},
+      {"RETURN (PARTIAL 1:) ALL", "PARTIAL range \"1:\" is not two numbers"},
+      {"RETURN (PARTIAL --1:-2) ALL", "PARTIAL range \"--1:-2\" is not two numbers"},
+      {"RETURN (PARTIAL \"1:5\") ALL", "PARTIAL range \"\"1:5\"\" is not two numbers"},
+      {"RETURN (PARTIAL 1,5) ALL", "PARTIAL range \"1,5\" is not a range"},
+      {"RETURN (PARTIAL -1:5) ALL",
+       "PARTIAL range \"-1:5\" mixes signs: both ends count from the first result (1:100) or "
+       "both from the last (-1:-100) (RFC 9394)"},
+      {"RETURN (PARTIAL 1:-5) ALL", "PARTIAL range \"1:-5\" mixes signs"},
+      {"RETURN (PARTIAL 1:4294967296) ALL",
+       "PARTIAL range \"1:4294967296\" is too large (at most 4294967295)"},
+      {"RETURN (PARTIAL -99999999999999999999:-1) ALL", "is too large (at most 4294967295)"},
+      {"RETURN (PARTIAL 1:5 ALL) ALL", "RETURN options PARTIAL and ALL cannot be combined"},
+      {"RETURN (ALL PARTIAL 1:5) ALL", "RETURN options PARTIAL and ALL cannot be combined"},
+      {"RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL", "RETURN option PARTIAL given twice"},
+      {"RETURN (PARTIAL 1:5", "expected SP or \")\" in the RETURN options (found nothing more)"},
+      {"RETURN (PARTIAL 1:5)", "expected SP after the RETURN options"},
+      {"RETURN (UPDATE) ALL",
+       "RETURN option UPDATE is not supported: this server keeps no search contexts to update "
+       "(RFC 5267)"},
+      {"RETURN (COUNT UPDATE) ALL", "RETURN option UPDATE is not supported"},
+      {"RETURN (RELEVANCY) TEXT x", "RETURN (RELEVANCY) needs a FUZZY search key (RFC 6203)"},
+      {"RETURN (RELEVANCY ALL) OR TEXT x FROM y", "RETURN (RELEVANCY) needs a FUZZY search key"},
+      {"FUZZY", "expected SP after FUZZY (found nothing more)"},
+      {"FUZZY ", "expected a search key (found nothing more)"},
+      {"FUZZY  TEXT x", "expected a search key (found SP)"},
+      {"FUZZY FOO", "unknown search key \"FOO\""},
+      {"FUZZY)", "expected SP after FUZZY (found \")\")"},
+      {"FUZZYSUBJECT x", "unknown search key \"FUZZYSUBJECT\""},
+      {"FUZZY CHARSET UTF-8 ALL", "CHARSET must come before the search keys"},
       {"RETURN (MIN  MAX) ALL", "expected a RETURN option (found SP)"},
       {"CHARSET UTF-8 RETURN (MIN) ALL",
        "RETURN must come before the search keys and before CHARSET"},
@@ -375,6 +455,29 @@ TEST(SearchKeys, ErrorOffsetsPointAtTheProblem) {
   EXPECT_EQ(r.error().offset, 10u);
 }
 
+TEST(SearchKeys, PartialErrorsPointAtTheRange) {
+  auto r = parse_search("RETURN (MIN PARTIAL -1:5) ALL");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().offset, 20u);
+  r = parse_search("RETURN (PARTIAL 1:5 ALL) ALL");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().offset, 20u);
+}
+
+TEST(SearchKeys, FuzzyMarksOnlyTheKeyAfterIt) {
+  auto r = parse_search("FUZZY OR (SUBJECT a) NOT FROM b TEXT c");
+  ASSERT_TRUE(r) << r.error().words;
+  EXPECT_FALSE(r->root.fuzzy);
+  ASSERT_EQ(r->root.children.size(), 2u);
+  EXPECT_TRUE(has_fuzzy(r->root));
+  EXPECT_TRUE(has_fuzzy(r->root.children[0]));
+  EXPECT_FALSE(has_fuzzy(r->root.children[1]));
+  EXPECT_EQ(show(r->root), "AND(~OR(~AND(~SUBJECT[a]),~NOT(~FROM[b])),TEXT[c])");
+  r = parse_search("TEXT c");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(has_fuzzy(r->root));
+}
+
 TEST(SearchKeys, NestingLimitAtTheBoundary) {
   auto r = parse_search(repeat("NOT ", max_search_depth) + "ALL");
   ASSERT_TRUE(r) << r.error().words;
@@ -394,7 +497,23 @@ TEST(SearchKeys, NestingLimitAtTheBoundary) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().words, "search keys nested deeper than 64");
 
+  // FUZZY is a level too (RFC 6203 §7: "FUZZY" SP search-key).
+  r = parse_search(repeat("FUZZY ", max_search_depth) + "ALL");
+  ASSERT_TRUE(r) << r.error().words;
+  EXPECT_EQ(show(r->root), "AND(~ALL)");
+  r = parse_search(repeat("FUZZY ", max_search_depth + 1) + "ALL");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().words, "search keys nested deeper than 64");
+  r = parse_search(repeat("FUZZY NOT ", max_search_depth / 2) + "ALL");
+  ASSERT_TRUE(r) << r.error().words;
+  r = parse_search(repeat("FUZZY NOT ", max_search_depth / 2) + "FUZZY ALL");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().words, "search keys nested deeper than 64");
+
   // A hostile depth fails fast, without exhausting the stack.
+  r = parse_search(repeat("FUZZY ", 1000000) + "ALL");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().words, "search keys nested deeper than 64");
   r = parse_search(repeat("(", 1000000));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().words, "search keys nested deeper than 64");
@@ -415,6 +534,15 @@ TEST(SearchKeys, KeyCountLimitAtTheBoundary) {
   r = parse_search(nested);
   ASSERT_TRUE(r) << r.error().words;
   r = parse_search(nested + " ALL");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().words, "more than 10000 search keys");
+  // So does FUZZY, though it adds no node.
+  std::string fuzzy = "FUZZY ALL";
+  for (size_t i = 2; i < max_search_keys; i += 2) fuzzy += " FUZZY ALL";
+  r = parse_search(fuzzy);
+  ASSERT_TRUE(r) << r.error().words;
+  EXPECT_EQ(r->root.children.size(), max_search_keys / 2);
+  r = parse_search(fuzzy + " ALL");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().words, "more than 10000 search keys");
 }

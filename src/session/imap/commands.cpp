@@ -59,13 +59,17 @@ std::string cap_append(const session& s) {
   return fmt::format("MULTIAPPEND APPENDLIMIT={}", s.settings->max_message_size);
 }
 std::string cap_search(const session&) { return "ESEARCH SEARCHRES"; }
+std::string cap_sort(const session&) { return "SORT SORT=DISPLAY ESORT"; }
+std::string cap_thread(const session&) {
+  return "THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS";
+}
 std::string cap_replace(const session&) { return "REPLACE"; }
 std::string cap_compress(const session& s) {
   // RFC 4978 §3: COMPRESS is a command of the authenticated state.
   return after_login(s) && !s.conn->compression_active() ? "COMPRESS=DEFLATE" : "";
 }
 std::string cap_quota(const session&) { return "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE"; }
-std::string cap_fetch(const session&) { return "BINARY"; }
+std::string cap_fetch(const session&) { return "BINARY PREVIEW"; }
 std::string cap_unauthenticate(const session& s) { return after_login(s) ? "UNAUTHENTICATE" : ""; }
 
 const row table[] = {
@@ -106,6 +110,10 @@ const row table[] = {
     {"UID STORE", se, pe, secret::none, cmd_uid_store},
     {"SEARCH", se, pipelined, secret::none, cmd_search, cap_search},
     {"UID SEARCH", se, pe, secret::none, cmd_uid_search},
+    {"SORT", se, pipelined, secret::none, cmd_sort, cap_sort},
+    {"UID SORT", se, pe, secret::none, cmd_uid_sort},
+    {"THREAD", se, pipelined, secret::none, cmd_thread, cap_thread},
+    {"UID THREAD", se, pe, secret::none, cmd_uid_thread},
     {"COPY", se, pe, secret::none, cmd_copy},
     {"UID COPY", se, pe, secret::none, cmd_uid_copy},
     {"MOVE", se, pe, secret::none, cmd_move, cap_move},

@@ -16,6 +16,10 @@ std::span<const row> command_table();
 std::string capability_list(const session& s);
 
 net::awaitable<void> cmd_capability(session& s, std::string_view args);
+net::awaitable<void> cmd_sort(session& s, std::string_view args);
+net::awaitable<void> cmd_uid_sort(session& s, std::string_view args);
+net::awaitable<void> cmd_thread(session& s, std::string_view args);
+net::awaitable<void> cmd_uid_thread(session& s, std::string_view args);
 net::awaitable<void> cmd_noop(session& s, std::string_view args);
 net::awaitable<void> cmd_logout(session& s, std::string_view args);
 net::awaitable<void> cmd_starttls(session& s, std::string_view args);

@@ -67,6 +67,7 @@ bool needs_structure(const fetch_att& a) {
     case kind::bodystructure:
     case kind::binary:
     case kind::binary_size:
+    case kind::preview:  // read per message on the pool, like a structure
       return true;
     case kind::body_section:
       return !a.section.part.empty();
@@ -287,7 +288,7 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
   bool structure_kept = true, blob_kept = true;
   for (auto& a : items) {
     if (needs_structure(a))
-      structure_kept &= (a.what == kind::envelope && envelope) ||
+      structure_kept &= a.what == kind::preview || (a.what == kind::envelope && envelope) ||
                         (a.what == kind::bodystructure && bodystructure) ||
                         (a.what == kind::body_structure_short && body);
     if (needs_blob(a)) blob_kept &= is_top_header(a) && header;
@@ -345,6 +346,18 @@ built build_message(store::mailbox& mb, const std::string& folder, const message
         text += "BODY ";
         text += body ? *body : mime::imap_bodystructure(st, false);
         break;
+      case kind::preview: {
+        // RFC 8970 §3: the text as a string (NIL only when there is none to give).
+        auto p = mb.previews(folder, {w.meta.uid});
+        text += sep();
+        text += "PREVIEW ";
+        if (p && !p->empty() && (*p)[0]) {
+          mime::append_imap_string(text, *(*p)[0]);
+        } else {
+          text += "NIL";
+        }
+        break;
+      }
       case kind::binary_size: {
         auto loc = locate(a.section, w.meta, st, b.src, true);
         if (!loc.error.empty()) {

@@ -11,14 +11,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
+#include <unordered_map>
 
 #include "base/strings.hpp"
 #include "mime/message_structure.hpp"
+#include "mime/search_document.hpp"
+#include "mime/search_fold.hpp"
 #include "mime/text_decode.hpp"
 #include "mime/text_search.hpp"
 #include "net/blocking.hpp"
 #include "proto/imap/search_keys.hpp"
 #include "session/imap/commands.hpp"
+#include "session/imap/commands/search_eval.hpp"
 #include "session/imap/sequence.hpp"
 #include "session/imap/status.hpp"
 
@@ -55,42 +60,6 @@ bool uses_modseq(const search_key& k) {
   for (auto& c : k.children)
     if (uses_modseq(c)) return true;
   return false;
-}
-
-// An address header as addresses are compared: comments dropped and no
-// white space around "@" and ".", so "<user (c)@ (c) example.org>" is found
-// by "user@example.org" (RFC 5322 §3.4 allows CFWS there).
-std::string bare_addresses(std::string_view raw) {
-  std::string out;
-  int depth = 0;
-  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  for (size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (c == '\\' && depth > 0) {
-      ++i;
-      continue;
-    }
-    if (c == '(') {
-      ++depth;
-      continue;
-    }
-    if (c == ')' && depth > 0) {
-      --depth;
-      continue;
-    }
-    if (depth) continue;
-    if (blank(c)) {
-      size_t j = i;
-      while (j < raw.size() && blank(raw[j])) ++j;
-      bool next_joins = j < raw.size() && (raw[j] == '@' || raw[j] == '.' || raw[j] == '(');
-      bool prev_joins = !out.empty() && (out.back() == '@' || out.back() == '.');
-      if (!next_joins && !prev_joins) out += ' ';
-      i = j - 1;
-      continue;
-    }
-    out += c;
-  }
-  return out;
 }
 
 // Days since 1970-01-01 of an RFC 5322 Date header, or nullopt.
@@ -136,7 +105,89 @@ struct message_access {
   std::string_view bytes() const {
     return map == MAP_FAILED ? std::string_view() : std::string_view(static_cast<char*>(map), len);
   }
+  // What the full-text index would hold for it, for a message it does not
+  // hold yet: the same text, so the answer does not depend on the indexer.
+  std::optional<mime::search_document> doc;
+  const mime::search_document* document() {
+    if (!doc) {
+      if (!load()) return nullptr;
+      doc = mime::make_search_document(bytes(), st);
+    }
+    return &*doc;
+  }
 };
+
+// The full-text index's answers for the text keys of one SEARCH.
+struct index_answers {
+  std::unordered_map<const search_key*, size_t> query_of;  // key -> answer.hits index
+  store::text_answer answer;
+  bool covers(uint64_t blob) const {
+    return !std::binary_search(answer.unindexed.begin(), answer.unindexed.end(),
+                               static_cast<int64_t>(blob));
+  }
+  bool hit(const search_key& k, uint64_t blob) const {
+    auto& h = answer.hits[query_of.at(&k)];
+    return std::binary_search(h.begin(), h.end(), static_cast<int64_t>(blob));
+  }
+};
+
+std::optional<store::text_field> text_field_of(key k) {
+  switch (k) {
+    case key::subject:
+      return store::text_field::subject;
+    case key::from:
+      return store::text_field::from;
+    case key::to:
+      return store::text_field::to;
+    case key::cc:
+      return store::text_field::cc;
+    case key::bcc:
+      return store::text_field::bcc;
+    case key::body:
+      return store::text_field::body;
+    case key::text:
+      return store::text_field::text;
+    default:
+      return std::nullopt;
+  }
+}
+
+// Every text key with a needle, as a query for the index.
+void collect_text_queries(const search_key& k, index_answers& idx,
+                          std::vector<store::text_query>& queries) {
+  if (auto field = text_field_of(k.what); field && !k.text.empty()) {
+    auto folded = mime::search_fold(k.text);
+    if (!folded.empty()) {
+      idx.query_of[&k] = queries.size();
+      queries.push_back({*field, std::move(folded)});
+    }
+  }
+  for (auto& c : k.children) collect_text_queries(c, idx, queries);
+}
+
+bool field_contains(const mime::search_document& d, store::text_field f,
+                    const std::string& needle) {
+  auto in = [&](const std::string& text) { return text.find(needle) != std::string::npos; };
+  switch (f) {
+    case store::text_field::subject:
+      return in(d.subject);
+    case store::text_field::from:
+      return in(d.from);
+    case store::text_field::to:
+      return in(d.to);
+    case store::text_field::cc:
+      return in(d.cc);
+    case store::text_field::bcc:
+      return in(d.bcc);
+    case store::text_field::headers:
+      return in(d.headers);
+    case store::text_field::body:
+      return in(d.body);
+    case store::text_field::text:
+      return in(d.headers) || in(d.body);
+  }
+  return false;
+}
 
 struct evaluator {
   const std::vector<std::string>& keywords;                  // the folder's, bit order
@@ -145,6 +196,7 @@ struct evaluator {
   const std::vector<std::pair<uint32_t, uint32_t>>& recent;  // this session's \Recent
   uint32_t largest_uid;
   int64_t now;
+  const index_answers* index = nullptr;  // null: no index, every message is read
 
   bool is_recent(uint32_t uid) const {
     for (auto& r : recent)
@@ -171,14 +223,25 @@ struct evaluator {
       if (!msg.load()) return false;
       return mime::header_field_contains(msg.bytes(), msg.st, field, mime::text_needle(text));
     };
-    auto address = [&](std::string_view field, const std::string& text) {
-      if (header(field, text)) return true;
-      const std::string& raw = field == "From" ? msg.st.from
-                               : field == "To" ? msg.st.to
-                               : field == "Cc" ? msg.st.cc
-                                               : msg.st.bcc;
-      mime::text_needle n(text);
-      return n.found_in(mime::fold_case(bare_addresses(mime::decode_header_value(raw))));
+    // SUBJECT, FROM, TO, CC, BCC, BODY, TEXT: the index when it holds the
+    // message, else the same text made from the message.
+    auto text_key = [&](store::text_field field, std::string_view header_name) {
+      if (k.text.empty()) {
+        // RFC 9051 §6.4.4: "" matches every message that has the field.
+        if (header_name.empty()) return true;
+        return header(header_name, k.text);
+      }
+      if (index && index->query_of.count(&k) && index->covers(m.blob_id))
+        return index->hit(k, m.blob_id);
+      auto* d = msg.document();
+      if (!d) return false;
+      if (d->truncated && (field == store::text_field::body || field == store::text_field::text)) {
+        mime::text_needle n(k.text);
+        return field == store::text_field::body ? mime::body_contains(msg.bytes(), msg.st, n)
+                                                : mime::text_contains(msg.bytes(), msg.st, n);
+      }
+      auto needle = mime::search_fold(k.text);
+      return field_contains(*d, field, needle);
     };
     switch (k.what) {
       case key::all:
@@ -256,23 +319,21 @@ struct evaluator {
           if (!match(c, m, seq, msg)) return false;
         return true;
       case key::from:
-        return address("From", k.text);
+        return text_key(store::text_field::from, "From");
       case key::to:
-        return address("To", k.text);
+        return text_key(store::text_field::to, "To");
       case key::cc:
-        return address("Cc", k.text);
+        return text_key(store::text_field::cc, "Cc");
       case key::bcc:
-        return address("Bcc", k.text);
+        return text_key(store::text_field::bcc, "Bcc");
       case key::subject:
-        return header("Subject", k.text);
+        return text_key(store::text_field::subject, "Subject");
       case key::header:
         return header(k.text, k.value);
       case key::body:
-        if (!msg.load()) return false;
-        return mime::body_contains(msg.bytes(), msg.st, mime::text_needle(k.text));
+        return text_key(store::text_field::body, "");
       case key::text:
-        if (!msg.load()) return false;
-        return mime::text_contains(msg.bytes(), msg.st, mime::text_needle(k.text));
+        return text_key(store::text_field::text, "");
       case key::sentbefore:
       case key::senton:
       case key::sentsince: {
@@ -288,20 +349,32 @@ struct evaluator {
   }
 };
 
-net::awaitable<void> search(session& s, std::string_view args, bool by_uid) {
-  auto req = proto::imap::parse_search(args);
-  if (!req) {
-    s.bad(req.error().words);
-    co_return;
+}  // namespace
+
+std::pair<size_t, size_t> partial_window(const proto::imap::search_partial_range& r, size_t n) {
+  const uint64_t lo = static_cast<uint64_t>(std::min(std::abs(r.first), std::abs(r.last)));
+  const uint64_t hi = static_cast<uint64_t>(std::max(std::abs(r.first), std::abs(r.last)));
+  if (lo == 0) return {0, 0};
+  if (r.first < 0) {
+    size_t begin = hi >= n ? 0 : n - static_cast<size_t>(hi);
+    size_t end = lo > n ? 0 : n - static_cast<size_t>(lo) + 1;
+    return {begin, std::max(begin, end)};
   }
-  if (!req->charset.empty() && !base::iequals(req->charset, "UTF-8") &&
-      !base::iequals(req->charset, "US-ASCII")) {
-    s.no("[BADCHARSET (UTF-8 US-ASCII)] Only UTF-8 and US-ASCII searches are supported");
-    co_return;
-  }
+  size_t begin = static_cast<size_t>(std::min<uint64_t>(lo - 1, n));
+  size_t end = static_cast<size_t>(std::min<uint64_t>(hi, n));
+  return {begin, std::max(begin, end)};
+}
+
+bool charset_supported(session& s, const std::string& charset) {
+  if (charset.empty() || base::iequals(charset, "UTF-8") || base::iequals(charset, "US-ASCII"))
+    return true;
+  s.no("[BADCHARSET (UTF-8 US-ASCII)] Only UTF-8 and US-ASCII searches are supported");
+  return false;
+}
+
+net::awaitable<search_found> find_matches(session& s, const proto::imap::search_key& search_root) {
   auto& sel = *s.selected;
-  bool modseq_key = uses_modseq(req->root);
-  if (modseq_key) s.condstore = true;
+  if (uses_modseq(search_root)) s.condstore = true;
   // A snapshot of what the session sees, so the evaluation can run off the
   // I/O thread without holding the view.
   std::vector<store::message_meta> metas;
@@ -322,37 +395,64 @@ net::awaitable<void> search(session& s, std::string_view args, bool by_uid) {
   std::sort(saved.begin(), saved.end());
   auto mb = s.mailbox;
   auto folder = sel.name;
-  auto root = req->root;
+  auto root = search_root;
   bool heavy = needs_message(root);
   auto recent = s.rev2 ? decltype(sel.recent){} : sel.recent;
-  auto run = [mb, folder, metas = std::move(metas), present = std::move(present),
+  bool use_index = s.settings->full_text_index;
+  auto run = [mb, folder, use_index, metas = std::move(metas), present = std::move(present),
               recent = std::move(recent), keywords = std::move(keywords), uids = std::move(uids),
               saved = std::move(saved), root]() {
+    // Text keys ask the full-text index first, for every message at once.
+    index_answers idx;
+    std::vector<store::text_query> queries;
+    collect_text_queries(root, idx, queries);
+    bool indexed = false;
+    if (use_index && !queries.empty()) {
+      auto answer = mb->search_text(queries);
+      if (answer) {
+        idx.answer = std::move(*answer);
+        indexed = true;
+      }
+    }
     evaluator ev{keywords,
                  uids,
                  saved,
                  recent,
                  uids.empty() ? 0 : uids.back(),
-                 static_cast<int64_t>(::time(nullptr))};
-    std::vector<std::pair<uint32_t, uint32_t>> hits;  // (seq, uid)
-    uint64_t top_modseq = 0;
+                 static_cast<int64_t>(::time(nullptr)),
+                 indexed ? &idx : nullptr};
+    search_found out;
     for (size_t i = 0; i < metas.size(); ++i) {
       auto& m = metas[i];
       if (!present[i]) continue;
-      message_access acc{*mb, folder, m, false, {}};
+      message_access acc{*mb, folder, m, false, {}, MAP_FAILED, 0, {}};
       if (ev.match(root, m, static_cast<uint32_t>(i + 1), acc)) {
-        hits.emplace_back(static_cast<uint32_t>(i + 1), m.uid);
-        top_modseq = std::max(top_modseq, m.modseq);
+        out.hits.push_back(
+            {static_cast<uint32_t>(i + 1), m.uid, m.size, m.modseq, m.internal_date});
+        out.top_modseq = std::max(out.top_modseq, m.modseq);
       }
     }
-    return std::make_pair(std::move(hits), top_modseq);
+    return out;
   };
-  std::pair<std::vector<std::pair<uint32_t, uint32_t>>, uint64_t> found;
-  if (heavy) {
-    found = co_await net::run_reading(std::move(run));
-  } else {
-    found = run();  // flags, sizes, dates and UIDs only: memory, no disk
+  if (heavy) co_return co_await net::run_reading(std::move(run));
+  co_return run();  // flags, sizes, dates and UIDs only: memory, no disk
+}
+
+namespace {
+
+net::awaitable<void> search(session& s, std::string_view args, bool by_uid) {
+  auto req = proto::imap::parse_search(args);
+  if (!req) {
+    s.bad(req.error().words);
+    co_return;
   }
+  if (!charset_supported(s, req->charset)) co_return;
+  auto& sel = *s.selected;
+  bool modseq_key = uses_modseq(req->root);
+  auto matched = co_await find_matches(s, req->root);
+  std::pair<std::vector<std::pair<uint32_t, uint32_t>>, uint64_t> found;
+  found.second = matched.top_modseq;
+  for (auto& h : matched.hits) found.first.emplace_back(h.seq, h.uid);
   auto& hits = found.first;
   std::vector<uint32_t> numbers;
   numbers.reserve(hits.size());
@@ -375,14 +475,22 @@ net::awaitable<void> search(session& s, std::string_view args, bool by_uid) {
     if (modseq_key && !hits.empty()) line += fmt::format(" (MODSEQ {})", found.second);
     s.untagged(line);
   } else if (!(req->has_return && req->ret_save && !req->ret_min && !req->ret_max &&
-               !req->ret_all && !req->ret_count)) {
+               !req->ret_all && !req->ret_count && !req->partial)) {
     bool all = req->ret_all || !req->has_return ||
-               !(req->ret_min || req->ret_max || req->ret_count || req->ret_save);
+               !(req->ret_min || req->ret_max || req->ret_count || req->ret_save || req->partial);
     std::string line = fmt::format("ESEARCH (TAG \"{}\"){}", s.tag, by_uid ? " UID" : "");
     if (!numbers.empty()) {
       if (req->ret_min) line += fmt::format(" MIN {}", numbers.front());
       if (req->ret_max) line += fmt::format(" MAX {}", numbers.back());
       if (all) line += " ALL " + compress_set(numbers);
+    }
+    if (req->partial) {
+      // RFC 9394 §3.1: the numbers at those positions of the ascending result.
+      auto [b, e] = partial_window(*req->partial, numbers.size());
+      std::vector<uint32_t> part(numbers.begin() + static_cast<std::ptrdiff_t>(b),
+                                 numbers.begin() + static_cast<std::ptrdiff_t>(e));
+      line += fmt::format(" PARTIAL ({}:{} {})", req->partial->first, req->partial->last,
+                          part.empty() ? "NIL" : compress_set(part));
     }
     if (req->ret_count) line += fmt::format(" COUNT {}", numbers.size());
     if (modseq_key && !hits.empty()) {

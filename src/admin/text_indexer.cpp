@@ -1,0 +1,118 @@
+// The node's full-text indexer thread (text_indexer.hpp).
+#include "admin/text_indexer.hpp"
+
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+
+#include "observe/log.hpp"
+
+namespace postern::admin {
+
+void text_indexer::start() {
+  thread_ = std::thread([this] { loop(); });
+  ::pthread_setname_np(thread_.native_handle(), "postern-index");
+}
+
+void text_indexer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void text_indexer::wake(int64_t user_id) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    // Counted as waiting until the turn says how many: the gauge must not
+    // read 0 between a commit and the indexer's visit.
+    auto& q = queued_[user_id];
+    q = std::max<uint64_t>(q, 1);
+    if (!waiting_.insert(user_id).second) return;
+    order_.push_back(user_id);
+  }
+  cv_.notify_one();
+}
+
+uint64_t text_indexer::queued() const {
+  std::lock_guard lock(mu_);
+  uint64_t n = 0;
+  for (auto& [id, count] : queued_) n += count;
+  return n;
+}
+
+void text_indexer::sweep() {
+  std::error_code ec;
+  for (auto& entry : std::filesystem::directory_iterator(data_dir_ + "/mail", ec)) {
+    auto name = entry.path().filename().string();
+    int64_t id = 0;
+    auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), id);
+    if (err == std::errc() && end == name.data() + name.size() && id > 0) wake(id);
+  }
+}
+
+void text_indexer::index_user(int64_t user_id) {
+  auto mb = store_.open(user_id);
+  if (!mb) {
+    observe::log(observe::level::warning, "index", "", "cannot open mailbox {} to index it: {}",
+                 user_id, mb.err().message);
+    std::lock_guard lock(mu_);
+    queued_.erase(user_id);
+    return;
+  }
+  auto state = (*mb)->index_state();
+  uint64_t before = state ? state->first : 0;
+  for (;;) {
+    auto left = (*mb)->index_queued(batch);
+    if (!left) {
+      observe::log(observe::level::error, "index", "", "indexing mailbox {} failed: {} ({})",
+                   user_id, left.err().message, left.err().detail);
+      return;  // tried again at its next wake
+    }
+    if (before > *left) indexed_ += before - *left;
+    before = *left;
+    std::lock_guard lock(mu_);
+    if (*left == 0) {
+      queued_.erase(user_id);
+      return;
+    }
+    queued_[user_id] = *left;
+    // Another mailbox waiting gets its turn between batches.
+    if (stopping_ || !order_.empty()) {
+      if (!stopping_ && waiting_.insert(user_id).second) order_.push_back(user_id);
+      return;
+    }
+  }
+}
+
+void text_indexer::loop() {
+  // Nice 10: when sessions and deliveries keep every core busy the index
+  // gets about a tenth of one, so it neither slows them much nor starves.
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+  sweep();
+  for (;;) {
+    int64_t user_id = 0;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !order_.empty(); });
+      if (stopping_) return;
+      if (enabled_ && !enabled_()) {
+        // Switched off: look again in a second, the queue as it is.
+        cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+        continue;
+      }
+      user_id = order_.front();
+      order_.pop_front();
+      waiting_.erase(user_id);
+    }
+    index_user(user_id);
+  }
+}
+
+}  // namespace postern::admin

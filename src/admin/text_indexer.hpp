@@ -1,0 +1,71 @@
+// The node's full-text indexer: one thread that takes queued messages into
+// each mailbox's index (fts_index.hpp) after their 250/OK went out, so
+// indexing never delays an acknowledgement.
+//
+// - A commit that queues messages wakes it for that user (set_index_listener);
+//   so does a SEARCH that met messages not indexed yet, and a change another
+//   process (postern deliver) committed to an open mailbox.
+// - At start it walks data_dir/mail and takes in whatever a killed node, an
+//   upgrade (format 8 queues every message) or `postern deliver` left queued.
+// - It runs at nice 10: deliveries and sessions come first; the index catches
+//   up when the CPU has time. SEARCH stays exact meanwhile (it reads the
+//   messages the index does not hold yet).
+//
+// Threads: wake() and queued() from any thread; start()/stop() from one.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "store/store.hpp"
+
+namespace postern::admin {
+
+class text_indexer {
+ public:
+  // `enabled` is read before each turn (the IMAP setting full_text_index):
+  // while it says no, the indexer waits and the queues keep their entries.
+  text_indexer(store::store& s, std::string data_dir, std::function<bool()> enabled)
+      : store_(s), data_dir_(std::move(data_dir)), enabled_(std::move(enabled)) {}
+  ~text_indexer() { stop(); }
+  text_indexer(const text_indexer&) = delete;
+  text_indexer& operator=(const text_indexer&) = delete;
+
+  void start();
+  void stop();
+  void wake(int64_t user_id);
+  // Messages known to wait for the index (the last count of each mailbox
+  // visited), and messages indexed since start.
+  uint64_t queued() const;
+  uint64_t indexed() const { return indexed_.load(); }
+
+  // Messages taken in per turn: a turn holds a mailbox's indexing lock.
+  static constexpr size_t batch = 32;
+
+ private:
+  void loop();
+  void sweep();
+  void index_user(int64_t user_id);
+
+  store::store& store_;
+  std::string data_dir_;
+  std::function<bool()> enabled_;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<int64_t> order_;
+  std::set<int64_t> waiting_;
+  std::map<int64_t, uint64_t> queued_;  // user id -> messages still queued
+  bool stopping_ = false;
+  std::atomic<uint64_t> indexed_{0};
+};
+
+}  // namespace postern::admin

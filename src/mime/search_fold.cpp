@@ -1,0 +1,108 @@
+// Case folding and accent removal for search (search_fold.hpp).
+#include "mime/search_fold.hpp"
+
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/uscript.h>
+#include <unicode/ustring.h>
+#include <unicode/utf16.h>
+
+#include <algorithm>
+
+#include "mime/text_decode.hpp"
+
+namespace postern::mime {
+
+namespace {
+
+bool drops_marks(UChar32 base) {
+  UErrorCode err = U_ZERO_ERROR;
+  const UScriptCode script = uscript_getScript(base, &err);
+  return U_SUCCESS(err) &&
+         (script == USCRIPT_LATIN || script == USCRIPT_GREEK || script == USCRIPT_CYRILLIC);
+}
+
+// UTF-16 through an ICU normalizer; false when ICU refuses (no data).
+bool normalize(const UNormalizer2* n, const std::u16string& in, std::u16string& out) {
+  UErrorCode err = U_ZERO_ERROR;
+  int32_t cap = static_cast<int32_t>(in.size() * 3 + 16);
+  for (;;) {
+    out.resize(static_cast<size_t>(cap));
+    err = U_ZERO_ERROR;
+    const int32_t len =
+        unorm2_normalize(n, in.data(), static_cast<int32_t>(in.size()), out.data(), cap, &err);
+    if (err == U_BUFFER_OVERFLOW_ERROR && len > cap) {
+      cap = len;
+      continue;
+    }
+    if (U_FAILURE(err)) return false;
+    out.resize(static_cast<size_t>(len));
+    return true;
+  }
+}
+
+// Replaces out[from...] (folded, well-formed UTF-8 with non-ASCII in it) by
+// the same text without the marks search_fold() drops.
+void strip_marks(std::string& out, size_t from) {
+  UErrorCode err = U_ZERO_ERROR;
+  const UNormalizer2* nfd = unorm2_getNFDInstance(&err);
+  const UNormalizer2* nfc = unorm2_getNFCInstance(&err);
+  if (U_FAILURE(err)) return;
+  const std::string_view text = std::string_view(out).substr(from);
+  std::u16string utf16(text.size() + 1, u'\0');
+  int32_t len = 0;
+  err = U_ZERO_ERROR;
+  u_strFromUTF8(utf16.data(), static_cast<int32_t>(utf16.size()), &len, text.data(),
+                static_cast<int32_t>(text.size()), &err);
+  if (U_FAILURE(err)) return;
+  utf16.resize(static_cast<size_t>(len));
+  std::u16string decomposed;
+  if (!normalize(nfd, utf16, decomposed)) return;
+  std::u16string kept;
+  kept.reserve(decomposed.size());
+  bool after_droppable = false;
+  for (size_t i = 0; i < decomposed.size();) {
+    UChar32 c;
+    U16_NEXT(decomposed.data(), i, decomposed.size(), c);
+    if (u_charType(c) == U_NON_SPACING_MARK) {
+      if (after_droppable) continue;
+    } else {
+      after_droppable = drops_marks(c);
+    }
+    if (c > 0xFFFF) {
+      kept.push_back(static_cast<char16_t>(U16_LEAD(c)));
+      kept.push_back(static_cast<char16_t>(U16_TRAIL(c)));
+    } else {
+      kept.push_back(static_cast<char16_t>(c));
+    }
+  }
+  std::u16string composed;
+  if (!normalize(nfc, kept, composed)) return;
+  std::string utf8(composed.size() * 3 + 1, '\0');
+  err = U_ZERO_ERROR;
+  u_strToUTF8(utf8.data(), static_cast<int32_t>(utf8.size()), &len, composed.data(),
+              static_cast<int32_t>(composed.size()), &err);
+  if (U_FAILURE(err)) return;
+  utf8.resize(static_cast<size_t>(len));
+  out.resize(from);
+  out += utf8;
+}
+
+}  // namespace
+
+void append_search_folded(std::string_view utf8, std::string& out) {
+  const size_t from = out.size();
+  append_folded(utf8, out);
+  const bool ascii = std::all_of(out.begin() + static_cast<std::ptrdiff_t>(from), out.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (!ascii) strip_marks(out, from);
+}
+
+std::string search_fold(std::string_view utf8) {
+  std::string out;
+  out.reserve(utf8.size());
+  append_search_folded(utf8, out);
+  return out;
+}
+
+}  // namespace postern::mime

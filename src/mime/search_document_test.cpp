@@ -41,6 +41,21 @@ TEST(SearchFold, IllFormedUtf8BecomesReplacementCharacter) {
             "a\ufffdb");
 }
 
+TEST(SearchFold, FuzzyTrigramsAndScores) {
+  EXPECT_EQ(trigrams("abcd"), (std::vector<std::string>{"abc", "bcd"}));
+  EXPECT_EQ(trigrams("aaaa"), (std::vector<std::string>{"aaa"}));  // distinct
+  EXPECT_TRUE(trigrams("ab").empty());
+  EXPECT_EQ(trigrams("\u00e9t\u00e9s").size(), 2u);  // characters, not bytes
+  EXPECT_EQ(fuzzy_match("we receive mail", "receive"), 100);
+  // "recieve": rec eci cie iev eve; "receive" holds rec, eve and... 2 of 5.
+  EXPECT_EQ(fuzzy_match("we receive mail", "recieve"), 0);
+  EXPECT_GT(fuzzy_match("the quarterly report", "quartely report"), 0);  // one letter dropped
+  EXPECT_LT(fuzzy_match("the quarterly report", "quartely report"), 100);
+  EXPECT_EQ(fuzzy_match("nothing alike", "quarterly"), 0);
+  EXPECT_EQ(fuzzy_match("xy here", "xy"), 100);  // too short for trigrams: exact
+  EXPECT_EQ(fuzzy_match("x y", "xy"), 0);
+}
+
 TEST(HtmlText, TagsScriptsStylesAndReferences) {
   EXPECT_EQ(html_to_text("<p>Hello <b>wor</b>ld</p><p>next</p>"), "Hello world next");
   EXPECT_EQ(html_to_text("<style>p{color:red}</style><script>var x='<p>';</script>Text"), "Text");

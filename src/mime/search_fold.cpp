@@ -98,6 +98,36 @@ void append_search_folded(std::string_view utf8, std::string& out) {
   if (!ascii) strip_marks(out, from);
 }
 
+std::vector<std::string> trigrams(std::string_view folded) {
+  std::vector<size_t> starts;  // offset of each code point
+  for (size_t i = 0; i < folded.size(); ++i)
+    if ((static_cast<unsigned char>(folded[i]) & 0xC0) != 0x80) starts.push_back(i);
+  std::vector<std::string> out;
+  for (size_t k = 0; k + 3 <= starts.size(); ++k) {
+    size_t end = k + 3 < starts.size() ? starts[k + 3] : folded.size();
+    out.emplace_back(folded.substr(starts[k], end - starts[k]));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool fuzzy_enough(uint32_t found, uint32_t total) { return total > 0 && found * 3 >= total * 2; }
+
+uint8_t fuzzy_score(uint32_t found, uint32_t total) {
+  if (total == 0) return 100;
+  return static_cast<uint8_t>(std::clamp<uint32_t>(found * 100 / total, 1, 100));
+}
+
+uint8_t fuzzy_match(std::string_view text, std::string_view needle) {
+  auto grams = trigrams(needle);
+  if (grams.empty()) return text.find(needle) != std::string_view::npos ? 100 : 0;
+  uint32_t found = 0;
+  for (auto& g : grams) found += text.find(g) != std::string_view::npos;
+  const auto total = static_cast<uint32_t>(grams.size());
+  return fuzzy_enough(found, total) ? fuzzy_score(found, total) : 0;
+}
+
 std::string search_fold(std::string_view utf8) {
   std::string out;
   out.reserve(utf8.size());

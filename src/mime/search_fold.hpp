@@ -13,12 +13,27 @@
 // Errors: none; ill-formed UTF-8 becomes U+FFFD. Threads: any.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace postern::mime {
 
 std::string search_fold(std::string_view utf8);
+
+// SEARCH=FUZZY (RFC 6203) as this server does it: the distinct runs of three
+// characters of a folded needle; a text matches when it holds at least two
+// thirds of them (fuzzy_enough), and its relevancy is the share it holds
+// (fuzzy_score, 1-100). So a word with a letter dropped or doubled is found,
+// a transposition in a short word is not (two of "recieve"'s five trigrams
+// are in "receive"), and a needle under three characters has no trigram (it
+// is matched exactly).
+std::vector<std::string> trigrams(std::string_view folded);
+bool fuzzy_enough(uint32_t found, uint32_t total);
+uint8_t fuzzy_score(uint32_t found, uint32_t total);
+// Both for a text in memory: 0 when it does not match.
+uint8_t fuzzy_match(std::string_view folded_text, std::string_view folded_needle);
 // The same, appended to `out`.
 void append_search_folded(std::string_view utf8, std::string& out);
 

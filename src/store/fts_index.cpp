@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <unordered_map>
+
+#include "mime/search_fold.hpp"
 
 namespace postern::store {
 
@@ -39,6 +42,17 @@ const char* column_filter(text_field f) {
       return "{headers body}";
   }
   return "body";
+}
+
+std::string phrase_query(text_field field, std::string_view folded) {
+  // A quoted FTS5 string is one phrase whatever it holds; '"' is doubled.
+  std::string phrase = "\"";
+  for (char c : folded) {
+    if (c == '"') phrase += '"';
+    phrase += c;
+  }
+  phrase += '"';
+  return fmt::format("{} : {}", column_filter(field), phrase);
 }
 
 size_t code_points(std::string_view s) {
@@ -110,14 +124,7 @@ base::result<std::vector<int64_t>> fts_index::match(text_field field, std::strin
   std::string sql;
   std::string arg(folded);
   if (code_points(folded) >= 3) {
-    // A quoted FTS5 string is one phrase whatever it holds; '"' is doubled.
-    std::string phrase = "\"";
-    for (char c : folded) {
-      if (c == '"') phrase += '"';
-      phrase += c;
-    }
-    phrase += '"';
-    arg = fmt::format("{} : {}", column_filter(field), phrase);
+    arg = phrase_query(field, folded);
     sql = "SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY rowid";
   } else if (field == text_field::text) {
     sql =
@@ -134,6 +141,41 @@ base::result<std::vector<int64_t>> fts_index::match(text_field field, std::strin
   db::step_result r;
   while ((r = st->step()) == db::step_result::row) out.push_back(st->int64(0));
   if (r == db::step_result::error) return db_.error_of("searching the text index");
+  return out;
+}
+
+base::result<std::pair<std::vector<int64_t>, std::vector<uint8_t>>> fts_index::match_fuzzy(
+    text_field field, std::string_view folded) {
+  auto grams = mime::trigrams(folded);
+  if (grams.empty()) {
+    auto exact = match(field, folded);
+    if (!exact) return exact.err();
+    std::vector<uint8_t> scores(exact->size(), 100);
+    return std::make_pair(std::move(*exact), std::move(scores));
+  }
+  std::unordered_map<int64_t, uint32_t> found;
+  {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare("SELECT rowid FROM docs WHERE docs MATCH ?");
+    if (!st) return st.err();
+    for (auto& g : grams) {
+      st->reset();
+      st->bind(1, phrase_query(field, g));
+      db::step_result r;
+      while ((r = st->step()) == db::step_result::row) ++found[st->int64(0)];
+      if (r == db::step_result::error) return db_.error_of("searching the text index");
+    }
+  }
+  const uint32_t total = static_cast<uint32_t>(grams.size());
+  std::vector<std::pair<int64_t, uint8_t>> hits;
+  for (auto& [id, n] : found)
+    if (mime::fuzzy_enough(n, total)) hits.emplace_back(id, mime::fuzzy_score(n, total));
+  std::sort(hits.begin(), hits.end());
+  std::pair<std::vector<int64_t>, std::vector<uint8_t>> out;
+  for (auto& [id, score] : hits) {
+    out.first.push_back(id);
+    out.second.push_back(score);
+  }
   return out;
 }
 

@@ -44,6 +44,12 @@ class fts_index {
   // Blob ids whose `field` contains `folded` (already search_fold()ed, not
   // empty), ascending.
   base::result<std::vector<int64_t>> match(text_field field, std::string_view folded);
+  // SEARCH=FUZZY (RFC 6203): blob ids whose `field` holds at least two thirds
+  // of the distinct trigrams of `folded`, ascending, each with its score (the
+  // share of trigrams found, 1-100). A needle under three characters has no
+  // trigram: it is matched exactly, with 100.
+  base::result<std::pair<std::vector<int64_t>, std::vector<uint8_t>>> match_fuzzy(
+      text_field field, std::string_view folded);
   // Blob ids whose text was cut at max_indexed_text: SEARCH reads those itself.
   base::result<std::vector<int64_t>> truncated();
   // Every blob id in the index, ascending (check and repair compare them).

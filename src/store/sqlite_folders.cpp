@@ -354,6 +354,7 @@ base::result<copy_result> sqlite_mailbox::copy(std::string_view from,
     if (!dst) return dst.err();
     from_id = src->id;
     to_id = dst->id;
+    if (move) forget_sort_keys(from_id);
     // A MOVE to the same folder gives the messages new UIDs (RFC 6851 §3.3
     // does not forbid it, and Dovecot allows it).
     out.uidvalidity = dst->uidvalidity;
@@ -363,10 +364,11 @@ base::result<copy_result> sqlite_mailbox::copy(std::string_view from,
     auto ins = db_.prepare(
         "INSERT INTO messages(folder_id, uid, blob, size, internal_date, flags, keywords, modseq,"
         " header_size, dot_lines, subject, from_addr, to_addr, cc_addr, date_header, message_id,"
-        " structure, envelope, bodystructure, body, header, save_date) SELECT ?, ?, blob, size,"
-        " internal_date, flags, keywords, ?, header_size, dot_lines, subject, from_addr, to_addr,"
-        " cc_addr, date_header, message_id, structure, envelope, bodystructure, body, header, ?"
-        " FROM messages WHERE folder_id = ? AND uid = ?");
+        " structure, envelope, bodystructure, body, header, sort_keys, preview, save_date)"
+        " SELECT ?, ?, blob, size, internal_date, flags, keywords, ?, header_size, dot_lines,"
+        " subject, from_addr, to_addr, cc_addr, date_header, message_id, structure, envelope,"
+        " bodystructure, body, header, sort_keys, preview, ? FROM messages"
+        " WHERE folder_id = ? AND uid = ?");
     auto del = db_.prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
     auto tomb =
         db_.prepare("INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) VALUES(?,?,?)");

@@ -170,8 +170,16 @@ base::result<text_answer> sqlite_mailbox::search_text(std::span<const text_query
     out.unindexed = std::move(both);
   }
   for (auto& q : queries) {
+    if (q.fuzzy) {
+      auto scored = (*idx)->match_fuzzy(q.field, q.folded);
+      if (!scored) return scored.err();
+      out.hits.push_back(std::move(scored->first));
+      out.scores.push_back(std::move(scored->second));
+      continue;
+    }
     auto hits = (*idx)->match(q.field, q.folded);
     if (!hits) return hits.err();
+    out.scores.emplace_back(hits->size(), uint8_t{100});
     out.hits.push_back(std::move(*hits));
   }
   return out;

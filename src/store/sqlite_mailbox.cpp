@@ -649,6 +649,7 @@ base::result<size_t> sqlite_mailbox::expunge(std::string_view folder_name,
     auto f = find_folder(folder_name, false);
     if (!f) return f.err();
     folder_id = f->id;
+    forget_sort_keys(folder_id);
     auto sel = db_.prepare("SELECT blob FROM messages WHERE folder_id = ? AND uid = ?");
     auto del = db_.prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
     auto tomb =

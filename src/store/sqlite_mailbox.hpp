@@ -60,7 +60,7 @@ class sqlite_mailbox final : public mailbox {
   base::result<usage> total_usage() override;
   base::result<usage> folder_usage(std::string_view folder) override;
   base::result<check_report> check(check_mode mode) override;
-  base::result<std::vector<sorted_message>> sort_records(std::string_view folder) override;
+  base::result<sort_table> sort_records(std::string_view folder) override;
   base::result<std::vector<std::optional<std::string>>> previews(
       std::string_view folder, const std::vector<uint32_t>& uids) override;
   base::result<text_answer> search_text(std::span<const text_query> queries) override;
@@ -186,6 +186,18 @@ class sqlite_mailbox final : public mailbox {
   std::unique_ptr<fts_index> fts_;
   std::vector<int64_t> fts_gone_;
   std::mutex indexing_mu_;  // one index_queued() or reindex() at a time
+
+  // Sort keys never change once stored: each folder's are kept in memory
+  // after a SORT or THREAD, and the next one reads only UIDs above the last
+  // (sqlite_sort.cpp). An expunge drops the folder's entry.
+  struct sort_cache {
+    uint32_t uidvalidity = 0;
+    uint32_t last_uid = 0;
+    sort_table rows;
+  };
+  std::mutex sort_mu_;  // guards sort_cache_; a leaf (nothing is taken under it)
+  std::map<int64_t, sort_cache> sort_cache_;
+  void forget_sort_keys(int64_t folder_id);
 
   int64_t user_id_;
   std::string root_;

@@ -26,31 +26,46 @@ std::string read_head(mailbox& mb, uint64_t blob, uint32_t uid, uint64_t size) {
 }
 }  // namespace
 
-base::result<std::vector<sorted_message>> sqlite_mailbox::sort_records(std::string_view folder) {
+void sqlite_mailbox::forget_sort_keys(int64_t folder_id) {
+  std::lock_guard lock(sort_mu_);
+  sort_cache_.erase(folder_id);
+}
+
+base::result<mailbox::sort_table> sqlite_mailbox::sort_records(std::string_view folder) {
   struct missing {
     size_t at;
-    uint64_t blob;
-    uint64_t header_size;
+    uint64_t blob = 0;
+    uint64_t header_size = 0;
     std::string subject, from, to, cc, date, message_id, structure;
     std::optional<std::string> header;
   };
-  std::vector<sorted_message> out;
+  std::vector<sorted_message> fresh;  // rows above what the cache holds
   std::vector<missing> todo;
   int64_t folder_id = 0;
+  uint32_t uidvalidity = 0;
+  sort_cache cached;
   {
     std::lock_guard lock(db_mu_);
     auto f = find_folder(folder, false);
     if (!f) return f.err();
     folder_id = f->id;
-    auto st = db_.prepare("SELECT uid, sort_keys FROM messages WHERE folder_id = ? ORDER BY uid");
+    uidvalidity = f->uidvalidity;
+    {
+      std::lock_guard keep(sort_mu_);
+      auto it = sort_cache_.find(folder_id);
+      if (it != sort_cache_.end() && it->second.uidvalidity == uidvalidity) cached = it->second;
+    }
+    auto st = db_.prepare(
+        "SELECT uid, sort_keys FROM messages WHERE folder_id = ? AND uid > ? ORDER BY uid");
     if (!st) return st.err();
-    st->bind(1, f->id);
+    st->bind(1, f->id).bind(2, static_cast<int64_t>(cached.last_uid));
     db::step_result r;
     while ((r = st->step()) == db::step_result::row) {
       sorted_message m;
       m.uid = static_cast<uint32_t>(st->int64(0));
-      if (st->is_null(1) || !mime::deserialize(st->bytes(1), m.keys)) todo.push_back({out.size()});
-      out.push_back(std::move(m));
+      if (st->is_null(1) || !mime::deserialize(st->bytes(1), m.keys))
+        todo.push_back({fresh.size()});
+      fresh.push_back(std::move(m));
     }
     if (r == db::step_result::error) return db_.error_of("reading sort keys");
     if (!todo.empty()) {
@@ -60,7 +75,7 @@ base::result<std::vector<sorted_message>> sqlite_mailbox::sort_records(std::stri
       if (!old) return old.err();
       for (auto& t : todo) {
         old->reset();
-        old->bind(1, f->id).bind(2, static_cast<int64_t>(out[t.at].uid));
+        old->bind(1, f->id).bind(2, static_cast<int64_t>(fresh[t.at].uid));
         if (old->step() != db::step_result::row) continue;
         t.blob = static_cast<uint64_t>(old->int64(0));
         t.header_size = static_cast<uint64_t>(old->int64(1));
@@ -75,7 +90,7 @@ base::result<std::vector<sorted_message>> sqlite_mailbox::sort_records(std::stri
       }
     }
   }
-  if (todo.empty()) return out;
+  if (fresh.empty() && cached.rows) return cached.rows;
   // Older rows: from their columns and header (the file's, when not kept).
   for (auto& t : todo) {
     mime::message_structure s;
@@ -88,25 +103,36 @@ base::result<std::vector<sorted_message>> sqlite_mailbox::sort_records(std::stri
       s.message_id = t.message_id;
     }
     std::string header =
-        t.header ? *t.header : read_head(*this, t.blob, out[t.at].uid, t.header_size);
-    out[t.at].keys = mime::make_sort_record(s, header);
+        t.header ? *t.header : read_head(*this, t.blob, fresh[t.at].uid, t.header_size);
+    fresh[t.at].keys = mime::make_sort_record(s, header);
   }
-  std::lock_guard lock(db_mu_);
-  db::transaction txn(db_, db::sync_mode::deferred);
-  if (txn.begin()) {
-    auto upd = db_.prepare("UPDATE messages SET sort_keys = ? WHERE folder_id = ? AND uid = ?");
-    bool ok = static_cast<bool>(upd);
-    for (auto& t : todo) {
-      if (!ok) break;
-      upd->reset();
-      upd->bind(1, mime::serialize(out[t.at].keys))
-          .bind(2, folder_id)
-          .bind(3, static_cast<int64_t>(out[t.at].uid));
-      ok = upd->step() == db::step_result::done;
+  if (!todo.empty()) {
+    std::lock_guard lock(db_mu_);
+    db::transaction txn(db_, db::sync_mode::deferred);
+    if (txn.begin()) {
+      auto upd = db_.prepare("UPDATE messages SET sort_keys = ? WHERE folder_id = ? AND uid = ?");
+      bool ok = static_cast<bool>(upd);
+      for (auto& t : todo) {
+        if (!ok) break;
+        upd->reset();
+        upd->bind(1, mime::serialize(fresh[t.at].keys))
+            .bind(2, folder_id)
+            .bind(3, static_cast<int64_t>(fresh[t.at].uid));
+        ok = upd->step() == db::step_result::done;
+      }
+      if (ok) (void)txn.commit();  // a cache: a failure only costs the next SORT again
     }
-    if (ok) (void)txn.commit();  // a cache: a failure only costs the next SORT again
   }
-  return out;
+  auto rows = std::make_shared<std::vector<sorted_message>>();
+  rows->reserve((cached.rows ? cached.rows->size() : 0) + fresh.size());
+  if (cached.rows) rows->insert(rows->end(), cached.rows->begin(), cached.rows->end());
+  for (auto& m : fresh) rows->push_back(std::move(m));
+  sort_cache next{uidvalidity, rows->empty() ? 0 : rows->back().uid, rows};
+  {
+    std::lock_guard keep(sort_mu_);
+    sort_cache_[folder_id] = next;
+  }
+  return sort_table(std::move(rows));
 }
 
 base::result<std::vector<std::optional<std::string>>> sqlite_mailbox::previews(

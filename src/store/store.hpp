@@ -137,6 +137,7 @@ enum class text_field { subject, from, to, cc, bcc, headers, body, text };
 struct text_query {
   text_field field = text_field::body;
   std::string folded;  // mime::search_fold()ed, not empty
+  bool fuzzy = false;  // RFC 6203: most of the needle's trigrams, not all in order
 };
 // The full-text index's answer: for each query the blob ids (as stored, cast
 // to int64) whose field holds the text, ascending; and the blob ids the
@@ -144,6 +145,7 @@ struct text_query {
 // ascending, which the caller must read itself.
 struct text_answer {
   std::vector<std::vector<int64_t>> hits;
+  std::vector<std::vector<uint8_t>> scores;  // per query, with hits: relevancy 1-100
   std::vector<int64_t> unindexed;
 };
 
@@ -329,8 +331,11 @@ class mailbox {
   }
 
   // --- SORT, THREAD, PREVIEW ---
-  // Every message of a folder with its sort keys, in UID order.
-  virtual base::result<std::vector<sorted_message>> sort_records(std::string_view) {
+  // Every message of a folder with its sort keys, in UID order; shared and
+  // immutable (a store may keep it for the next call). It may also hold
+  // messages expunged since; look up only UIDs you have.
+  using sort_table = std::shared_ptr<const std::vector<sorted_message>>;
+  virtual base::result<sort_table> sort_records(std::string_view) {
     return base::error{base::errc::unavailable, "this store keeps no sort keys", ""};
   }
   // PREVIEW text (RFC 8970) of each UID; nullopt for a UID no longer there.

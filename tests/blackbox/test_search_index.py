@@ -186,6 +186,31 @@ class SearchIndex(unittest.TestCase):
         self.check_cases(c, "after reindex")
         c.logout()
 
+    def test_6_fuzzy_search_with_relevancy(self):
+        """RFC 6203: FUZZY finds a word with a letter doubled, with a score."""
+        self.wait_indexed()
+        c = self.login()
+        self.assertIn("SEARCH=FUZZY", c.capabilities)
+        for index in ("on", "off"):
+            self.node.set("imap", f"full_text_index={index}")
+            typ, data = c._simple_command("UID", "SEARCH", "RETURN", "(ALL RELEVANCY)", "FUZZY",
+                                          "BODY", "Revennue")
+            self.assertEqual(typ, "OK")
+            line = c.untagged_responses.pop("ESEARCH")[0].decode()
+            m = re.search(r"ALL (\S+) RELEVANCY \((\d+)\)", line)
+            self.assertIsNotNone(m, line)
+            self.assertEqual(m.group(1), "1", index)
+            self.assertTrue(0 < int(m.group(2)) < 100, line)
+            # Without FUZZY the misspelling finds nothing.
+            self.assertEqual([u for u in search(c, "BODY", "Revennue") if u <= len(CORPUS)], [])
+            # SORT by relevancy: the exact match before the near one.
+            typ, data = c._simple_command("SORT", "(RELEVANCY)", "UTF-8", "FUZZY", "BODY",
+                                          "quarter")
+            self.assertEqual(typ, "OK")
+            self.assertEqual(c.untagged_responses.pop("SORT")[0].split()[0], b"1")
+        self.node.set("imap", "full_text_index=on")
+        c.logout()
+
     def test_5_expunged_messages_are_never_found(self):
         c = self.login()
         lmtp = smtplib.LMTP("127.0.0.1", self.node.lmtp, timeout=20)

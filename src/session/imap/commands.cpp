@@ -58,7 +58,7 @@ std::string cap_move(const session&) { return "MOVE"; }
 std::string cap_append(const session& s) {
   return fmt::format("MULTIAPPEND APPENDLIMIT={}", s.settings->max_message_size);
 }
-std::string cap_search(const session&) { return "ESEARCH SEARCHRES"; }
+std::string cap_search(const session&) { return "ESEARCH SEARCHRES SEARCH=FUZZY"; }
 std::string cap_sort(const session&) { return "SORT SORT=DISPLAY ESORT"; }
 std::string cap_thread(const session&) {
   return "THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS";

@@ -105,6 +105,9 @@ struct message_access {
   std::string_view bytes() const {
     return map == MAP_FAILED ? std::string_view() : std::string_view(static_cast<char*>(map), len);
   }
+  // The best SEARCH=FUZZY score of a fuzzy key this message matched (RFC 6203
+  // §4 RELEVANCY); 0 when none did.
+  uint8_t relevancy = 0;
   // What the full-text index would hold for it, for a message it does not
   // hold yet: the same text, so the answer does not depend on the indexer.
   std::optional<mime::search_document> doc;
@@ -125,9 +128,15 @@ struct index_answers {
     return !std::binary_search(answer.unindexed.begin(), answer.unindexed.end(),
                                static_cast<int64_t>(blob));
   }
-  bool hit(const search_key& k, uint64_t blob) const {
-    auto& h = answer.hits[query_of.at(&k)];
-    return std::binary_search(h.begin(), h.end(), static_cast<int64_t>(blob));
+  // 0 when the key's query did not find the message, else its score.
+  uint8_t hit(const search_key& k, uint64_t blob) const {
+    size_t q = query_of.at(&k);
+    auto& h = answer.hits[q];
+    auto it = std::lower_bound(h.begin(), h.end(), static_cast<int64_t>(blob));
+    if (it == h.end() || *it != static_cast<int64_t>(blob)) return 0;
+    auto& sc = answer.scores[q];
+    size_t at = static_cast<size_t>(it - h.begin());
+    return at < sc.size() ? sc[at] : 100;
   }
 };
 
@@ -159,15 +168,19 @@ void collect_text_queries(const search_key& k, index_answers& idx,
     auto folded = mime::search_fold(k.text);
     if (!folded.empty()) {
       idx.query_of[&k] = queries.size();
-      queries.push_back({*field, std::move(folded)});
+      queries.push_back({*field, std::move(folded), k.fuzzy});
     }
   }
   for (auto& c : k.children) collect_text_queries(c, idx, queries);
 }
 
-bool field_contains(const mime::search_document& d, store::text_field f,
-                    const std::string& needle) {
-  auto in = [&](const std::string& text) { return text.find(needle) != std::string::npos; };
+// 0 when the field does not hold the needle, else the score (100 when exact).
+uint8_t field_contains(const mime::search_document& d, store::text_field f,
+                       const std::string& needle, bool fuzzy) {
+  auto in = [&](const std::string& text) -> uint8_t {
+    if (fuzzy) return mime::fuzzy_match(text, needle);
+    return text.find(needle) != std::string::npos ? 100 : 0;
+  };
   switch (f) {
     case store::text_field::subject:
       return in(d.subject);
@@ -184,9 +197,9 @@ bool field_contains(const mime::search_document& d, store::text_field f,
     case store::text_field::body:
       return in(d.body);
     case store::text_field::text:
-      return in(d.headers) || in(d.body);
+      return std::max(in(d.headers), in(d.body));
   }
-  return false;
+  return 0;
 }
 
 struct evaluator {
@@ -231,17 +244,21 @@ struct evaluator {
         if (header_name.empty()) return true;
         return header(header_name, k.text);
       }
-      if (index && index->query_of.count(&k) && index->covers(m.blob_id))
-        return index->hit(k, m.blob_id);
-      auto* d = msg.document();
-      if (!d) return false;
-      if (d->truncated && (field == store::text_field::body || field == store::text_field::text)) {
+      uint8_t score = 0;
+      if (index && index->query_of.count(&k) && index->covers(m.blob_id)) {
+        score = index->hit(k, m.blob_id);
+      } else if (auto* d = msg.document(); !d) {
+        return false;
+      } else if (d->truncated && !k.fuzzy &&
+                 (field == store::text_field::body || field == store::text_field::text)) {
         mime::text_needle n(k.text);
         return field == store::text_field::body ? mime::body_contains(msg.bytes(), msg.st, n)
                                                 : mime::text_contains(msg.bytes(), msg.st, n);
+      } else {
+        score = field_contains(*d, field, mime::search_fold(k.text), k.fuzzy);
       }
-      auto needle = mime::search_fold(k.text);
-      return field_contains(*d, field, needle);
+      if (score && k.fuzzy) msg.relevancy = std::max(msg.relevancy, score);
+      return score != 0;
     };
     switch (k.what) {
       case key::all:
@@ -425,10 +442,10 @@ net::awaitable<search_found> find_matches(session& s, const proto::imap::search_
     for (size_t i = 0; i < metas.size(); ++i) {
       auto& m = metas[i];
       if (!present[i]) continue;
-      message_access acc{*mb, folder, m, false, {}, MAP_FAILED, 0, {}};
+      message_access acc{*mb, folder, m, false, {}, MAP_FAILED, 0, 0, {}};
       if (ev.match(root, m, static_cast<uint32_t>(i + 1), acc)) {
-        out.hits.push_back(
-            {static_cast<uint32_t>(i + 1), m.uid, m.size, m.modseq, m.internal_date});
+        out.hits.push_back({static_cast<uint32_t>(i + 1), m.uid, m.size, m.modseq, m.internal_date,
+                            acc.relevancy ? acc.relevancy : uint8_t{100}});
         out.top_modseq = std::max(out.top_modseq, m.modseq);
       }
     }
@@ -493,6 +510,13 @@ net::awaitable<void> search(session& s, std::string_view args, bool by_uid) {
                           part.empty() ? "NIL" : compress_set(part));
     }
     if (req->ret_count) line += fmt::format(" COUNT {}", numbers.size());
+    if (req->ret_relevancy && !numbers.empty()) {
+      // RFC 6203 §4: a score per message, in the order of ALL.
+      std::string scores;
+      for (auto& h : matched.hits)
+        scores += fmt::format("{}{}", scores.empty() ? "" : " ", h.relevancy);
+      line += " RELEVANCY (" + scores + ")";
+    }
     if (modseq_key && !hits.empty()) {
       // RFC 7162 §3.1.5: the highest modseq of the messages returned.
       auto modseq_of = [&](uint32_t uid) {

@@ -16,6 +16,7 @@ struct search_match {
   uint32_t seq = 0, uid = 0;
   uint64_t size = 0, modseq = 0;
   int64_t internal_date = 0;
+  uint8_t relevancy = 100;  // RFC 6203: the best score of its FUZZY keys, 1-100
 };
 struct search_found {
   std::vector<search_match> hits;  // in sequence order

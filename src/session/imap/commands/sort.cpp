@@ -29,38 +29,34 @@ struct candidate {
   int64_t sent_date;  // RFC 5256 §2.2: the internal date when Date is unusable
 };
 
-// Keys of the matched messages, by UID; an empty record for one the store no
-// longer has (expunged by another session: it sorts with empty keys).
-net::awaitable<std::optional<std::unordered_map<uint32_t, mime::sort_record>>> read_keys(
-    session& s, const search_found& found) {
+// The matched messages with their keys, read from the store's table (kept
+// in memory there): hits and table are both in UID order, so one walk pairs
+// them. A hit the table lacks (stored after it was read) sorts with empty keys.
+struct keyed {
+  store::mailbox::sort_table table;
+  std::vector<candidate> list;
+};
+
+net::awaitable<std::optional<keyed>> read_keys(session& s, const search_found& found) {
   auto mb = s.mailbox;
   auto folder = s.selected->name;
   auto read = [mb, folder] { return mb->sort_records(folder); };
-  auto all = co_await net::run_reading(std::move(read));
-  if (!all) {
+  auto table = co_await net::run_reading(std::move(read));
+  if (!table) {
     s.no(fmt::format("[SERVERBUG] cannot read the sort keys of {} (session {})", folder, s.id));
     co_return std::nullopt;
   }
-  std::unordered_map<uint32_t, mime::sort_record> keys;
-  keys.reserve(found.hits.size());
-  std::vector<uint32_t> wanted;
-  for (auto& h : found.hits) wanted.push_back(h.uid);
-  std::sort(wanted.begin(), wanted.end());
-  for (auto& r : *all)
-    if (std::binary_search(wanted.begin(), wanted.end(), r.uid))
-      keys.emplace(r.uid, std::move(r.keys));
-  co_return keys;
-}
-
-std::vector<candidate> candidates_of(const search_found& found,
-                                     std::unordered_map<uint32_t, mime::sort_record>& keys) {
-  std::vector<candidate> out;
-  out.reserve(found.hits.size());
+  static const mime::sort_record none;
+  keyed out{*table, {}};
+  out.list.reserve(found.hits.size());
+  auto& rows = **table;
+  size_t at = 0;
   for (auto& h : found.hits) {
-    auto& k = keys[h.uid];
-    out.push_back({&h, &k, k.has_sent_date ? k.sent_date : h.internal_date});
+    while (at < rows.size() && rows[at].uid < h.uid) ++at;
+    const mime::sort_record* k = at < rows.size() && rows[at].uid == h.uid ? &rows[at].keys : &none;
+    out.list.push_back({&h, k, k->has_sent_date ? k->sent_date : h.internal_date});
   }
-  return out;
+  co_return out;
 }
 
 // <0, 0, >0 as a sorts before, with, after b under one key (RFC 5256 §3:
@@ -87,7 +83,7 @@ int compare(sort_key key, const candidate& a, const candidate& b) {
     case sort_key::displayto:
       return a.keys->display_to.compare(b.keys->display_to);
     case sort_key::relevancy:
-      return 0;  // no FUZZY scores: every message is as relevant
+      return three(b.match->relevancy, a.match->relevancy);  // RFC 6203 §6: highest first
   }
   return 0;
 }
@@ -116,7 +112,7 @@ net::awaitable<void> sort(session& s, std::string_view args, bool by_uid) {
   auto found = co_await find_matches(s, req->root);
   auto keys = co_await read_keys(s, found);
   if (!keys) co_return;
-  auto list = candidates_of(found, *keys);
+  auto& list = keys->list;
   const auto& criteria = req->criteria;
   std::stable_sort(list.begin(), list.end(), [&](const candidate& a, const candidate& b) {
     for (auto& c : criteria) {
@@ -183,7 +179,7 @@ net::awaitable<void> thread(session& s, std::string_view args, bool by_uid) {
   if (!keys) co_return;
   std::vector<mime::thread_input> input;
   input.reserve(found.hits.size());
-  for (auto& c : candidates_of(found, *keys)) {
+  for (auto& c : keys->list) {
     mime::thread_input t;
     t.number = by_uid ? c.match->uid : c.match->seq;
     t.message_id = c.keys->message_id;

@@ -49,7 +49,7 @@ fuzz: deps
 	done
 
 bench-smoke: build
-	bench/compare --quick --postern $(BUILD_DIR)/postern
+	bench/compare --quick --search-messages 300 --postern $(BUILD_DIR)/postern
 
 bench: build
 	bench/compare --postern $(BUILD_DIR)/postern

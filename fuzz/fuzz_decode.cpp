@@ -8,6 +8,9 @@
 #include <string_view>
 
 #include "mime/message_structure.hpp"
+#include "mime/base_subject.hpp"
+#include "mime/html_text.hpp"
+#include "mime/search_fold.hpp"
 #include "mime/text_decode.hpp"
 #include "mime/text_search.hpp"
 #include "mime/transfer_decode.hpp"
@@ -73,6 +76,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(mime::is_valid_utf8(header));
   const std::string folded = mime::fold_case(in);
   check(mime::is_valid_utf8(folded));
+  check(mime::is_valid_utf8(mime::search_fold(in)));
+  check(mime::is_valid_utf8(mime::html_to_text(mime::to_utf8(in, "utf-8"))));
+  const auto base = mime::base_subject(in);
+  check(mime::is_valid_utf8(base.base));
+  // A text holds every trigram of itself: a full score.
+  const std::string self = mime::search_fold(in);
+  if (!self.empty()) check(mime::fuzzy_match(self, self) == 100);
 
   // Search: the first bytes are the needle, the rest a message.
   const size_t needle_len = std::min<size_t>(in.size(), selector % 8);

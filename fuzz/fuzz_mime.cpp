@@ -8,6 +8,9 @@
 
 #include "mime/imap_structure.hpp"
 #include "mime/message_structure.hpp"
+#include "mime/search_document.hpp"
+#include "mime/sort_record.hpp"
+#include "mime/text_decode.hpp"
 
 namespace mime = postern::mime;
 
@@ -79,6 +82,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mime::message_structure back;
   if (!mime::deserialize(text, back) || mime::serialize(back) != text) std::abort();
   if (mime::imap_bodystructure(back, true) != mime::imap_bodystructure(s, true)) std::abort();
+  // What the full-text index, SORT and PREVIEW take from it: bounded, valid
+  // UTF-8, and the sort keys' stored form round-trips.
+  auto doc = mime::make_search_document(in, s, 4096);
+  for (auto* f : {&doc.subject, &doc.from, &doc.to, &doc.cc, &doc.bcc, &doc.headers, &doc.body})
+    if (f->size() > 4096 || !mime::is_valid_utf8(*f)) std::abort();
+  auto preview = mime::preview_of(in, s);
+  if (!mime::is_valid_utf8(preview) || preview.size() > 4 * mime::max_preview_chars) std::abort();
+  auto keys = mime::make_sort_record(s, in.substr(0, std::min<size_t>(s.header_size, size)));
+  mime::sort_record keys_back;
+  if (!mime::deserialize(mime::serialize(keys), keys_back) ||
+      mime::serialize(keys_back) != mime::serialize(keys))
+    std::abort();
+  mime::deserialize(in, keys_back);  // any bytes: read or refused
   // Arbitrary bytes as a stored form must be rejected or read, never crash; what
   // is read is formatted (its envelopes are taken as stored, so only no crash).
   if (mime::deserialize(in, back)) {

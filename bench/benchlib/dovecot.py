@@ -12,6 +12,9 @@ from . import procstat
 from .util import BenchError, free_port, log, run, stop_process, tail, wait_for_port
 
 PACKAGES = ["dovecot-core", "dovecot-pop3d", "dovecot-imapd", "dovecot-lmtpd"]
+# the search group's third server: Debian's Xapian full-text plugin (1.5.5 in Debian 12)
+FTS_XAPIAN_PACKAGES = ["dovecot-fts-xapian"]
+FTS_XAPIAN_MODULE = "/usr/lib/dovecot/modules/lib21_fts_xapian_plugin.so"
 POLICY_RC_D = "/usr/sbin/policy-rc.d"
 
 
@@ -20,24 +23,32 @@ def installed():
         os.path.exists(f"/usr/lib/dovecot/{service}") for service in ("pop3", "imap", "lmtp"))
 
 
+def fts_xapian_installed():
+    return os.path.exists(FTS_XAPIAN_MODULE)
+
+
 def system_dovecot_pids():
     """Dovecot masters that bench/compare did not start (ours run with -c <workdir>)."""
     p = subprocess.run(["pgrep", "-x", "dovecot"], capture_output=True, text=True)
     return [int(x) for x in p.stdout.split()]
 
 
-def ensure_installed():
-    """Installs Dovecot from Debian if missing, without starting its service.
+def ensure_installed(fts_xapian=False):
+    """Installs Dovecot (and with fts_xapian its Xapian plugin) from Debian if
+    missing, without starting its service.
 
     policy-rc.d (exit 101) tells invoke-rc.d not to start the service from the
     package's postinst; if the service starts anyway, it is stopped and
     disabled again. Existing Dovecot setups are left alone."""
-    if installed():
+    packages = [] if installed() else list(PACKAGES)
+    if fts_xapian and not fts_xapian_installed():
+        packages += FTS_XAPIAN_PACKAGES
+    if not packages:
         return
     if os.geteuid() != 0:
-        raise BenchError("Dovecot is not installed and installing it needs root: "
-                         "apt-get install " + " ".join(PACKAGES))
-    log("installing Dovecot from Debian: " + " ".join(PACKAGES))
+        raise BenchError("Dovecot or its Xapian plugin is not installed and installing it needs root: "
+                         "apt-get install " + " ".join(packages))
+    log("installing from Debian: " + " ".join(packages))
     before = set(system_dovecot_pids())
     own_policy = not os.path.exists(POLICY_RC_D)
     if own_policy:
@@ -47,7 +58,7 @@ def ensure_installed():
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     try:
         for cmd in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES]):
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]):
             p = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if p.returncode != 0:
                 raise BenchError(f"{' '.join(cmd)} failed:\n{p.stdout}{p.stderr}")
@@ -56,6 +67,8 @@ def ensure_installed():
             os.unlink(POLICY_RC_D)
     if not installed():
         raise BenchError("Dovecot packages installed but /usr/lib/dovecot/pop3, imap or lmtp is missing")
+    if fts_xapian and not fts_xapian_installed():
+        raise BenchError(f"{' '.join(FTS_XAPIAN_PACKAGES)} installed but {FTS_XAPIAN_MODULE} is missing")
     started = [pid for pid in system_dovecot_pids() if pid not in before]
     if started:
         log("the package started the system Dovecot service; stopping and disabling it")
@@ -94,7 +107,7 @@ def account(names):
 CONFIG = """\
 # Private Dovecot instance of Postern's bench/compare. Durability settings are
 # Dovecot's defaults (mail_fsync = optimized, fsync_disable = no).
-instance_name = postern-bench-dovecot
+instance_name = {instance_name}
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
@@ -174,10 +187,39 @@ service auth {{
 """
 
 
-class Dovecot:
-    name = "Dovecot"
+# Appended to CONFIG for the search group's Dovecot+xapian instance, as
+# dovecot-fts-xapian's README (/usr/share/doc/dovecot-fts-xapian/README.md.gz)
+# and its example conf.d/90-fts.conf say: index at delivery (fts_autoindex: every
+# save queues the mailbox to the indexer service, whose indexer-worker indexes it
+# in the background), and let SEARCH answer from the index only once it is
+# complete (fts_enforced = yes: a search waits for the indexer). Left out of the
+# README's example: fts_decoder = decode2text, a script that turns PDF and
+# office attachments into text with external converters (pdftotext, catdoc, ...,
+# not installed; the corpus's attachments are random bytes, and neither other
+# server searches non-text parts).
+FTS_XAPIAN_CONFIG = """
+mail_plugins = $mail_plugins fts fts_xapian
+plugin {
+  fts = xapian
+  fts_xapian = partial=3 full=20 verbose=0
+  fts_autoindex = yes
+  fts_enforced = yes
+  fts_autoindex_exclude = \\Trash
+}
+service indexer-worker {
+  # the README: 2G or more (Dovecot's default vsz_limit is 256M)
+  vsz_limit = 2G
+}
+"""
 
-    def __init__(self, root, cert, key, mail_format="maildir", imap_sessions=1000):
+
+class Dovecot:
+    def __init__(self, root, cert, key, mail_format="maildir", imap_sessions=1000, name="Dovecot",
+                 extra_config=""):
+        """name: in the table and the log (a second instance needs its own);
+        extra_config: appended to the generated dovecot.conf."""
+        self.name = name
+        self.extra_config = extra_config
         self.root = root
         self.cert, self.key = cert, key
         self.mail_format = mail_format
@@ -209,7 +251,8 @@ class Dovecot:
                 f.write(f"{address}:{{PLAIN}}{password}:{uid}:{gid}::{home}::\n")
         location = {"maildir": "maildir:~/Maildir", "sdbox": "sdbox:~/sdbox"}[self.mail_format]
         with open(self.conf, "w") as f:
-            f.write(CONFIG.format(root=self.root, internal_user=internal, login_user=login, mail_uid=uid,
+            f.write(CONFIG.format(root=self.root, instance_name="postern-bench-" + self.slug(),
+                                  internal_user=internal, login_user=login, mail_uid=uid,
                                   mail_gid=gid, cert=self.cert, key=self.key, mail_location=location,
                                   pop3_port=self.pop3_port, pop3s_port=self.pop3s_port,
                                   lmtp_port=self.lmtp_port, imap_port=self.imap_port,
@@ -217,17 +260,22 @@ class Dovecot:
                                   auth_port=self.auth_port,
                                   imap_process_limit=self.imap_sessions + 100,
                                   client_limit=max(1000, 4 * (self.imap_sessions + 100))))
+            f.write(self.extra_config)
         self.version = run(["dovecot", "--version"], "dovecot --version").stdout.decode().strip()
 
+    def slug(self):
+        """The name as a file-name-safe word: dovecot, dovecot-xapian."""
+        return "".join(c if c.isalnum() else "-" for c in self.name.lower())
+
     def start(self):
-        log(f"starting Dovecot {self.version}: pop3 {self.pop3_port}, pop3s {self.pop3s_port}, "
+        log(f"starting {self.name} {self.version}: pop3 {self.pop3_port}, pop3s {self.pop3s_port}, "
             f"imap {self.imap_port}, imaps {self.imaps_port}, lmtp {self.lmtp_port} ({self.mail_format})")
         with open(os.path.join(self.root, "dovecot.stderr"), "wb") as err:
             self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf], stdout=err, stderr=err,
                                          stdin=subprocess.DEVNULL)
         for port in (self.pop3_port, self.pop3s_port, self.imap_port, self.imaps_port, self.lmtp_port):
             try:
-                wait_for_port(port, self.proc, "Dovecot", self.log_file)
+                wait_for_port(port, self.proc, self.name, self.log_file)
             except BenchError as e:
                 raise BenchError(f"{e}\n{tail(os.path.join(self.root, 'dovecot.stderr'))}") from None
 
@@ -252,4 +300,4 @@ class Dovecot:
         return self.proc.pid if self.proc else None
 
     def stop(self):
-        stop_process(self.proc, "Dovecot")
+        stop_process(self.proc, self.name)

@@ -47,6 +47,14 @@ class Client:
 
     def command(self, text, shown=None):
         """The untagged lines of a command that must succeed."""
+        status, line, untagged = self.exchange(text)
+        if status != b"OK":
+            raise BenchError(f"{self.what}: {shown or text}: {line[:300].decode(errors='replace')}")
+        return untagged
+
+    def exchange(self, text):
+        """(status, tagged line, untagged lines) of a command that may fail:
+        status is b"OK", b"NO" or b"BAD"."""
         self.tag += 1
         tag = f"b{self.tag}".encode()
         self.sock.sendall(tag + b" " + text.encode() + b"\r\n")
@@ -54,9 +62,7 @@ class Client:
         while True:
             line = self._response_line()
             if line.startswith(tag + b" "):
-                if not line[len(tag) + 1:].startswith(b"OK"):
-                    raise BenchError(f"{self.what}: {shown or text}: {line[:300].decode(errors='replace')}")
-                return untagged
+                return line[len(tag) + 1:].split(b" ", 1)[0].upper(), line, untagged
             untagged.append(line)
 
     def close(self):

@@ -2,6 +2,7 @@
 listeners under the work directory, set up with the `postern` CLI."""
 
 import os
+import re
 import subprocess
 
 from .util import BenchError, free_port, log, run, stop_process, wait_for_port
@@ -66,6 +67,7 @@ class Postern:
         self.root = root
         self.proc = None
         self.pending = []
+        self.user_ids = {}  # address -> user id, as `postern user add` printed it
         self.pop3_port = free_port()
         self.pop3s_port = free_port()
         self.lmtp_port = free_port()
@@ -92,7 +94,10 @@ class Postern:
         """users: {address: password}. Runs before start: the CLI works on the data dir.
         imap_sessions: IMAP connections the scenarios hold at once."""
         for address, password in users.items():
-            self.cli("user", "add", address, "--password-stdin", input_bytes=password.encode() + b"\n")
+            p = self.cli("user", "add", address, "--password-stdin", input_bytes=password.encode() + b"\n")
+            m = re.search(rb"\(user id (\d+)\)", p.stdout + p.stderr)
+            if m:
+                self.user_ids[address] = int(m.group(1))
         # Settings live in the directory; if the CLI needs a running node for
         # them, they are applied again right after start(). IMAP's connection
         # limits (10,000 per node, 16 per user) are raised to what the idle
@@ -128,6 +133,12 @@ class Postern:
             wait_for_port(port, self.proc, "Postern", self.log_file)
         for protocol, setting in self.pending:
             self.cli(protocol, "set", setting)
+
+    def mail_dir(self, address):
+        """The user's mailbox directory (data_dir/mail/<user id>), or None
+        when `user add` did not say the id."""
+        uid = self.user_ids.get(address)
+        return os.path.join(self.data_dir, "mail", str(uid)) if uid is not None else None
 
     def version(self):
         try:

@@ -100,9 +100,13 @@ def summarise(runs):
 
     _connection_memory(runs, add)
     _imap(runs, ran, stat, add)
+    _search(runs, add)
 
-    errors = {s: sum(r["errors"] for r in runs if r.get("server_name") == s) for s in ("Postern", "Dovecot")}
-    add("errors (all runs)", errors["Postern"], errors["Dovecot"], fmt="{}")
+    # the search group's third server (Dovecot+xapian) has its errors in the goal column
+    others = sorted({r.get("server_name") for r in runs} - {"Postern", "Dovecot", "loopback", None})
+    errors = {s: sum(r["errors"] for r in runs if r.get("server_name") == s) for s in ["Postern", "Dovecot", *others]}
+    add("errors (all runs)", errors["Postern"], errors["Dovecot"],
+        goal=", ".join(f"{s}: {errors[s]}" for s in others), fmt="{}")
     return rows, numbers, errors
 
 
@@ -178,6 +182,79 @@ def _imap(runs, ran, stat, add):
             f"{pk / dk:.2g}x" if pk is not None and dk else "",
             _goal(f"<= {limit} KiB (Postern)", pk is not None and pk <= limit), fmt="{:.1f}",
             raw={"goal_kib": limit})
+
+
+SEARCH_COMMANDS = (  # key, label, goal against Dovecot, goal against Dovecot+xapian
+    ("rare", "SEARCH BODY rare word", 10, 2),
+    ("common", "SEARCH BODY common word", 10, 2),
+    ("phrase", "SEARCH TEXT phrase", 10, 2),
+    ("sort-date", "SORT (DATE)", 2, 2),
+    ("sort-subject", "SORT (SUBJECT)", 2, 2),
+    ("thread", "THREAD REFERENCES", 2, 2),
+)
+
+
+def _search(runs, add):
+    """The search group (bench/benchlib/searchbench.py): each comparison is a
+    pair of rows, Postern against Dovecot, then (label "vs Dovecot+xapian")
+    against Dovecot with fts-xapian, whose figure is then in the Dovecot column."""
+    by = {(r["scenario"], r.get("server_name")): r for r in runs if r["scenario"].startswith("search-")}
+    servers = ("Postern", "Dovecot", "Dovecot+xapian")
+    deliver = [by.get(("search-deliver", s)) for s in servers]
+    if not all(deliver):
+        return
+    p, d, x = deliver
+    n = p["messages"]
+    xv = "  vs Dovecot+xapian"
+    for key, label in (("lmtp_msgs_per_s", f"search, {n}-message folder: LMTP delivery, 1 session, msgs/s"),
+                       ("searchable_msgs_per_s", "  delivered and searchable (to the first SEARCH's answer), msgs/s")):
+        add(label, p[key], d[key], f"{p[key] / d[key]:.2f}x" if d[key] else "", fmt="{:.0f}")
+        ratio = p[key] / x[key] if x[key] else 0.0
+        add(f"{xv} (indexing at delivery)", p[key], x[key], f"{ratio:.2f}x", _goal(">= 2x", ratio >= 2),
+            fmt="{:.0f}", raw={"ratio": ratio, "goal_ratio": 2})
+    add("  server CPU per 1,000 messages delivered and searchable, s", 1000 * p["server_cpu_s"] / n,
+        1000 * d["server_cpu_s"] / n, goal=f"Dovecot+xapian: {1000 * x['server_cpu_s'] / n:.2f}", fmt="{:.2f}")
+
+    for key, label, goal_d, goal_x in SEARCH_COMMANDS:
+        recs = [by.get((f"search-{key}", s)) for s in servers]
+        if not all(recs):
+            continue
+        rp, rd, rx = recs
+        for other, row_label, goal in ((rd, f"  {label}, ms", goal_d), (rx, f"{xv}", goal_x)):
+            if not rp["supported"] or not other["supported"]:
+                who = [r["server_name"] for r in (rp, other) if not r["supported"]]
+                add(row_label, rp["ms"] if rp["supported"] else "not supported",
+                    other["ms"] if other["supported"] else "not supported", "",
+                    f">= {goal}x: not supported by {', '.join(who)}", fmt="{:.1f}",
+                    raw={"goal_ratio": goal, "not_supported": who})
+                continue
+            ratio = other["ms"] / rp["ms"] if rp["ms"] else 0.0
+            note = ""
+            if key.startswith(("sort", "thread")) and other is rd and rp.get("same_as_dovecot") is not None:
+                note = "; same answer as Dovecot" if rp["same_as_dovecot"] else "; ANSWER DIFFERS from Dovecot's"
+            elif key.startswith(("sort", "thread")) and other is rd and "not_compared" in rp:
+                note = "; answer not compared (Postern numbers the messages otherwise)"
+            add(row_label, rp["ms"], other["ms"], f"{ratio:.2f}x faster", _goal(f">= {goal}x", ratio >= goal) + note,
+                fmt="{:.1f}", raw={"ratio": ratio, "goal_ratio": goal})
+        if "expected" in rp or "expected" in rd:
+            expected = next(r["expected"] for r in recs if "expected" in r)
+            hits = {r["server_name"]: r.get("hits", "n/a") for r in recs}
+            wrong = [s for s, h in hits.items() if h != "n/a" and by[(f"search-{key}", s)]["errors"]]
+            verdict = (f"MISMATCH: {', '.join(wrong)} wrong" if wrong else "all agree") + \
+                f" (Dovecot+xapian {hits['Dovecot+xapian']})"
+            add(f"    hits (expected {expected})", hits["Postern"], hits["Dovecot"], "", verdict, fmt="{}",
+                raw={"expected": expected, "hits": hits})
+
+    sizes = [by.get(("search-size", s)) for s in servers]
+    if all(sizes):
+        sp, sd, sx = sizes
+        for key, label in (("total_per_message", "  mailbox on disk per message, all files, bytes"),
+                           ("index_per_message", "  on disk per message without the message files, bytes")):
+            add(label, sp[key], sd[key], f"{sp[key] / sd[key]:.2f}x" if sd[key] else "", fmt="{:.0f}")
+            add(xv, sp[key], sx[key], f"{sp[key] / sx[key]:.2f}x" if sx[key] else "", fmt="{:.0f}")
+        add("  of which full-text index (fts.sqlite; xapian-indexes), bytes per message", sp["fts_per_message"],
+            sx["fts_per_message"], f"{sp['fts_per_message'] / sx['fts_per_message']:.2f}x"
+            if sx["fts_per_message"] else "", "Dovecot column: Dovecot+xapian", fmt="{:.0f}")
 
 
 def format_table(rows):

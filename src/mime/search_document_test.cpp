@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "mime/html_text.hpp"
 #include "mime/search_fold.hpp"
 
@@ -118,6 +120,54 @@ TEST(SearchDocument, HeadersBodiesCharsetsAndNames) {
   EXPECT_FALSE(has(d.body, "x-custom"));    // top-level fields are not body
   EXPECT_EQ(d.preview, "Gr\u00fc\u00dfe aus K\u00f6ln");
   EXPECT_FALSE(d.truncated);
+}
+
+// The tricky-message corpus: one text part per charset (bytes as a mail
+// client of that region writes them), a broken base64 part, nested messages.
+TEST(SearchDocument, CharsetsBrokenEncodingsAndNestedMessages) {
+  struct sample {
+    const char* charset;
+    std::string bytes;     // the body in that charset
+    std::string expected;  // what a search for it types, UTF-8
+  };
+  const std::vector<sample> samples = {
+      {"windows-1252", "na\xefve r\xe9sum\xe9 \x80 5", "naive resume \u20ac 5"},
+      {"windows-1251", "\xcf\xf0\xe8\xe2\xe5\xf2", "\u043f\u0440\u0438\u0432\u0435\u0442"},
+      {"windows-1250",
+       "\x8ailer \xe8"
+       "esk\xfd",
+       "siler cesky"},
+      {"iso-8859-2", "\xa9ilerov\xe1 \xb9koda", "silerova skoda"},
+      {"iso-8859-7", "\xc1\xe8\xde\xed\xe1", "\u03b1\u03b8\u03b7\u03bd\u03b1"},
+      {"shift_jis", "\x93\xfa\x96\x7b\x8c\xea", "\u65e5\u672c\u8a9e"},
+      {"gb2312", "\xd6\xd0\xce\xc4", "\u4e2d\u6587"},
+      {"koi8-r", "\xf0\xd2\xc9\xd7\xc5\xd4", "\u043f\u0440\u0438\u0432\u0435\u0442"},
+      {"utf-8", "Gr\xc3\xbc\xc3\x9f Gott", "gruss gott"},
+  };
+  for (auto& sm : samples) {
+    std::string m = std::string("Content-Type: text/plain; charset=") + sm.charset +
+                    "\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + sm.bytes + "\r\n";
+    auto d = doc_of(m);
+    EXPECT_TRUE(has(d.body, sm.expected)) << sm.charset << ": " << d.body;
+  }
+  // Broken base64 (a stray character, no padding) decodes what it can.
+  auto broken = doc_of(
+      "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+      "aGVsbG8gd29y!bGQgYWdhaW4\r\n");
+  EXPECT_TRUE(has(broken.body, "hello wor")) << broken.body;
+  // A message inside a message inside a message: every level's text and header.
+  auto nested = doc_of(
+      "Subject: outer\r\nContent-Type: message/rfc822\r\n\r\n"
+      "Subject: middle\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n"
+      "--x\r\nContent-Type: text/plain\r\n\r\nmiddle text\r\n"
+      "--x\r\nContent-Type: message/rfc822\r\n\r\n"
+      "Subject: innermost\r\nContent-Type: text/html\r\n\r\n<p>deep &amp; down</p>\r\n"
+      "--x--\r\n");
+  EXPECT_TRUE(has(nested.body, "subject: middle"));
+  EXPECT_TRUE(has(nested.body, "subject: innermost"));
+  EXPECT_TRUE(has(nested.body, "middle text"));
+  EXPECT_TRUE(has(nested.body, "deep & down"));
+  EXPECT_EQ(nested.preview, "middle text");
 }
 
 TEST(SearchDocument, PiecesNeverJoin) {

@@ -109,7 +109,7 @@ command_reply run_reindex(command_context& c, const arguments& a) {
   for (;;) {
     auto r = (*mb)->index_queued(256);
     if (!r) return failure(r.err());
-    left = *r;
+    left = r->queued;
     if (left == 0) break;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -66,23 +66,20 @@ void text_indexer::index_user(int64_t user_id) {
     queued_.erase(user_id);
     return;
   }
-  auto state = (*mb)->index_state();
-  uint64_t before = state ? state->first : 0;
   for (;;) {
-    auto left = (*mb)->index_queued(batch);
-    if (!left) {
+    auto turn = (*mb)->index_queued(batch);
+    if (!turn) {
       observe::log(observe::level::error, "index", "", "indexing mailbox {} failed: {} ({})",
-                   user_id, left.err().message, left.err().detail);
+                   user_id, turn.err().message, turn.err().detail);
       return;  // tried again at its next wake
     }
-    if (before > *left) indexed_ += before - *left;
-    before = *left;
+    indexed_ += turn->indexed;
     std::lock_guard lock(mu_);
-    if (*left == 0) {
+    if (turn->queued == 0) {
       queued_.erase(user_id);
       return;
     }
-    queued_[user_id] = *left;
+    queued_[user_id] = turn->queued;
     // Another mailbox waiting gets its turn between batches.
     if (stopping_ || !order_.empty()) {
       if (!stopping_ && waiting_.insert(user_id).second) order_.push_back(user_id);

@@ -66,7 +66,7 @@ base::result<fts_index*> sqlite_mailbox::text_index() {
   return fts_.get();
 }
 
-base::result<size_t> sqlite_mailbox::index_queued(size_t max) {
+base::result<mailbox::index_progress> sqlite_mailbox::index_queued(size_t max) {
   std::lock_guard run(indexing_mu_);
   auto idx = text_index();
   if (!idx) return idx.err();
@@ -144,7 +144,7 @@ base::result<size_t> sqlite_mailbox::index_queued(size_t max) {
   auto left = db_.prepare("SELECT count(*) FROM fts_queue");
   if (!left) return left.err();
   if (left->step() != db::step_result::row) return db_.error_of("reading the index queue");
-  return static_cast<size_t>(left->int64(0));
+  return index_progress{docs.size(), static_cast<size_t>(left->int64(0))};
 }
 
 base::result<text_answer> sqlite_mailbox::search_text(std::span<const text_query> queries) {

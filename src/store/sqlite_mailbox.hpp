@@ -64,7 +64,7 @@ class sqlite_mailbox final : public mailbox {
   base::result<std::vector<std::optional<std::string>>> previews(
       std::string_view folder, const std::vector<uint32_t>& uids) override;
   base::result<text_answer> search_text(std::span<const text_query> queries) override;
-  base::result<size_t> index_queued(size_t max) override;
+  base::result<index_progress> index_queued(size_t max) override;
   base::result<size_t> reindex(std::string_view folder) override;
   base::result<std::pair<uint64_t, uint64_t>> index_state() override;
   // When SQLite cannot repair the index in place: builds a new one beside it

@@ -350,8 +350,13 @@ class mailbox {
   virtual base::result<text_answer> search_text(std::span<const text_query>) {
     return base::error{base::errc::unavailable, "this store keeps no full-text index", ""};
   }
-  // Indexes up to `max` queued messages; returns how many are still queued.
-  virtual base::result<size_t> index_queued(size_t) { return size_t{0}; }
+  // Indexes up to `max` queued messages: how many it took in, and how many
+  // are still queued.
+  struct index_progress {
+    size_t indexed = 0;
+    size_t queued = 0;
+  };
+  virtual base::result<index_progress> index_queued(size_t) { return index_progress{}; }
   // Drops the index of a folder's messages (every folder's when empty) and
   // queues them again; returns how many were queued.
   virtual base::result<size_t> reindex(std::string_view) {

@@ -56,6 +56,11 @@ TEST(SearchFold, FuzzyTrigramsAndScores) {
   EXPECT_EQ(fuzzy_match("nothing alike", "quarterly"), 0);
   EXPECT_EQ(fuzzy_match("xy here", "xy"), 100);  // too short for trigrams: exact
   EXPECT_EQ(fuzzy_match("x y", "xy"), 0);
+  // A needle too long to look up trigram by trigram is matched exactly.
+  std::string long_needle;
+  for (int i = 0; i < 400; ++i) long_needle += static_cast<char>('a' + i % 26) + std::to_string(i);
+  EXPECT_EQ(fuzzy_match("xx" + long_needle + "yy", long_needle), 100);
+  EXPECT_EQ(fuzzy_match(long_needle.substr(1), long_needle), 0);
 }
 
 TEST(HtmlText, TagsScriptsStylesAndReferences) {

@@ -121,7 +121,8 @@ uint8_t fuzzy_score(uint32_t found, uint32_t total) {
 
 uint8_t fuzzy_match(std::string_view text, std::string_view needle) {
   auto grams = trigrams(needle);
-  if (grams.empty()) return text.find(needle) != std::string_view::npos ? 100 : 0;
+  if (grams.empty() || grams.size() > max_fuzzy_trigrams)
+    return text.find(needle) != std::string_view::npos ? 100 : 0;
   uint32_t found = 0;
   for (auto& g : grams) found += text.find(g) != std::string_view::npos;
   const auto total = static_cast<uint32_t>(grams.size());

@@ -13,6 +13,7 @@
 // Errors: none; ill-formed UTF-8 becomes U+FFFD. Threads: any.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,6 +30,10 @@ std::string search_fold(std::string_view utf8);
 // a transposition in a short word is not (two of "recieve"'s five trigrams
 // are in "receive"), and a needle under three characters has no trigram (it
 // is matched exactly).
+// A needle of more than max_fuzzy_trigrams distinct trigrams is matched
+// exactly instead: each trigram is one index lookup, and a hostile needle of
+// 10,000 characters must not cost 10,000 of them.
+inline constexpr size_t max_fuzzy_trigrams = 256;
 std::vector<std::string> trigrams(std::string_view folded);
 bool fuzzy_enough(uint32_t found, uint32_t total);
 uint8_t fuzzy_score(uint32_t found, uint32_t total);

@@ -147,7 +147,7 @@ base::result<std::vector<int64_t>> fts_index::match(text_field field, std::strin
 base::result<std::pair<std::vector<int64_t>, std::vector<uint8_t>>> fts_index::match_fuzzy(
     text_field field, std::string_view folded) {
   auto grams = mime::trigrams(folded);
-  if (grams.empty()) {
+  if (grams.empty() || grams.size() > mime::max_fuzzy_trigrams) {
     auto exact = match(field, folded);
     if (!exact) return exact.err();
     std::vector<uint8_t> scores(exact->size(), 100);

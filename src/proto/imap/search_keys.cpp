@@ -435,12 +435,10 @@ checked read_return_option(cursor& c, std::string_view o, size_t at, search_retu
   } else if (base::iequals(o, "CONTEXT")) {
     ret.ret_context = true;
   } else if (base::iequals(o, "UPDATE")) {
-    return fail(
-        "RETURN option UPDATE is not supported: this server keeps no search contexts to "
-        "update (RFC 5267)");
+    ret.ret_update = true;
   } else {
     return fail("unknown RETURN option " + quote(o) +
-                " (expected MIN, MAX, ALL, COUNT, SAVE, PARTIAL, RELEVANCY or CONTEXT)");
+                " (expected MIN, MAX, ALL, COUNT, SAVE, PARTIAL, RELEVANCY, CONTEXT or UPDATE)");
   }
   return std::monostate{};
 }

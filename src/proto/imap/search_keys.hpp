@@ -25,7 +25,7 @@
 //   is accepted and normalised so that |first| <= |last|: "500:400" gives 400..500 and
 //   "-100:-1" gives -1..-100. "*" and mixed signs are refused.
 // - CONTEXT (RFC 5267 §4.2) is a hint the server may ignore: accepted and recorded. UPDATE
-//   (RFC 5267 §4.3) is refused: this server keeps no search contexts to update.
+//   (RFC 5267 §4.3) is recorded; the session keeps the context and sends ADDTO/REMOVEFROM.
 // - FUZZY (RFC 6203 §3) marks the key after it and every key inside that key (NOT, OR, a
 //   parenthesized list: "FUZZY (FROM x SINCE d)" is fuzzy throughout), so a matcher looks
 //   only at the key it matches. It is accepted before any key; for non-string keys the
@@ -130,6 +130,7 @@ struct search_return {
   bool ret_min = false, ret_max = false, ret_all = false, ret_count = false, ret_save = false;
   bool ret_relevancy = false;                   // RFC 6203 §4; only with a FUZZY key
   bool ret_context = false;                     // RFC 5267 §4.2: a hint, may be ignored
+  bool ret_update = false;                      // RFC 5267 §4.3: notify changes to the result
   std::optional<search_partial_range> partial;  // never together with ret_all
 };
 

@@ -99,6 +99,7 @@ std::string show(const search_request& r) {
     if (r.ret_save) out += " SAVE";
     if (r.ret_relevancy) out += " RELEVANCY";
     if (r.ret_context) out += " CONTEXT";
+    if (r.ret_update) out += " UPDATE";
     if (r.partial)
       out += " PARTIAL " + std::to_string(r.partial->first) + ":" + std::to_string(r.partial->last);
     out += " ) ";
@@ -179,6 +180,9 @@ const std::vector<good> valid = {
      "RETURN( MAX PARTIAL 501:1000 ) CHARSET[UTF-8] AND(SEQ{1:*})"},
     // RFC 5267 §4.2: CONTEXT is a hint.
     {"RETURN (CONTEXT COUNT) UNDELETED", "RETURN( COUNT CONTEXT ) AND(UNDELETED)"},
+    // RFC 5267 §4.3: UPDATE, alone or with others.
+    {"RETURN (UPDATE) ALL", "RETURN( UPDATE ) AND(ALL)"},
+    {"RETURN (update COUNT context) DELETED", "RETURN( COUNT CONTEXT UPDATE ) AND(DELETED)"},
     // RFC 6203 §3 to §5: FUZZY marks the key after it and all inside it.
     {"RETURN (RELEVANCY ALL) FUZZY TEXT \"Helo\"", "RETURN( ALL RELEVANCY ) AND(~TEXT[Helo])"},
     {"RETURN (RELEVANCY) NOT FUZZY SUBJECT x", "RETURN( RELEVANCY ) AND(NOT(~SUBJECT[x]))"},
@@ -383,7 +387,7 @@ TEST(SearchKeys, Errors) {
       {"RETURN (MIN)", "expected SP after the RETURN options"},
       {"RETURN (FOO) ALL",
        "unknown RETURN option \"FOO\" (expected MIN, MAX, ALL, COUNT, SAVE, PARTIAL, "
-       "RELEVANCY or CONTEXT)"},
+       "RELEVANCY, CONTEXT or UPDATE)"},
       {"RETURN (PARTIAL) ALL", "expected SP after PARTIAL (found \")\")"},
       {"RETURN (PARTIAL ) ALL",
        "expected a range like 1:100 or -1:-100 after PARTIAL (found \")\")"},
@@ -416,10 +420,6 @@ TEST(SearchKeys, Errors) {
       {"RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL", "RETURN option PARTIAL given twice"},
       {"RETURN (PARTIAL 1:5", "expected SP or \")\" in the RETURN options (found nothing more)"},
       {"RETURN (PARTIAL 1:5)", "expected SP after the RETURN options"},
-      {"RETURN (UPDATE) ALL",
-       "RETURN option UPDATE is not supported: this server keeps no search contexts to update "
-       "(RFC 5267)"},
-      {"RETURN (COUNT UPDATE) ALL", "RETURN option UPDATE is not supported"},
       {"RETURN (RELEVANCY) TEXT x", "RETURN (RELEVANCY) needs a FUZZY search key (RFC 6203)"},
       {"RETURN (RELEVANCY ALL) OR TEXT x FROM y", "RETURN (RELEVANCY) needs a FUZZY search key"},
       {"FUZZY", "expected SP after FUZZY (found nothing more)"},

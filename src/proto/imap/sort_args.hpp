@@ -15,7 +15,7 @@
 // Decisions:
 // - extended-sort = ["UID" SP] "SORT" search-return-opts SP sort-criteria SP
 //   search-criteria (RFC 5267 §5): RETURN comes first, before the criteria. Its options
-//   are SEARCH's, with the same checks (PARTIAL once and not with ALL, UPDATE refused,
+//   are SEARCH's, with the same checks (PARTIAL once and not with ALL,
 //   RELEVANCY only with a FUZZY key); "RETURN ()" sets ret_all (RFC 5267 §3.3). SAVE is
 //   accepted: RFC 5182 §1 lets any command based on SEARCH save its result.
 // - The charset is mandatory and has no CHARSET word before it (RFC 5256 §3). The RFC's

@@ -30,6 +30,7 @@ std::string show_return(const search_return& r) {
   if (r.ret_save) out += " SAVE";
   if (r.ret_relevancy) out += " RELEVANCY";
   if (r.ret_context) out += " CONTEXT";
+  if (r.ret_update) out += " UPDATE";
   if (r.partial)
     out += " PARTIAL " + std::to_string(r.partial->first) + ":" + std::to_string(r.partial->last);
   return out + " ) ";
@@ -110,6 +111,7 @@ const std::vector<good> valid_sorts = {
     {"RETURN (PARTIAL -100:-1) (ARRIVAL) UTF-8 UNSEEN",
      "RETURN( PARTIAL -1:-100 ) (ARRIVAL) [UTF-8]", "UNSEEN"},
     {"RETURN (CONTEXT COUNT) (DATE) UTF-8 ALL", "RETURN( COUNT CONTEXT ) (DATE) [UTF-8]", "ALL"},
+    {"RETURN (UPDATE) (DATE) UTF-8 ALL", "RETURN( UPDATE ) (DATE) [UTF-8]", "ALL"},
     // RFC 6203 §6 examples.
     {"(RELEVANCY) UTF-8 FUZZY SUBJECT \"Helo\"", "(RELEVANCY) [UTF-8]", "FUZZY SUBJECT Helo"},
     {"RETURN (RELEVANCY ALL) (RELEVANCY) UTF-8 FUZZY TEXT \"Helo\"",
@@ -261,7 +263,6 @@ TEST(SortArgs, Errors) {
       {"RETURN (PARTIAL 1:5 PARTIAL 1:5) (DATE) UTF-8 ALL", "RETURN option PARTIAL given twice"},
       {"RETURN (PARTIAL -5:1) (DATE) UTF-8 ALL", "PARTIAL range \"-5:1\" mixes signs"},
       {"RETURN (PARTIAL 1:*) (DATE) UTF-8 ALL", "PARTIAL range \"1:*\" is not two numbers"},
-      {"RETURN (UPDATE) (DATE) UTF-8 ALL", "RETURN option UPDATE is not supported"},
       {"RETURN (RELEVANCY) (DATE) UTF-8 TEXT x", "RELEVANCY needs a FUZZY search key (RFC 6203)"},
       {"(RELEVANCY) UTF-8 TEXT x", "RELEVANCY needs a FUZZY search key (RFC 6203)"},
       {"(DATE REVERSE RELEVANCY) UTF-8 ALL", "RELEVANCY needs a FUZZY search key"},

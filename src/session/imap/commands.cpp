@@ -60,6 +60,7 @@ std::string cap_append(const session& s) {
 }
 std::string cap_search(const session&) { return "ESEARCH SEARCHRES SEARCH=FUZZY"; }
 std::string cap_sort(const session&) { return "SORT SORT=DISPLAY ESORT"; }
+std::string cap_context(const session&) { return "CONTEXT=SEARCH CONTEXT=SORT"; }
 std::string cap_thread(const session&) {
   return "THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS";
 }
@@ -112,6 +113,7 @@ const row table[] = {
     {"UID SEARCH", se, pe, secret::none, cmd_uid_search},
     {"SORT", se, pipelined, secret::none, cmd_sort, cap_sort},
     {"UID SORT", se, pe, secret::none, cmd_uid_sort},
+    {"CANCELUPDATE", se, pe, secret::none, cmd_cancelupdate, cap_context},
     {"THREAD", se, pipelined, secret::none, cmd_thread, cap_thread},
     {"UID THREAD", se, pe, secret::none, cmd_uid_thread},
     {"COPY", se, pe, secret::none, cmd_copy},

@@ -60,6 +60,7 @@ net::awaitable<void> cmd_store(session& s, std::string_view args);
 net::awaitable<void> cmd_uid_store(session& s, std::string_view args);
 net::awaitable<void> cmd_search(session& s, std::string_view args);
 net::awaitable<void> cmd_uid_search(session& s, std::string_view args);
+net::awaitable<void> cmd_cancelupdate(session& s, std::string_view args);
 net::awaitable<void> cmd_copy(session& s, std::string_view args);
 net::awaitable<void> cmd_uid_copy(session& s, std::string_view args);
 net::awaitable<void> cmd_move(session& s, std::string_view args);

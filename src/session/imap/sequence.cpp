@@ -62,4 +62,16 @@ std::string compress_set(std::vector<uint32_t> v) {
   return out;
 }
 
+std::string ordered_set(const std::vector<uint32_t>& numbers) {
+  std::string out;
+  for (size_t i = 0; i < numbers.size();) {
+    size_t j = i;
+    while (j + 1 < numbers.size() && numbers[j + 1] == numbers[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += j > i ? fmt::format("{}:{}", numbers[i], numbers[j]) : fmt::format("{}", numbers[i]);
+    i = j + 1;
+  }
+  return out;
+}
+
 }  // namespace postern::session::imap

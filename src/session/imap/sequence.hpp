@@ -25,4 +25,8 @@ resolved_set resolve(const selected_folder& sel, const proto::imap::sequence_set
 // "1:3,7" for a sorted list of numbers.
 std::string compress_set(std::vector<uint32_t> numbers);
 
+// A sequence-set of numbers in the order given: runs of consecutive ascending
+// numbers become ranges, the order is kept (RFC 5267 §3.2: "7,3:4,1").
+std::string ordered_set(const std::vector<uint32_t>& numbers);
+
 }  // namespace postern::session::imap

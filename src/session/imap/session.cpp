@@ -18,6 +18,7 @@
 #include "session/core/handshake.hpp"
 #include "session/core/login.hpp"
 #include "session/imap/commands.hpp"
+#include "session/imap/contexts.hpp"
 #include "session/imap/reader.hpp"
 #include "session/imap/state.hpp"
 #include "session/imap/sync.hpp"
@@ -282,6 +283,7 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
     }
     if (s.state == phase::selected && !s.quit) {
       sync_selected(s, row->flags & core::expunge_notices);
+      co_await update_contexts(s);
       // RFC 7162 §3.1: the first CONDSTORE-enabling command tells the
       // folder's HIGHESTMODSEQ (SELECT and EXAMINE tell it themselves).
       if (!condstore_before && s.condstore && d->verb != "SELECT" && d->verb != "EXAMINE") {

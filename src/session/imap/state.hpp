@@ -19,6 +19,8 @@ namespace postern::session::imap {
 // RFC 9051 §3: the states, as bits for the command table.
 enum class phase : uint8_t { not_authenticated = 1, authenticated = 2, selected = 4 };
 
+struct search_context;  // contexts.hpp
+
 // The selected folder as this session knows it. The messages themselves live
 // in the shared folder_view; a session keeps only its sequence map (4 bytes
 // per message) and how far it has caught up with the view.
@@ -36,7 +38,10 @@ struct selected_folder {
   // sync does not report them again.
   std::vector<std::pair<uint32_t, uint64_t>> own_changes;
   std::vector<uint32_t> saved_search;  // "$" (RFC 5182), as UIDs
-  size_t known_keywords = 0;           // keywords this session was told of in FLAGS
+  // SEARCH and SORT results kept up to date (RFC 5267 §4.3), until the
+  // folder is left or CANCELUPDATE.
+  std::vector<std::shared_ptr<search_context>> contexts;
+  size_t known_keywords = 0;  // keywords this session was told of in FLAGS
   // UID ranges [first, last) this session claimed as \Recent (IMAP4rev1;
   // see folder_view::recent_uid). EXAMINE claims nothing but shows what no
   // one has claimed.

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "session/imap/contexts.hpp"
+
 namespace postern::session::imap {
 
 uint32_t selected_folder::recent_count() const {
@@ -89,6 +91,8 @@ void sync_selected(session& s, bool allow_expunge) {
     sel.pending_expunges.erase(
         std::unique(sel.pending_expunges.begin(), sel.pending_expunges.end()),
         sel.pending_expunges.end());
+    // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE, while the numbers hold.
+    contexts_expunged(s, sel.pending_expunges);
     if (s.qresync) {
       // RFC 7162 §3.2.10: VANISHED with UIDs instead of EXPUNGE.
       std::string set;

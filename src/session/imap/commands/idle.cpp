@@ -7,6 +7,7 @@
 #include "base/strings.hpp"
 #include "net/asio.hpp"
 #include "session/imap/commands.hpp"
+#include "session/imap/contexts.hpp"
 #include "session/imap/sync.hpp"
 
 namespace postern::session::imap {
@@ -34,6 +35,7 @@ net::awaitable<void> cmd_idle(session& s, std::string_view) {
     for (;;) {
       if (st->stop) break;
       sync_selected(s, true);
+      co_await update_contexts(s);
       if (!s.out.empty()) {
         std::string batch;
         batch.swap(s.out);

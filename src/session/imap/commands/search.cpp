@@ -24,6 +24,7 @@
 #include "proto/imap/search_keys.hpp"
 #include "session/imap/commands.hpp"
 #include "session/imap/commands/search_eval.hpp"
+#include "session/imap/contexts.hpp"
 #include "session/imap/sequence.hpp"
 #include "session/imap/status.hpp"
 
@@ -389,25 +390,39 @@ bool charset_supported(session& s, const std::string& charset) {
   return false;
 }
 
-net::awaitable<search_found> find_matches(session& s, const proto::imap::search_key& search_root) {
+net::awaitable<search_found> find_matches(session& s, const proto::imap::search_key& search_root,
+                                          const std::vector<uint32_t>* only) {
   auto& sel = *s.selected;
   if (uses_modseq(search_root)) s.condstore = true;
   // A snapshot of what the session sees, so the evaluation can run off the
   // I/O thread without holding the view.
   std::vector<store::message_meta> metas;
-  std::vector<char> present;  // false: expunged meanwhile, matches nothing
+  std::vector<uint32_t> seqs;  // of each of metas
+  std::vector<char> present;   // false: expunged meanwhile, matches nothing
   std::vector<std::string> keywords;
   {
     auto lock = sel.view->reader();
     keywords = sel.view->keywords;
-    metas.reserve(sel.uids.size());
-    for (auto uid : sel.uids) {
+    auto take = [&](uint32_t uid, uint32_t seq) {
       auto* m = sel.view->find(uid);
       metas.push_back(m ? *m : store::message_meta{});
+      seqs.push_back(seq);
       present.push_back(m != nullptr);
+    };
+    if (only) {
+      metas.reserve(only->size());
+      for (auto uid : *only)
+        if (uint32_t seq = sel.seq_of(uid)) take(uid, seq);
+    } else {
+      metas.reserve(sel.uids.size());
+      for (size_t i = 0; i < sel.uids.size(); ++i) take(sel.uids[i], static_cast<uint32_t>(i + 1));
     }
   }
-  auto uids = sel.uids;
+  // A few changed messages are read rather than asking the index about
+  // every message of the folder; sequence-number keys are UIDs by then.
+  bool few = only && only->size() <= 64;
+  auto largest = sel.uids.empty() ? 0 : sel.uids.back();
+  auto uids = only ? std::vector<uint32_t>{} : sel.uids;
   auto saved = sel.saved_search;
   std::sort(saved.begin(), saved.end());
   auto mb = s.mailbox;
@@ -415,10 +430,11 @@ net::awaitable<search_found> find_matches(session& s, const proto::imap::search_
   auto root = search_root;
   bool heavy = needs_message(root);
   auto recent = s.rev2 ? decltype(sel.recent){} : sel.recent;
-  bool use_index = s.settings->full_text_index;
-  auto run = [mb, folder, use_index, metas = std::move(metas), present = std::move(present),
-              recent = std::move(recent), keywords = std::move(keywords), uids = std::move(uids),
-              saved = std::move(saved), root]() {
+  bool use_index = s.settings->full_text_index && !few;
+  auto run = [mb, folder, use_index, largest, metas = std::move(metas), seqs = std::move(seqs),
+              present = std::move(present), recent = std::move(recent),
+              keywords = std::move(keywords), uids = std::move(uids), saved = std::move(saved),
+              root]() {
     // Text keys ask the full-text index first, for every message at once.
     index_answers idx;
     std::vector<store::text_query> queries;
@@ -435,7 +451,7 @@ net::awaitable<search_found> find_matches(session& s, const proto::imap::search_
                  uids,
                  saved,
                  recent,
-                 uids.empty() ? 0 : uids.back(),
+                 largest,
                  static_cast<int64_t>(::time(nullptr)),
                  indexed ? &idx : nullptr};
     search_found out;
@@ -443,8 +459,8 @@ net::awaitable<search_found> find_matches(session& s, const proto::imap::search_
       auto& m = metas[i];
       if (!present[i]) continue;
       message_access acc{*mb, folder, m, false, {}, MAP_FAILED, 0, 0, {}};
-      if (ev.match(root, m, static_cast<uint32_t>(i + 1), acc)) {
-        out.hits.push_back({static_cast<uint32_t>(i + 1), m.uid, m.size, m.modseq, m.internal_date,
+      if (ev.match(root, m, seqs[i], acc)) {
+        out.hits.push_back({seqs[i], m.uid, m.size, m.modseq, m.internal_date,
                             acc.relevancy ? acc.relevancy : uint8_t{100}});
         out.top_modseq = std::max(out.top_modseq, m.modseq);
       }
@@ -461,6 +477,10 @@ net::awaitable<void> search(session& s, std::string_view args, bool by_uid) {
   auto req = proto::imap::parse_search(args);
   if (!req) {
     s.bad(req.error().words);
+    co_return;
+  }
+  if (req->ret_update && update_tag_in_use(s, s.tag)) {
+    s.bad(fmt::format("Tag reuse: \"{}\" already names an UPDATE context (RFC 5267 §4.3)", s.tag));
     co_return;
   }
   if (!charset_supported(s, req->charset)) co_return;
@@ -533,6 +553,12 @@ net::awaitable<void> search(session& s, std::string_view args, bool by_uid) {
       line += fmt::format(" MODSEQ {}", top);
     }
     s.untagged(line);
+  }
+  if (req->ret_update) {
+    std::vector<uint32_t> uids;
+    uids.reserve(hits.size());
+    for (auto& h : hits) uids.push_back(h.second);
+    open_context(s, req->root, {}, false, by_uid, std::move(uids), matched);
   }
   s.ok(by_uid ? "UID SEARCH completed" : "SEARCH completed");
 }

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "proto/imap/search_keys.hpp"
+#include "proto/imap/sort_args.hpp"
 #include "session/imap/state.hpp"
 
 namespace postern::session::imap {
@@ -25,7 +27,17 @@ struct search_found {
 
 // The messages of the selected folder, as the session sees them, that match
 // `root`; off the I/O thread when a key reads messages (text, sent dates).
-net::awaitable<search_found> find_matches(session& s, const proto::imap::search_key& root);
+// With `only` (UIDs, ascending), just those messages are looked at: an
+// UPDATE context (RFC 5267 §4.3) asks about the ones that changed.
+net::awaitable<search_found> find_matches(session& s, const proto::imap::search_key& root,
+                                          const std::vector<uint32_t>* only = nullptr);
+
+// The indexes of found.hits in SORT's order for `criteria` (RFC 5256 §3),
+// from the sort keys the store kept at delivery; nullopt when the store
+// cannot read them.
+net::awaitable<std::optional<std::vector<size_t>>> sort_order(
+    session& s, const search_found& found,
+    const std::vector<proto::imap::sort_criterion>& criteria);
 
 // RFC 5267 §4.4 / RFC 9394 §3.1: the [begin, end) positions (0-based) of a
 // result of n numbers that a PARTIAL range covers, from the end when negative

@@ -14,6 +14,7 @@
 #include "proto/imap/sort_args.hpp"
 #include "session/imap/commands.hpp"
 #include "session/imap/commands/search_eval.hpp"
+#include "session/imap/contexts.hpp"
 #include "session/imap/sequence.hpp"
 
 namespace postern::session::imap {
@@ -42,10 +43,7 @@ net::awaitable<std::optional<keyed>> read_keys(session& s, const search_found& f
   auto folder = s.selected->name;
   auto read = [mb, folder] { return mb->sort_records(folder); };
   auto table = co_await net::run_reading(std::move(read));
-  if (!table) {
-    s.no(fmt::format("[SERVERBUG] cannot read the sort keys of {} (session {})", folder, s.id));
-    co_return std::nullopt;
-  }
+  if (!table) co_return std::nullopt;
   static const mime::sort_record none;
   keyed out{*table, {}};
   out.list.reserve(found.hits.size());
@@ -57,6 +55,11 @@ net::awaitable<std::optional<keyed>> read_keys(session& s, const search_found& f
     out.list.push_back({&h, k, k->has_sent_date ? k->sent_date : h.internal_date});
   }
   co_return out;
+}
+
+void keys_unreadable(session& s) {
+  s.no(fmt::format("[SERVERBUG] cannot read the sort keys of {} (session {})", s.selected->name,
+                   s.id));
 }
 
 // <0, 0, >0 as a sorts before, with, after b under one key (RFC 5256 §3:
@@ -88,51 +91,38 @@ int compare(sort_key key, const candidate& a, const candidate& b) {
   return 0;
 }
 
-// A sequence-set of numbers in sort order: runs of consecutive ascending
-// numbers become ranges, the order is kept (RFC 5267 §3.2).
-std::string ordered_set(const std::vector<uint32_t>& numbers) {
-  std::string out;
-  for (size_t i = 0; i < numbers.size();) {
-    size_t j = i;
-    while (j + 1 < numbers.size() && numbers[j + 1] == numbers[j] + 1) ++j;
-    if (!out.empty()) out += ',';
-    out += j > i ? fmt::format("{}:{}", numbers[i], numbers[j]) : std::to_string(numbers[i]);
-    i = j + 1;
-  }
-  return out;
-}
-
 net::awaitable<void> sort(session& s, std::string_view args, bool by_uid) {
   auto req = proto::imap::parse_sort(args);
   if (!req) {
     s.bad(req.error().words);
     co_return;
   }
+  if (req->ret_update && update_tag_in_use(s, s.tag)) {
+    s.bad(fmt::format("Tag reuse: \"{}\" already names an UPDATE context (RFC 5267 §4.3)", s.tag));
+    co_return;
+  }
   if (!charset_supported(s, req->charset)) co_return;
   auto found = co_await find_matches(s, req->root);
-  auto keys = co_await read_keys(s, found);
-  if (!keys) co_return;
-  auto& list = keys->list;
-  const auto& criteria = req->criteria;
-  std::stable_sort(list.begin(), list.end(), [&](const candidate& a, const candidate& b) {
-    for (auto& c : criteria) {
-      int r = compare(c.what, a, b);
-      if (r != 0) return c.reverse ? r > 0 : r < 0;
-    }
-    return a.match->seq < b.match->seq;  // RFC 5256 §3: mailbox order breaks ties
-  });
+  auto order = co_await sort_order(s, found, req->criteria);
+  if (!order) {
+    keys_unreadable(s);
+    co_return;
+  }
+  std::vector<const search_match*> list;
+  list.reserve(order->size());
+  for (auto i : *order) list.push_back(&found.hits[i]);
   std::vector<uint32_t> numbers;
   numbers.reserve(list.size());
-  for (auto& c : list) numbers.push_back(by_uid ? c.match->uid : c.match->seq);
+  for (auto* m : list) numbers.push_back(by_uid ? m->uid : m->seq);
   auto& sel = *s.selected;
   if (req->ret_save) {
     // RFC 5182 §2.4: the saved result is the set, its order does not matter.
     sel.saved_search.clear();
     if (req->ret_min || req->ret_max) {
-      if (!list.empty() && req->ret_min) sel.saved_search.push_back(list.front().match->uid);
-      if (list.size() > 1 && req->ret_max) sel.saved_search.push_back(list.back().match->uid);
+      if (!list.empty() && req->ret_min) sel.saved_search.push_back(list.front()->uid);
+      if (list.size() > 1 && req->ret_max) sel.saved_search.push_back(list.back()->uid);
     } else {
-      for (auto& c : list) sel.saved_search.push_back(c.match->uid);
+      for (auto* m : list) sel.saved_search.push_back(m->uid);
     }
   }
   if (!req->has_return) {
@@ -164,6 +154,12 @@ net::awaitable<void> sort(session& s, std::string_view args, bool by_uid) {
     if (req->ret_count) line += fmt::format(" COUNT {}", numbers.size());
     s.untagged(line);
   }
+  if (req->ret_update) {
+    std::vector<uint32_t> uids;
+    uids.reserve(list.size());
+    for (auto* m : list) uids.push_back(m->uid);
+    open_context(s, req->root, req->criteria, true, by_uid, std::move(uids), found);
+  }
   s.ok(by_uid ? "UID SORT completed" : "SORT completed");
 }
 
@@ -176,7 +172,10 @@ net::awaitable<void> thread(session& s, std::string_view args, bool by_uid) {
   if (!charset_supported(s, req->charset)) co_return;
   auto found = co_await find_matches(s, req->root);
   auto keys = co_await read_keys(s, found);
-  if (!keys) co_return;
+  if (!keys) {
+    keys_unreadable(s);
+    co_return;
+  }
   std::vector<mime::thread_input> input;
   input.reserve(found.hits.size());
   for (auto& c : keys->list) {
@@ -211,6 +210,24 @@ net::awaitable<void> thread(session& s, std::string_view args, bool by_uid) {
 }
 
 }  // namespace
+
+net::awaitable<std::optional<std::vector<size_t>>> sort_order(
+    session& s, const search_found& found, const std::vector<criterion>& criteria) {
+  auto keys = co_await read_keys(s, found);
+  if (!keys) co_return std::nullopt;
+  auto& list = keys->list;
+  std::stable_sort(list.begin(), list.end(), [&](const candidate& a, const candidate& b) {
+    for (auto& c : criteria) {
+      int r = compare(c.what, a, b);
+      if (r != 0) return c.reverse ? r > 0 : r < 0;
+    }
+    return a.match->seq < b.match->seq;  // RFC 5256 §3: mailbox order breaks ties
+  });
+  std::vector<size_t> order;
+  order.reserve(list.size());
+  for (auto& c : list) order.push_back(static_cast<size_t>(c.match - found.hits.data()));
+  co_return order;
+}
 
 net::awaitable<void> cmd_sort(session& s, std::string_view a) { co_await sort(s, a, false); }
 net::awaitable<void> cmd_uid_sort(session& s, std::string_view a) { co_await sort(s, a, true); }

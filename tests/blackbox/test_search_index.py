@@ -82,6 +82,11 @@ CASES = [
     (("OR", "BODY", "quarter", "BODY", "gare"), [1, 2]),
     (("NOT", "BODY", "e"), [3, 6]),  # 5 has an "e" in its attachment name
     (("BODY", "Revenue the"), []),             # words out of order
+    # A text key among others narrows what the rest look at, never the answer.
+    (("BODY", "quarter", "NOT", "BODY", "cafe"), [1]),
+    (("UID", "2:*", "BODY", "cafe"), [2]),
+    (("BODY", "quarter", "UID", "2:*"), []),
+    (("FROM", "sender@example.org", "NOT", "TEXT", "newsletter"), [1, 3, 5, 6]),
 ]
 
 

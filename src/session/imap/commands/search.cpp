@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 
@@ -201,6 +203,16 @@ uint8_t field_contains(const mime::search_document& d, store::text_field f,
       return std::max(in(d.headers), in(d.body));
   }
   return 0;
+}
+
+// The index's hits (blob ids, ascending) of a text key every match must
+// satisfy: a direct key of the top-level AND that the index answered.
+const std::vector<int64_t>* driving_hits(const search_key& root, const index_answers& idx) {
+  for (auto& k : root.children) {
+    auto q = idx.query_of.find(&k);
+    if (q != idx.query_of.end()) return &idx.answer.hits[q->second];
+  }
+  return nullptr;
 }
 
 struct evaluator {
@@ -394,72 +406,90 @@ net::awaitable<search_found> find_matches(session& s, const proto::imap::search_
                                           const std::vector<uint32_t>* only) {
   auto& sel = *s.selected;
   if (uses_modseq(search_root)) s.condstore = true;
+  auto mb = s.mailbox;
+  // Shared, because the index's answers are keyed by the keys' addresses.
+  auto root = std::make_shared<const search_key>(search_root);
+  // Text keys ask the full-text index first, for every message at once. A
+  // few changed messages (an UPDATE context) are read instead.
+  bool few = only && only->size() <= 64;
+  auto idx = std::make_shared<index_answers>();
+  bool indexed = false;
+  if (s.settings->full_text_index && !few) {
+    std::vector<store::text_query> queries;
+    collect_text_queries(*root, *idx, queries);
+    if (!queries.empty()) {
+      auto ask = [mb, queries = std::move(queries)] { return mb->search_text(queries); };
+      auto answer = co_await net::run_reading(std::move(ask));
+      if (answer) {
+        idx->answer = std::move(*answer);
+        indexed = true;
+      }
+    }
+  }
+  if (!s.selected) co_return search_found{};
+  // Only messages whose file a top-level text key's query found, or that the
+  // index does not hold, can match: a rare word over 100,000 messages looks
+  // at a handful.
+  std::vector<int64_t> candidates;
+  bool narrowed = false;
+  if (indexed)
+    if (auto* hits = driving_hits(*root, *idx)) {
+      std::merge(hits->begin(), hits->end(), idx->answer.unindexed.begin(),
+                 idx->answer.unindexed.end(), std::back_inserter(candidates));
+      narrowed = candidates.size() < sel.uids.size() / 2;
+    }
   // A snapshot of what the session sees, so the evaluation can run off the
-  // I/O thread without holding the view.
+  // I/O thread without holding the view. Both lists are in UID order: one walk.
   std::vector<store::message_meta> metas;
   std::vector<uint32_t> seqs;  // of each of metas
-  std::vector<char> present;   // false: expunged meanwhile, matches nothing
   std::vector<std::string> keywords;
   {
     auto lock = sel.view->reader();
     keywords = sel.view->keywords;
+    const auto& msgs = sel.view->messages;
+    size_t at = 0;
     auto take = [&](uint32_t uid, uint32_t seq) {
-      auto* m = sel.view->find(uid);
-      metas.push_back(m ? *m : store::message_meta{});
+      while (at < msgs.size() && msgs[at].uid < uid) ++at;
+      if (at == msgs.size() || msgs[at].uid != uid) return;  // expunged meanwhile
+      auto& m = msgs[at];
+      if (narrowed && !std::binary_search(candidates.begin(), candidates.end(),
+                                          static_cast<int64_t>(m.blob_id)))
+        return;
+      metas.push_back(m);
       seqs.push_back(seq);
-      present.push_back(m != nullptr);
     };
     if (only) {
       metas.reserve(only->size());
       for (auto uid : *only)
         if (uint32_t seq = sel.seq_of(uid)) take(uid, seq);
     } else {
-      metas.reserve(sel.uids.size());
+      metas.reserve(narrowed ? candidates.size() : sel.uids.size());
       for (size_t i = 0; i < sel.uids.size(); ++i) take(sel.uids[i], static_cast<uint32_t>(i + 1));
     }
   }
-  // A few changed messages are read rather than asking the index about
-  // every message of the folder; sequence-number keys are UIDs by then.
-  bool few = only && only->size() <= 64;
+  // Sequence-number keys of an UPDATE context are UIDs by now.
   auto largest = sel.uids.empty() ? 0 : sel.uids.back();
   auto uids = only ? std::vector<uint32_t>{} : sel.uids;
   auto saved = sel.saved_search;
   std::sort(saved.begin(), saved.end());
-  auto mb = s.mailbox;
   auto folder = sel.name;
-  auto root = search_root;
-  bool heavy = needs_message(root);
+  bool heavy = needs_message(*root);
   auto recent = s.rev2 ? decltype(sel.recent){} : sel.recent;
-  bool use_index = s.settings->full_text_index && !few;
-  auto run = [mb, folder, use_index, largest, metas = std::move(metas), seqs = std::move(seqs),
-              present = std::move(present), recent = std::move(recent),
-              keywords = std::move(keywords), uids = std::move(uids), saved = std::move(saved),
-              root]() {
-    // Text keys ask the full-text index first, for every message at once.
-    index_answers idx;
-    std::vector<store::text_query> queries;
-    collect_text_queries(root, idx, queries);
-    bool indexed = false;
-    if (use_index && !queries.empty()) {
-      auto answer = mb->search_text(queries);
-      if (answer) {
-        idx.answer = std::move(*answer);
-        indexed = true;
-      }
-    }
+  auto run = [mb, folder, largest, indexed, idx, root, metas = std::move(metas),
+              seqs = std::move(seqs), recent = std::move(recent), keywords = std::move(keywords),
+              uids = std::move(uids), saved = std::move(saved)]() {
     evaluator ev{keywords,
                  uids,
                  saved,
                  recent,
                  largest,
                  static_cast<int64_t>(::time(nullptr)),
-                 indexed ? &idx : nullptr};
+                 indexed ? idx.get() : nullptr};
     search_found out;
     for (size_t i = 0; i < metas.size(); ++i) {
       auto& m = metas[i];
-      if (!present[i]) continue;
       message_access acc{*mb, folder, m, false, {}, MAP_FAILED, 0, 0, {}};
-      if (ev.match(root, m, seqs[i], acc)) {
+      if (ev.match(*root, m, seqs[i], acc)) {
         out.hits.push_back({seqs[i], m.uid, m.size, m.modseq, m.internal_date,
                             acc.relevancy ? acc.relevancy : uint8_t{100}});
         out.top_modseq = std::max(out.top_modseq, m.modseq);

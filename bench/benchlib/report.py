@@ -200,27 +200,32 @@ def _search(runs, add):
     against Dovecot with fts-xapian, whose figure is then in the Dovecot column."""
     by = {(r["scenario"], r.get("server_name")): r for r in runs if r["scenario"].startswith("search-")}
     servers = ("Postern", "Dovecot", "Dovecot+xapian")
-    deliver = [by.get(("search-deliver", s)) for s in servers]
-    if not all(deliver):
+    # Dovecot+xapian may be left out (compare --no-xapian): its rows are then too.
+    p, d, x = (by.get(("search-deliver", s)) for s in servers)
+    if not p or not d:
         return
-    p, d, x = deliver
     n = p["messages"]
     xv = "  vs Dovecot+xapian"
     for key, label in (("lmtp_msgs_per_s", f"search, {n}-message folder: LMTP delivery, 1 session, msgs/s"),
                        ("searchable_msgs_per_s", "  delivered and searchable (to the first SEARCH's answer), msgs/s")):
         add(label, p[key], d[key], f"{p[key] / d[key]:.2f}x" if d[key] else "", fmt="{:.0f}")
+        if not x:
+            continue
         ratio = p[key] / x[key] if x[key] else 0.0
         add(f"{xv} (indexing at delivery)", p[key], x[key], f"{ratio:.2f}x", _goal(">= 2x", ratio >= 2),
             fmt="{:.0f}", raw={"ratio": ratio, "goal_ratio": 2})
     add("  server CPU per 1,000 messages delivered and searchable, s", 1000 * p["server_cpu_s"] / n,
-        1000 * d["server_cpu_s"] / n, goal=f"Dovecot+xapian: {1000 * x['server_cpu_s'] / n:.2f}", fmt="{:.2f}")
+        1000 * d["server_cpu_s"] / n, goal=f"Dovecot+xapian: {1000 * x['server_cpu_s'] / n:.2f}" if x else "",
+        fmt="{:.2f}")
 
     for key, label, goal_d, goal_x in SEARCH_COMMANDS:
-        recs = [by.get((f"search-{key}", s)) for s in servers]
-        if not all(recs):
+        rp, rd, rx = (by.get((f"search-{key}", s)) for s in servers)
+        if not rp or not rd:
             continue
-        rp, rd, rx = recs
+        recs = [r for r in (rp, rd, rx) if r]
         for other, row_label, goal in ((rd, f"  {label}, ms", goal_d), (rx, f"{xv}", goal_x)):
+            if other is None:
+                continue
             if not rp["supported"] or not other["supported"]:
                 who = [r["server_name"] for r in (rp, other) if not r["supported"]]
                 add(row_label, rp["ms"] if rp["supported"] else "not supported",
@@ -241,17 +246,18 @@ def _search(runs, add):
             hits = {r["server_name"]: r.get("hits", "n/a") for r in recs}
             wrong = [s for s, h in hits.items() if h != "n/a" and by[(f"search-{key}", s)]["errors"]]
             verdict = (f"MISMATCH: {', '.join(wrong)} wrong" if wrong else "all agree") + \
-                f" (Dovecot+xapian {hits['Dovecot+xapian']})"
+                (f" (Dovecot+xapian {hits['Dovecot+xapian']})" if rx else "")
             add(f"    hits (expected {expected})", hits["Postern"], hits["Dovecot"], "", verdict, fmt="{}",
                 raw={"expected": expected, "hits": hits})
 
-    sizes = [by.get(("search-size", s)) for s in servers]
-    if all(sizes):
-        sp, sd, sx = sizes
+    sp, sd, sx = (by.get(("search-size", s)) for s in servers)
+    if sp and sd:
         for key, label in (("total_per_message", "  mailbox on disk per message, all files, bytes"),
                            ("index_per_message", "  on disk per message without the message files, bytes")):
             add(label, sp[key], sd[key], f"{sp[key] / sd[key]:.2f}x" if sd[key] else "", fmt="{:.0f}")
-            add(xv, sp[key], sx[key], f"{sp[key] / sx[key]:.2f}x" if sx[key] else "", fmt="{:.0f}")
+            if sx:
+                add(xv, sp[key], sx[key], f"{sp[key] / sx[key]:.2f}x" if sx[key] else "", fmt="{:.0f}")
+    if sp and sx:
         add("  of which full-text index (fts.sqlite; xapian-indexes), bytes per message", sp["fts_per_message"],
             sx["fts_per_message"], f"{sp['fts_per_message'] / sx['fts_per_message']:.2f}x"
             if sx["fts_per_message"] else "", "Dovecot column: Dovecot+xapian", fmt="{:.0f}")

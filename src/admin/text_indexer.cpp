@@ -80,8 +80,9 @@ void text_indexer::index_user(int64_t user_id) {
       return;
     }
     queued_[user_id] = turn->queued;
-    // Another mailbox waiting gets its turn between batches.
-    if (stopping_ || !order_.empty()) {
+    // Another mailbox waiting gets its turn between batches, and fewer than
+    // a batch left wait for the next gathering.
+    if (stopping_ || !order_.empty() || turn->queued < batch) {
       if (!stopping_ && waiting_.insert(user_id).second) order_.push_back(user_id);
       return;
     }
@@ -98,6 +99,8 @@ void text_indexer::loop() {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !order_.empty(); });
+      if (stopping_) return;
+      cv_.wait_for(lock, gather, [&] { return stopping_; });
       if (stopping_) return;
       if (enabled_ && !enabled_()) {
         // Switched off: look again in a second, the queue as it is.

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -48,7 +49,13 @@ class text_indexer {
   uint64_t indexed() const { return indexed_.load(); }
 
   // Messages taken in per turn: a turn holds a mailbox's indexing lock.
-  static constexpr size_t batch = 32;
+  // Large turns mean few FTS5 segments to merge later: each transaction
+  // writes one, and merging is most of what indexing writes to disk.
+  static constexpr size_t batch = 256;
+  // After a wake-up the indexer waits this long before a turn, so messages
+  // arriving one by one are indexed together (SEARCH reads a message the
+  // index does not hold yet itself, so waiting changes no answer).
+  static constexpr std::chrono::milliseconds gather{250};
 
  private:
   void loop();

@@ -65,7 +65,11 @@ size_t code_points(std::string_view s) {
 base::result<std::unique_ptr<fts_index>> fts_index::open(const std::string& path) {
   auto db = db::database::open(path, true);
   if (!db) return db.err();
-  if (auto s = db->exec("PRAGMA cache_size=-2048"); !s) return s.err();
+  // Indexing writes about a hundred pages a message (FTS5 segments and their
+  // merges): a checkpoint (and its fsyncs) every 64 MiB of WAL rather than
+  // every 4 MiB keeps those off the deliveries' disk.
+  if (auto s = db->exec("PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=16384"); !s)
+    return s.err();
   if (auto s = db->exec(schema_sql); !s) return s.err();
   return std::unique_ptr<fts_index>(new fts_index(std::move(*db)));
 }

@@ -142,7 +142,13 @@ std::string decode_header_value(std::string_view raw) {
       flush();
       append_plain(between, out);
     }
-    if (!pending.empty() && !base::iequals(pending_charset, w.charset)) flush();
+    // Words in a stateful charset (ISO-2022-JP and kin) are each complete,
+    // ending back in ASCII (RFC 1468 §3); joined, the switch back and the
+    // next word's switch out would meet, which ICU refuses as an empty
+    // segment. Other charsets may split a character over two words.
+    if (!pending.empty() && (!base::iequals(pending_charset, w.charset) ||
+                             base::iequals(w.charset.substr(0, 8), "ISO-2022")))
+      flush();
     pending_charset = std::string(w.charset);
     pending += w.bytes;
     after_word = true;

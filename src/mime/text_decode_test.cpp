@@ -74,6 +74,11 @@ TEST(DecodeHeaderValue, MixedCharsets) {
       {"=?koi8-r?b?8NLJ18XU?=", "\u041f\u0440\u0438\u0432\u0435\u0442"},
       {"=?Shift_JIS?B?k/qWe4zq?=", "\u65e5\u672c\u8a9e"},
       {"=?iso-2022-jp?B?GyRCRnxLXDhsGyhC?=", "\u65e5\u672c\u8a9e"},
+      // Two ISO-2022-JP words (Cyrillic of JIS X 0208), each back in ASCII at its end.
+      {"RE: =?ISO-2022-JP?B?GyRCJyInYidWJ2EnYidaGyhCIBskQiddJ20nYydkJ2IbKEI=?=\r\n"
+       " =?ISO-2022-JP?B?GyRCJ1onYSdxJ2QnbidcJ2IncCdfGyhCIBskQidxGyhC?=",
+       "RE: \u0411\u0440\u0435\u043f\u0440\u0438 \u043b\u044b\u0441\u0442\u0440\u0438"
+       "\u043f\u044f\u0442\u044c\u043a\u0440\u044e\u043d \u044f"},
       {"=?gb2312?b?1tDOxA==?=", "\u4e2d\u6587"},
       {"=?iso-8859-1?q?J=F6rg?= =?koi8-r?q?=F0?= =?utf-8?q?=E2=82=AC?=", "J\u00f6rg\u041f\u20ac"},
       // A character split over two words is joined before conversion.

@@ -51,15 +51,7 @@ resolved_set resolve(const selected_folder& sel, const proto::imap::sequence_set
 std::string compress_set(std::vector<uint32_t> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
-  std::string out;
-  for (size_t i = 0; i < v.size();) {
-    size_t j = i;
-    while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
-    if (!out.empty()) out += ',';
-    out += j > i ? fmt::format("{}:{}", v[i], v[j]) : fmt::format("{}", v[i]);
-    i = j + 1;
-  }
-  return out;
+  return ordered_set(v);
 }
 
 std::string ordered_set(const std::vector<uint32_t>& numbers) {

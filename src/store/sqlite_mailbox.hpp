@@ -1,6 +1,7 @@
 // SQLite-backed mailbox: one index.sqlite (WAL) and a blobs/ folder per user.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -61,6 +62,8 @@ class sqlite_mailbox final : public mailbox {
   base::result<usage> folder_usage(std::string_view folder) override;
   base::result<check_report> check(check_mode mode) override;
   base::result<sort_table> sort_records(std::string_view folder) override;
+  base::result<sort_ranks> sort_key_ranks(std::string_view folder, const sort_table& table,
+                                          sort_string key) override;
   base::result<std::vector<std::optional<std::string>>> previews(
       std::string_view folder, const std::vector<uint32_t>& uids) override;
   base::result<text_answer> search_text(std::span<const text_query> queries) override;
@@ -189,11 +192,14 @@ class sqlite_mailbox final : public mailbox {
 
   // Sort keys never change once stored: each folder's are kept in memory
   // after a SORT or THREAD, and the next one reads only UIDs above the last
-  // (sqlite_sort.cpp). An expunge drops the folder's entry.
+  // (sqlite_sort.cpp), with the ranks of the string keys SORT asked for,
+  // which belong to that table and go when it grows. An expunge drops the
+  // folder's entry.
   struct sort_cache {
     uint32_t uidvalidity = 0;
     uint32_t last_uid = 0;
     sort_table rows;
+    std::array<sort_ranks, sort_string_count> ranks;
   };
   std::mutex sort_mu_;  // guards sort_cache_; a leaf (nothing is taken under it)
   std::map<int64_t, sort_cache> sort_cache_;

@@ -135,6 +135,31 @@ base::result<mailbox::sort_table> sqlite_mailbox::sort_records(std::string_view 
   return sort_table(std::move(rows));
 }
 
+base::result<sort_ranks> sqlite_mailbox::sort_key_ranks(std::string_view folder,
+                                                        const sort_table& table, sort_string key) {
+  auto k = static_cast<size_t>(key);
+  int64_t folder_id = 0;
+  {
+    std::lock_guard lock(db_mu_);
+    auto f = find_folder(folder, false);
+    if (!f) return f.err();
+    folder_id = f->id;
+  }
+  {
+    std::lock_guard keep(sort_mu_);
+    auto it = sort_cache_.find(folder_id);
+    if (it != sort_cache_.end() && it->second.rows == table && it->second.ranks[k])
+      return it->second.ranks[k];
+  }
+  // Made outside the locks (a string sort of the folder's keys); two
+  // sessions asking at once both make them, and the second keeps its own.
+  auto ranks = std::make_shared<const std::vector<uint32_t>>(make_ranks(*table, key));
+  std::lock_guard keep(sort_mu_);
+  auto it = sort_cache_.find(folder_id);
+  if (it != sort_cache_.end() && it->second.rows == table) it->second.ranks[k] = ranks;
+  return ranks;
+}
+
 base::result<std::vector<std::optional<std::string>>> sqlite_mailbox::previews(
     std::string_view folder, const std::vector<uint32_t>& uids) {
   std::vector<std::optional<std::string>> out(uids.size());

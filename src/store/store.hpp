@@ -26,6 +26,7 @@
 #include "base/error.hpp"
 #include "mime/sort_record.hpp"
 #include "store/notifier.hpp"
+#include "store/sort_ranks.hpp"
 
 namespace postern::store {
 
@@ -124,12 +125,6 @@ inline constexpr uint64_t max_cached_header = 64 * 1024;
 inline constexpr uint64_t header_batch_bytes = 1024 * 1024;
 
 class folder_view;
-
-// A message's SORT and THREAD keys (RFC 5256), as kept at delivery.
-struct sorted_message {
-  uint32_t uid = 0;
-  mime::sort_record keys;
-};
 
 // What a SEARCH text key reads (mime::search_document's fields); `text` is
 // headers or body.
@@ -337,6 +332,12 @@ class mailbox {
   using sort_table = std::shared_ptr<const std::vector<sorted_message>>;
   virtual base::result<sort_table> sort_records(std::string_view) {
     return base::error{base::errc::unavailable, "this store keeps no sort keys", ""};
+  }
+  // The ranks of one string key over `table` (sort_ranks.hpp), which
+  // sort_records() returned; a store may keep them with the table.
+  virtual base::result<sort_ranks> sort_key_ranks(std::string_view, const sort_table& table,
+                                                  sort_string key) {
+    return std::make_shared<const std::vector<uint32_t>>(make_ranks(*table, key));
   }
   // PREVIEW text (RFC 8970) of each UID; nullopt for a UID no longer there.
   virtual base::result<std::vector<std::optional<std::string>>> previews(

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 namespace postern::session::imap {
 
@@ -64,6 +65,16 @@ std::string ordered_set(const std::vector<uint32_t>& numbers) {
     i = j + 1;
   }
   return out;
+}
+
+void append_numbers(std::string& out, const std::vector<uint32_t>& numbers) {
+  out.reserve(out.size() + numbers.size() * 7);
+  char digits[16];
+  for (auto n : numbers) {
+    out += ' ';
+    auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+    out.append(digits, end);
+  }
 }
 
 }  // namespace postern::session::imap

@@ -29,4 +29,8 @@ std::string compress_set(std::vector<uint32_t> numbers);
 // numbers become ranges, the order is kept (RFC 5267 §3.2: "7,3:4,1").
 std::string ordered_set(const std::vector<uint32_t>& numbers);
 
+// Appends " n" for each number, in order: the body of an untagged SEARCH or
+// SORT answer (RFC 9051 §7.3.4, RFC 5256 §4), which may hold 100,000 of them.
+void append_numbers(std::string& out, const std::vector<uint32_t>& numbers);
+
 }  // namespace postern::session::imap

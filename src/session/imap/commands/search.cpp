@@ -87,7 +87,9 @@ struct message_access {
   const std::string& folder;
   const store::message_meta& meta;
   bool loaded = false;
-  mime::message_structure st;
+  // Made only when a key reads the message: SEARCH ALL over 100,000 messages
+  // builds none.
+  std::optional<mime::message_structure> structure;
   void* map = MAP_FAILED;
   size_t len = 0;
   ~message_access() {
@@ -97,7 +99,8 @@ struct message_access {
     if (loaded) return map != MAP_FAILED || len == 0;
     loaded = true;
     auto text = mb.structure(folder, meta.uid);
-    if (!text || !mime::deserialize(*text, st)) return false;
+    structure.emplace();
+    if (!text || !mime::deserialize(*text, *structure)) return false;
     auto fd = mb.open_blob(meta.blob_id, meta.uid);
     if (!fd) return false;
     len = static_cast<size_t>(meta.size);
@@ -105,6 +108,7 @@ struct message_access {
     ::close(*fd);
     return map != MAP_FAILED || len == 0;
   }
+  const mime::message_structure& st() const { return *structure; }
   std::string_view bytes() const {
     return map == MAP_FAILED ? std::string_view() : std::string_view(static_cast<char*>(map), len);
   }
@@ -117,7 +121,7 @@ struct message_access {
   const mime::search_document* document() {
     if (!doc) {
       if (!load()) return nullptr;
-      doc = mime::make_search_document(bytes(), st);
+      doc = mime::make_search_document(bytes(), st());
     }
     return &*doc;
   }
@@ -247,7 +251,7 @@ struct evaluator {
     int64_t saved_day = m.save_date / 86400;
     auto header = [&](std::string_view field, const std::string& text) {
       if (!msg.load()) return false;
-      return mime::header_field_contains(msg.bytes(), msg.st, field, mime::text_needle(text));
+      return mime::header_field_contains(msg.bytes(), msg.st(), field, mime::text_needle(text));
     };
     // SUBJECT, FROM, TO, CC, BCC, BODY, TEXT: the index when it holds the
     // message, else the same text made from the message.
@@ -265,8 +269,8 @@ struct evaluator {
       } else if (d->truncated && !k.fuzzy &&
                  (field == store::text_field::body || field == store::text_field::text)) {
         mime::text_needle n(k.text);
-        return field == store::text_field::body ? mime::body_contains(msg.bytes(), msg.st, n)
-                                                : mime::text_contains(msg.bytes(), msg.st, n);
+        return field == store::text_field::body ? mime::body_contains(msg.bytes(), msg.st(), n)
+                                                : mime::text_contains(msg.bytes(), msg.st(), n);
       } else {
         score = field_contains(*d, field, mime::search_fold(k.text), k.fuzzy);
       }
@@ -368,7 +372,7 @@ struct evaluator {
       case key::senton:
       case key::sentsince: {
         if (!msg.load()) return false;
-        auto d = sent_day(msg.st.date);
+        auto d = sent_day(msg.st().date);
         if (!d) d = day;  // RFC 9051: no usable Date: the internal date stands in
         if (k.what == key::sentbefore) return *d < k.date;
         if (k.what == key::senton) return *d == k.date;
@@ -538,7 +542,7 @@ net::awaitable<void> search(session& s, std::string_view args, bool by_uid) {
   bool esearch = req->has_return || s.rev2;
   if (!esearch) {
     std::string line = "SEARCH";
-    for (auto n : numbers) line += fmt::format(" {}", n);
+    append_numbers(line, numbers);
     if (modseq_key && !hits.empty()) line += fmt::format(" (MODSEQ {})", found.second);
     s.untagged(line);
   } else if (!(req->has_return && req->ret_save && !req->ret_min && !req->ret_max &&

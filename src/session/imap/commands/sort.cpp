@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <iterator>
 #include <unordered_map>
 
 #include "base/strings.hpp"
@@ -28,31 +31,73 @@ struct candidate {
   const search_match* match;
   const mime::sort_record* keys;
   int64_t sent_date;  // RFC 5256 §2.2: the internal date when Date is unusable
+  uint32_t row;       // in the store's table; no_row when the table lacks it
 };
+constexpr uint32_t no_row = UINT32_MAX;
 
 // The matched messages with their keys, read from the store's table (kept
 // in memory there): hits and table are both in UID order, so one walk pairs
 // them. A hit the table lacks (stored after it was read) sorts with empty keys.
+// `ranks` holds, for each string key that `criteria` name, each row's rank
+// (store/sort_ranks.hpp), so sorting compares integers.
 struct keyed {
   store::mailbox::sort_table table;
   std::vector<candidate> list;
+  std::array<store::sort_ranks, store::sort_string_count> ranks;
 };
 
-net::awaitable<std::optional<keyed>> read_keys(session& s, const search_found& found) {
+std::optional<store::sort_string> string_key(sort_key k) {
+  switch (k) {
+    case sort_key::subject:
+      return store::sort_string::subject;
+    case sort_key::from:
+      return store::sort_string::from;
+    case sort_key::to:
+      return store::sort_string::to;
+    case sort_key::cc:
+      return store::sort_string::cc;
+    case sort_key::displayfrom:
+      return store::sort_string::display_from;
+    case sort_key::displayto:
+      return store::sort_string::display_to;
+    default:
+      return std::nullopt;
+  }
+}
+
+net::awaitable<std::optional<keyed>> read_keys(session& s, const search_found& found,
+                                               const std::vector<criterion>& criteria = {}) {
+  std::vector<store::sort_string> wanted;
+  for (auto& c : criteria)
+    if (auto k = string_key(c.what)) wanted.push_back(*k);
   auto mb = s.mailbox;
   auto folder = s.selected->name;
-  auto read = [mb, folder] { return mb->sort_records(folder); };
-  auto table = co_await net::run_reading(std::move(read));
-  if (!table) co_return std::nullopt;
+  using ranks_array = std::array<store::sort_ranks, store::sort_string_count>;
+  using read_result = std::optional<std::pair<store::mailbox::sort_table, ranks_array>>;
+  auto read = [mb, folder, wanted]() -> read_result {
+    auto table = mb->sort_records(folder);
+    if (!table) return std::nullopt;
+    ranks_array ranks;
+    for (auto k : wanted) {
+      auto r = mb->sort_key_ranks(folder, *table, k);
+      if (!r) return std::nullopt;
+      ranks[static_cast<size_t>(k)] = std::move(*r);
+    }
+    return std::pair{std::move(*table), std::move(ranks)};
+  };
+  auto got = co_await net::run_reading(std::move(read));
+  if (!got) co_return std::nullopt;
   static const mime::sort_record none;
-  keyed out{*table, {}};
+  keyed out{got->first, {}, got->second};
   out.list.reserve(found.hits.size());
-  auto& rows = **table;
+  auto& rows = *out.table;
   size_t at = 0;
   for (auto& h : found.hits) {
     while (at < rows.size() && rows[at].uid < h.uid) ++at;
-    const mime::sort_record* k = at < rows.size() && rows[at].uid == h.uid ? &rows[at].keys : &none;
-    out.list.push_back({&h, k, k->has_sent_date ? k->sent_date : h.internal_date});
+    bool have = at < rows.size() && rows[at].uid == h.uid;
+    const mime::sort_record* k = have ? &rows[at].keys : &none;
+    out.list.push_back({&h, k, k->has_sent_date ? k->sent_date : h.internal_date,
+                        have ? static_cast<uint32_t>(at) : no_row});
   }
   co_return out;
 }
@@ -62,33 +107,24 @@ void keys_unreadable(session& s) {
                    s.id));
 }
 
-// <0, 0, >0 as a sorts before, with, after b under one key (RFC 5256 §3:
-// strings compared as their folded octets).
-int compare(sort_key key, const candidate& a, const candidate& b) {
-  auto three = [](auto x, auto y) { return x < y ? -1 : (y < x ? 1 : 0); };
+// A candidate's value under one key, as an integer that orders as RFC 5256
+// §3 orders that key: strings (compared as their folded octets) through their
+// ranks, RELEVANCY negated (RFC 6203 §6: highest first).
+int64_t key_value(const keyed& k, sort_key key, const candidate& c) {
   switch (key) {
     case sort_key::arrival:
-      return three(a.match->internal_date, b.match->internal_date);
+      return c.match->internal_date;
     case sort_key::date:
-      return three(a.sent_date, b.sent_date);
+      return c.sent_date;
     case sort_key::size:
-      return three(a.match->size, b.match->size);
-    case sort_key::subject:
-      return a.keys->subject.compare(b.keys->subject);
-    case sort_key::from:
-      return a.keys->from.compare(b.keys->from);
-    case sort_key::to:
-      return a.keys->to.compare(b.keys->to);
-    case sort_key::cc:
-      return a.keys->cc.compare(b.keys->cc);
-    case sort_key::displayfrom:
-      return a.keys->display_from.compare(b.keys->display_from);
-    case sort_key::displayto:
-      return a.keys->display_to.compare(b.keys->display_to);
+      return c.match->size;
     case sort_key::relevancy:
-      return three(b.match->relevancy, a.match->relevancy);  // RFC 6203 §6: highest first
+      return -static_cast<int64_t>(c.match->relevancy);
+    default:
+      break;
   }
-  return 0;
+  if (c.row == no_row) return 0;  // empty keys
+  return (*k.ranks[static_cast<size_t>(*string_key(key))])[c.row];
 }
 
 net::awaitable<void> sort(session& s, std::string_view args, bool by_uid) {
@@ -127,7 +163,7 @@ net::awaitable<void> sort(session& s, std::string_view args, bool by_uid) {
   }
   if (!req->has_return) {
     std::string line = "SORT";
-    for (auto n : numbers) line += fmt::format(" {}", n);
+    append_numbers(line, numbers);
     s.untagged(line);
     s.ok(by_uid ? "UID SORT completed" : "SORT completed");
     co_return;
@@ -213,20 +249,49 @@ net::awaitable<void> thread(session& s, std::string_view args, bool by_uid) {
 
 net::awaitable<std::optional<std::vector<size_t>>> sort_order(
     session& s, const search_found& found, const std::vector<criterion>& criteria) {
-  auto keys = co_await read_keys(s, found);
+  auto keys = co_await read_keys(s, found, criteria);
   if (!keys) co_return std::nullopt;
-  auto& list = keys->list;
-  std::stable_sort(list.begin(), list.end(), [&](const candidate& a, const candidate& b) {
-    for (auto& c : criteria) {
-      int r = compare(c.what, a, b);
-      if (r != 0) return c.reverse ? r > 0 : r < 0;
+  auto run = [&keys = *keys, &criteria, hits = found.hits.data()] {
+    // Each candidate's keys as a row of integers (REVERSE negated), side by
+    // side, so the sort compares integers in one array; ties go to mailbox
+    // order (RFC 5256 §3), the list's.
+    auto& list = keys.list;
+    const size_t width = criteria.size(), n = list.size();
+    std::vector<int64_t> values(n * width);
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = 0; j < width; ++j) {
+        int64_t v = key_value(keys, criteria[j].what, list[i]);
+        values[i * width + j] = criteria[j].reverse ? -v : v;
+      }
+    std::vector<uint32_t> at(n);
+    if (width == 1) {
+      // One key, the usual case: (value, position) pairs sorted in place.
+      std::vector<std::pair<int64_t, uint32_t>> pairs(n);
+      for (size_t i = 0; i < n; ++i) pairs[i] = {values[i], static_cast<uint32_t>(i)};
+      std::sort(pairs.begin(), pairs.end());
+      for (size_t i = 0; i < n; ++i) at[i] = pairs[i].second;
+    } else {
+      for (size_t i = 0; i < n; ++i) at[i] = static_cast<uint32_t>(i);
+      std::sort(at.begin(), at.end(), [&](uint32_t a, uint32_t b) {
+        const int64_t* x = &values[a * width];
+        const int64_t* y = &values[b * width];
+        for (size_t j = 0; j < width; ++j)
+          if (x[j] != y[j]) return x[j] < y[j];
+        return a < b;
+      });
     }
-    return a.match->seq < b.match->seq;  // RFC 5256 §3: mailbox order breaks ties
-  });
-  std::vector<size_t> order;
-  order.reserve(list.size());
-  for (auto& c : list) order.push_back(static_cast<size_t>(c.match - found.hits.data()));
-  co_return order;
+    std::vector<size_t> order;
+    order.reserve(n);
+    for (auto i : at) order.push_back(static_cast<size_t>(list[i].match - hits));
+    return order;
+  };
+  // Sorting 100,000 messages is CPU work: off the I/O thread. The coroutine
+  // waits, so what the callable refers to outlives it.
+  if (keys->list.size() > 10000) {
+    auto order = co_await net::run_cpu(std::move(run));
+    co_return order;
+  }
+  co_return run();
 }
 
 net::awaitable<void> cmd_sort(session& s, std::string_view a) { co_await sort(s, a, false); }

@@ -1,6 +1,7 @@
 """A Postern node for the benchmark: data dir, postern.toml and loopback
 listeners under the work directory, set up with the `postern` CLI."""
 
+import http.client
 import os
 import re
 import subprocess
@@ -49,6 +50,12 @@ protocol = "submission"
 address = "127.0.0.1"
 port = {submission_port}
 tls = "starttls"
+
+[[listener]]
+protocol = "admin"
+address = "127.0.0.1"
+port = {admin_port}
+tls = "none"
 """
 
 RELAY = """
@@ -74,6 +81,7 @@ class Postern:
         self.imap_port = free_port()
         self.imaps_port = free_port()
         self.submission_port = free_port()
+        self.admin_port = free_port()
         self.conf = os.path.join(root, "postern.toml")
         self.log_file = os.path.join(root, "postern.log")
         self.data_dir = os.path.join(root, "data")
@@ -82,7 +90,7 @@ class Postern:
             f.write(CONFIG.format(data_dir=self.data_dir, cert=cert, key=key, pop3_port=self.pop3_port,
                                   pop3s_port=self.pop3s_port, lmtp_port=self.lmtp_port,
                                   imap_port=self.imap_port, imaps_port=self.imaps_port,
-                                  submission_port=self.submission_port))
+                                  submission_port=self.submission_port, admin_port=self.admin_port))
             if relay_port:
                 f.write(RELAY.format(relay_port=relay_port))
 
@@ -133,6 +141,19 @@ class Postern:
             wait_for_port(port, self.proc, "Postern", self.log_file)
         for protocol, setting in self.pending:
             self.cli(protocol, "set", setting)
+
+    def metric(self, name):
+        """One unlabelled value of the node's /metrics (admin API), or None."""
+        with open(os.path.join(self.data_dir, "admin.token")) as f:
+            token = f.read().strip()
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=30)
+        try:
+            conn.request("GET", "/metrics", headers={"Authorization": "Bearer " + token})
+            body = conn.getresponse().read().decode(errors="replace")
+        finally:
+            conn.close()
+        m = re.search(rf"^{re.escape(name)} (\S+)$", body, re.M)
+        return float(m.group(1)) if m else None
 
     def mail_dir(self, address):
         """The user's mailbox directory (data_dir/mail/<user id>), or None

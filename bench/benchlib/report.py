@@ -214,6 +214,14 @@ def _search(runs, add):
         ratio = p[key] / x[key] if x[key] else 0.0
         add(f"{xv} (indexing at delivery)", p[key], x[key], f"{ratio:.2f}x", _goal(">= 2x", ratio >= 2),
             fmt="{:.0f}", raw={"ratio": ratio, "goal_ratio": 2})
+    nx = by.get(("search-deliver", "Postern without indexing"))
+    if nx:
+        ratio = p["lmtp_msgs_per_s"] / nx["lmtp_msgs_per_s"] if nx["lmtp_msgs_per_s"] else 0.0
+        add("  vs Postern without indexing (indexer paused), msgs/s", p["lmtp_msgs_per_s"], nx["lmtp_msgs_per_s"],
+            f"{ratio:.2f}x", _goal(">= 0.75x", ratio >= 0.75) + "; Dovecot column: Postern without indexing",
+            fmt="{:.0f}", raw={"ratio": ratio, "goal_ratio": 0.75})
+    if "indexed_s" in p:
+        add("  Postern: every message in the full-text index after, s", p["indexed_s"], "", "", "", fmt="{:.1f}")
     add("  server CPU per 1,000 messages delivered and searchable, s", 1000 * p["server_cpu_s"] / n,
         1000 * d["server_cpu_s"] / n, goal=f"Dovecot+xapian: {1000 * x['server_cpu_s'] / n:.2f}" if x else "",
         fmt="{:.2f}")

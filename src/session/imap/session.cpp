@@ -267,10 +267,26 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
       }
     }
     s.command_done();
-    if (measured && !refused)
+    // The budget is charged once, after the contexts' re-evaluation below, or
+    // when anything after the command throws (the concurrency slot comes back).
+    bool charged = !measured || refused.has_value();
+    auto spent = [&] {
+      if (charged) return;
+      charged = true;
       core::budget_spent(s, std::chrono::steady_clock::now() - started,
                          conn.io_wait() - waited_before);
+    };
+    struct charge_on_exit {
+      decltype(spent)& f;
+      ~charge_on_exit() {
+        try {
+          f();
+        } catch (...) {
+        }
+      }
+    } charge{spent};
     if (!failure.empty()) {
+      spent();
       observe::log(observe::level::error, "imap", s.id, "{} failed for {}: {}", row->verb, s.who(),
                    base::printable(failure, 300));
       s.no(
@@ -283,6 +299,8 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
     }
     if (s.state == phase::selected && !s.quit) {
       sync_selected(s, row->flags & core::expunge_notices);
+      // Charged to the command: eight UPDATE contexts with text keys make a
+      // STORE of 64 messages read 512 (RFC 5267 §4.3 re-evaluation).
       co_await update_contexts(s);
       // RFC 7162 §3.1: the first CONDSTORE-enabling command tells the
       // folder's HIGHESTMODSEQ (SELECT and EXAMINE tell it themselves).
@@ -291,6 +309,7 @@ net::awaitable<void> run_loop(session& s, core::command_observer& observer) {
         s.untagged(fmt::format("OK [HIGHESTMODSEQ {}] Highest", s.selected->view->highestmodseq));
       }
     }
+    spent();
     s.out += s.completion;
     std::string args;
     if (observer.wanted()) args = core::loggable_arguments(d->args, row->mask);

@@ -25,22 +25,24 @@ const std::string& sort_string_of(const mime::sort_record& r, sort_string key) {
   return r.subject;
 }
 
-std::vector<uint32_t> make_ranks(const std::vector<sorted_message>& rows, sort_string key) {
+key_ranks make_ranks(const std::vector<sorted_message>& rows, sort_string key) {
   // The views sit side by side, so the sort touches only them and the
   // strings' bytes, not the records around them.
   std::vector<std::pair<std::string_view, uint32_t>> byvalue;
   byvalue.reserve(rows.size());
   for (size_t i = 0; i < rows.size(); ++i)
     byvalue.emplace_back(sort_string_of(rows[i].keys, key), static_cast<uint32_t>(i));
-  std::sort(byvalue.begin(), byvalue.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<uint32_t> ranks(rows.size(), 0);
+  std::sort(byvalue.begin(), byvalue.end());  // by value, then index
+  key_ranks out;
+  out.rank.assign(rows.size(), 0);
+  out.order.reserve(rows.size());
   uint32_t rank = 0;
   for (size_t i = 0; i < byvalue.size(); ++i) {
     if (!byvalue[i].first.empty() && (i == 0 || byvalue[i].first != byvalue[i - 1].first)) ++rank;
-    ranks[byvalue[i].second] = rank;
+    out.rank[byvalue[i].second] = rank;
+    out.order.push_back(byvalue[i].second);
   }
-  return ranks;
+  return out;
 }
 
 }  // namespace postern::store

@@ -28,11 +28,19 @@ inline constexpr size_t sort_string_count = 6;
 
 const std::string& sort_string_of(const mime::sort_record& r, sort_string key);
 
-// ranks[i] is rows[i]'s rank under `key`: equal strings (octet by octet, as
+// rank[i] is rows[i]'s rank under `key`: equal strings (octet by octet, as
 // RFC 5256 compares the folded keys) share a rank, a greater string has a
 // greater rank, and "" (no such field) has rank 0, below every other.
-std::vector<uint32_t> make_ranks(const std::vector<sorted_message>& rows, sort_string key);
+// order lists the row indexes by ascending (rank, index): rows are in UID
+// order, so that is SORT's order for this one key over the whole folder
+// (RFC 5256 §3: ties go to mailbox order), and a SORT by it walks `order`
+// instead of sorting.
+struct key_ranks {
+  std::vector<uint32_t> rank;
+  std::vector<uint32_t> order;
+};
+key_ranks make_ranks(const std::vector<sorted_message>& rows, sort_string key);
 
-using sort_ranks = std::shared_ptr<const std::vector<uint32_t>>;
+using sort_ranks = std::shared_ptr<const key_ranks>;
 
 }  // namespace postern::store

@@ -153,7 +153,7 @@ base::result<sort_ranks> sqlite_mailbox::sort_key_ranks(std::string_view folder,
   }
   // Made outside the locks (a string sort of the folder's keys); two
   // sessions asking at once both make them, and the second keeps its own.
-  auto ranks = std::make_shared<const std::vector<uint32_t>>(make_ranks(*table, key));
+  auto ranks = std::make_shared<const key_ranks>(make_ranks(*table, key));
   std::lock_guard keep(sort_mu_);
   auto it = sort_cache_.find(folder_id);
   if (it != sort_cache_.end() && it->second.rows == table) it->second.ranks[k] = ranks;

@@ -337,7 +337,7 @@ class mailbox {
   // sort_records() returned; a store may keep them with the table.
   virtual base::result<sort_ranks> sort_key_ranks(std::string_view, const sort_table& table,
                                                   sort_string key) {
-    return std::make_shared<const std::vector<uint32_t>>(make_ranks(*table, key));
+    return std::make_shared<const key_ranks>(make_ranks(*table, key));
   }
   // PREVIEW text (RFC 8970) of each UID; nullopt for a UID no longer there.
   virtual base::result<std::vector<std::optional<std::string>>> previews(

@@ -167,3 +167,65 @@ class SortThreadPreview(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SortOrderModel(unittest.TestCase):
+    """One string key over a folder full of ties: SORT walks the order the
+    store keeps for the folder rather than sorting, and must still give what
+    RFC 5256 §3 says, for the whole folder and for a part of it, forwards
+    and REVERSE (ties in mailbox order both ways); checked against a plain
+    model on 60 messages, before and after more arrive."""
+
+    WORDS = ["alpha", "beta", "gamma", "delta"]
+
+    def message(self, n):
+        subj = self.WORDS[(n * 7) % 4] if n % 5 else ""
+        frm = f"{'abc'[(n * 5) % 3]}@example.org"
+        to = f"{'xy'[n % 2]}@example.org" if n % 3 else ""
+        return {"subject": subj.upper(), "from": frm.upper(), "to": to.upper(),
+                "text": (f"From: {frm}\r\nSubject: {subj}\r\nMessage-ID: <m{n}@x>\r\n"
+                         + (f"To: {to}\r\n" if to else "") + f"\r\nbody {n}\r\n").encode()}
+
+    def test_single_keys_match_the_model(self):
+        node = Node(listeners=("imap:none", "lmtp:none"))
+        self.addCleanup(node.cleanup)
+        node.add_user(USER, PASSWORD)
+        node.set("imap", "secure_networks=127.0.0.0/8", "login_failure_delay=0s")
+        node.start()
+        msgs = []
+
+        def deliver(count):
+            lmtp = smtplib.LMTP("127.0.0.1", node.lmtp, timeout=20)
+            for _ in range(count):
+                m = self.message(len(msgs) + 1)
+                lmtp.sendmail("sender@example.org", [USER], m["text"])
+                msgs.append(m)
+            lmtp.quit()
+
+        deliver(40)
+        c = imaplib.IMAP4("127.0.0.1", node.ports["imap_none"])
+        self.addCleanup(c.logout)
+        c.login(USER, PASSWORD)
+        c.select("INBOX")
+        # every third message flagged: the "part of the folder" below
+        flagged = set()
+        for seq in range(3, 41, 3):
+            c.store(str(seq), "+FLAGS", "\\Flagged")
+            flagged.add(seq)
+
+        def check():
+            for key in ("subject", "from", "to"):
+                for reverse in (False, True):
+                    for part, seqs in (("ALL", range(1, len(msgs) + 1)), ("FLAGGED", sorted(flagged)),
+                                       ("UNFLAGGED", [s for s in range(1, len(msgs) + 1) if s not in flagged])):
+                        want = sorted(seqs, key=lambda s: msgs[s - 1][key], reverse=reverse)
+                        crit = f"({'REVERSE ' if reverse else ''}{key.upper()})"
+                        typ, data = c._simple_command("SORT", crit, "UTF-8", part)
+                        self.assertEqual(typ, "OK", data)
+                        got = [int(x) for x in (c.untagged_responses.pop("SORT", [b""])[0] or b"").split()]
+                        self.assertEqual(got, want, (crit, part))
+
+        check()
+        deliver(20)  # the folder's table grows: its order is made again
+        c.noop()
+        check()

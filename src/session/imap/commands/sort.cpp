@@ -124,7 +124,44 @@ int64_t key_value(const keyed& k, sort_key key, const candidate& c) {
       break;
   }
   if (c.row == no_row) return 0;  // empty keys
-  return (*k.ranks[static_cast<size_t>(*string_key(key))])[c.row];
+  return k.ranks[static_cast<size_t>(*string_key(key))]->rank[c.row];
+}
+
+// One string key: the candidates (positions in keys.list) in the order the
+// store keeps for the whole folder, picked out by one walk instead of a sort;
+// nullopt when that does not apply (several keys, or a candidate the table
+// lacks).
+std::optional<std::vector<uint32_t>> walk_order(const keyed& keys,
+                                                const std::vector<criterion>& criteria) {
+  if (criteria.size() != 1) return std::nullopt;
+  auto which = string_key(criteria[0].what);
+  if (!which) return std::nullopt;
+  const auto& kr = *keys.ranks[static_cast<size_t>(*which)];
+  std::vector<uint32_t> at_row(kr.order.size(), 0);  // 1 + position in the list
+  for (size_t i = 0; i < keys.list.size(); ++i) {
+    if (keys.list[i].row == no_row) return std::nullopt;
+    at_row[keys.list[i].row] = static_cast<uint32_t>(i + 1);
+  }
+  std::vector<uint32_t> out;
+  out.reserve(keys.list.size());
+  auto take = [&](uint32_t row) {
+    if (at_row[row]) out.push_back(at_row[row] - 1);
+  };
+  if (!criteria[0].reverse) {
+    for (auto row : kr.order) take(row);
+    return out;
+  }
+  // REVERSE: groups of equal value from the greatest down, each group still
+  // in mailbox order (RFC 5256 §3), as the sort would put them.
+  size_t end = kr.order.size();
+  while (end > 0) {
+    size_t begin = end - 1;
+    uint32_t rank = kr.rank[kr.order[begin]];
+    while (begin > 0 && kr.rank[kr.order[begin - 1]] == rank) --begin;
+    for (size_t j = begin; j < end; ++j) take(kr.order[j]);
+    end = begin;
+  }
+  return out;
 }
 
 net::awaitable<void> sort(session& s, std::string_view args, bool by_uid) {
@@ -257,6 +294,12 @@ net::awaitable<std::optional<std::vector<size_t>>> sort_order(
     // order (RFC 5256 §3), the list's.
     auto& list = keys.list;
     const size_t width = criteria.size(), n = list.size();
+    if (auto walked = walk_order(keys, criteria)) {
+      std::vector<size_t> order;
+      order.reserve(n);
+      for (auto i : *walked) order.push_back(static_cast<size_t>(list[i].match - hits));
+      return order;
+    }
     std::vector<int64_t> values(n * width);
     for (size_t i = 0; i < n; ++i)
       for (size_t j = 0; j < width; ++j) {

@@ -8,6 +8,7 @@ timeouts); fixed pauses appear only where time is the subject (trickling one
 byte per second, the rate of repeated log lines)."""
 import base64
 import datetime
+import json
 import os
 import poplib
 import re
@@ -39,6 +40,15 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+def pop3_sessions(node):
+    """POP3 sessions in the node's session table (`postern session list`)."""
+    r = node.cli("--json", "session", "list", "--protocol", "pop3", check=False)
+    try:
+        return len(json.loads(r.stdout)["items"])
+    except (ValueError, KeyError):
+        return 0
 
 
 def accepted(pid, socks):
@@ -342,6 +352,10 @@ class SilentImplicitTls(SharedNodeTest):
         for s in silent:
             self.addCleanup(s.close)
         wait_until(lambda: accepted(pid, silent), 5, "the server to accept both connections")
+        # accept() is not yet admission: each connection is counted once its
+        # session has read the settings (on the blocking pool, slow on a
+        # loaded machine) and shows in the session table.
+        wait_until(lambda: pop3_sessions(self.node) >= 2, 10, "both connections to be counted")
 
         problems = []
         third = None

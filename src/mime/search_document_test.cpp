@@ -63,6 +63,25 @@ TEST(SearchFold, FuzzyTrigramsAndScores) {
   EXPECT_EQ(fuzzy_match(long_needle.substr(1), long_needle), 0);
 }
 
+TEST(SearchFold, WordsAreRunsOfLettersMarksAndDigits) {
+  EXPECT_EQ(
+      words_of("hello, w\u00f6rld_x2 \u0928\u092e\u0938\u094d\u0924\u0947 a@b.org"),
+      (std::vector<std::string_view>{"hello", "w\u00f6rld", "x2",
+                                     "\u0928\u092e\u0938\u094d\u0924\u0947", "a", "b", "org"}));
+  EXPECT_TRUE(words_of(" -- \x1f ").empty());
+}
+
+TEST(SearchFold, FuzzyMatchesWordByWord) {
+  // Every word of the needle must be matched by a word of the text.
+  EXPECT_GT(fuzzy_match("the quarterly numbers and the report", "quartely report"), 0);
+  EXPECT_EQ(fuzzy_match("the quarterly numbers", "quartely report"), 0);
+  // Trigrams are not gathered across words: "quarterly" is not in "quar terly".
+  EXPECT_EQ(fuzzy_match("quar terly", "quarterly"), 0);
+  // A needle of separators only is matched as it is.
+  EXPECT_EQ(fuzzy_match("a -- b", " -- "), 100);
+  EXPECT_EQ(fuzzy_match("a - b", " -- "), 0);
+}
+
 TEST(HtmlText, TagsScriptsStylesAndReferences) {
   EXPECT_EQ(html_to_text("<p>Hello <b>wor</b>ld</p><p>next</p>"), "Hello world next");
   EXPECT_EQ(html_to_text("<style>p{color:red}</style><script>var x='<p>';</script>Text"), "Text");

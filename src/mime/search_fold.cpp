@@ -6,6 +6,7 @@
 #include <unicode/uscript.h>
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
+#include <unicode/utf8.h>
 
 #include <algorithm>
 
@@ -119,14 +120,62 @@ uint8_t fuzzy_score(uint32_t found, uint32_t total) {
   return static_cast<uint8_t>(std::clamp<uint32_t>(found * 100 / total, 1, 100));
 }
 
-uint8_t fuzzy_match(std::string_view text, std::string_view needle) {
-  auto grams = trigrams(needle);
-  if (grams.empty() || grams.size() > max_fuzzy_trigrams)
-    return text.find(needle) != std::string_view::npos ? 100 : 0;
+std::vector<std::string_view> words_of(std::string_view folded) {
+  constexpr uint32_t word_mask = U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK | U_GC_CO_MASK;
+  std::vector<std::string_view> out;
+  const auto* p = reinterpret_cast<const uint8_t*>(folded.data());
+  const auto n = static_cast<int32_t>(folded.size());
+  int32_t i = 0, start = -1;
+  while (i < n) {
+    const int32_t at = i;
+    UChar32 c;
+    U8_NEXT(p, i, n, c);
+    const bool in_word = c >= 0 && (U_GET_GC_MASK(c) & word_mask) != 0;
+    if (in_word && start < 0) start = at;
+    if (!in_word && start >= 0) {
+      out.push_back(folded.substr(static_cast<size_t>(start), static_cast<size_t>(at - start)));
+      start = -1;
+    }
+  }
+  if (start >= 0) out.push_back(folded.substr(static_cast<size_t>(start)));
+  return out;
+}
+
+uint8_t fuzzy_word_score(std::string_view text_word, std::string_view needle_word,
+                         const std::vector<std::string>& grams) {
+  if (grams.empty()) return text_word.find(needle_word) != std::string_view::npos ? 100 : 0;
   uint32_t found = 0;
-  for (auto& g : grams) found += text.find(g) != std::string_view::npos;
+  for (auto& g : grams) found += text_word.find(g) != std::string_view::npos;
   const auto total = static_cast<uint32_t>(grams.size());
   return fuzzy_enough(found, total) ? fuzzy_score(found, total) : 0;
+}
+
+uint8_t fuzzy_mean(const std::vector<uint8_t>& word_scores) {
+  if (word_scores.empty()) return 0;
+  uint32_t sum = 0;
+  for (auto s : word_scores) {
+    if (s == 0) return 0;
+    sum += s;
+  }
+  return static_cast<uint8_t>(
+      std::clamp<uint32_t>(sum / static_cast<uint32_t>(word_scores.size()), 1, 100));
+}
+
+uint8_t fuzzy_match(std::string_view text, std::string_view needle) {
+  auto words = words_of(needle);
+  std::vector<std::vector<std::string>> grams;
+  size_t total = 0;
+  for (auto w : words) {
+    grams.push_back(trigrams(w));
+    total += grams.back().size();
+  }
+  if (words.empty() || total > max_fuzzy_trigrams)
+    return text.find(needle) != std::string_view::npos ? 100 : 0;
+  std::vector<uint8_t> best(words.size(), 0);
+  for (auto tw : words_of(text))
+    for (size_t i = 0; i < words.size(); ++i)
+      if (best[i] < 100) best[i] = std::max(best[i], fuzzy_word_score(tw, words[i], grams[i]));
+  return fuzzy_mean(best);
 }
 
 std::string search_fold(std::string_view utf8) {

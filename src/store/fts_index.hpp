@@ -1,13 +1,25 @@
 // A user's full-text index: `fts.sqlite` beside the mailbox's index.sqlite, one
-// SQLite FTS5 row per message file (blob id as rowid, so COPY and MOVE cost the
-// index nothing), holding the message's search_document (mime/search_document).
+// row per message file (blob id as rowid, so COPY and MOVE cost the index
+// nothing), holding the message's search_document (mime/search_document).
 //
-// Matching: the trigram tokenizer over text already search_fold()ed, so a
-// phrase query of the folded needle finds exactly the rows whose field holds
-// it as a substring (RFC 9051 §6.4.4 semantics, not word matching): every
-// trigram of the needle at consecutive positions. Needles under three
-// characters have no trigram; they are answered with instr() over the stored
-// text (a scan, exact all the same).
+// Three tables (format 2; an older file is emptied and every message queued
+// again, see upgraded()):
+// - words: FTS5 over the document's folded fields, cut into words by FTS5's
+//   unicode61 tokenizer (fts_words.hpp), detail=column: which messages hold
+//   a word in which field. It also keeps the text itself, to check
+//   candidates against and to rebuild from.
+// - terms + vocab: every distinct word the index has met, and an FTS5
+//   trigram index over them, so "the words containing `port`" is a lookup.
+// - truncated: messages SEARCH must read itself (text cut at
+//   max_indexed_text, or a word the index would not hold as it is).
+//
+// Matching keeps RFC 9051 §6.4.4's substring semantics exactly: a needle
+// that is one word is in a field iff one of the field's words contains it,
+// so the answer is the messages holding any word of the vocabulary that
+// contains it; a longer needle's words (whole, at the start or end of a
+// word) give candidates that are then checked against the stored text.
+// Needles whose words the vocabulary cannot narrow (under three characters,
+// or in more than max_terms words) are answered by reading the stored text.
 //
 // Durability: the index can always be rebuilt from the mailbox, so it commits
 // with synchronous=NORMAL (it survives the process being killed; after power
@@ -30,6 +42,7 @@
 #include "base/error.hpp"
 #include "db/sqlite.hpp"
 #include "mime/search_document.hpp"
+#include "store/fts_words.hpp"
 #include "store/store.hpp"
 
 namespace postern::store {
@@ -37,6 +50,10 @@ namespace postern::store {
 class fts_index {
  public:
   static base::result<std::unique_ptr<fts_index>> open(const std::string& path);
+  ~fts_index();
+  // The file held an older format and was emptied: every message must be
+  // queued for the index again.
+  bool upgraded() const { return upgraded_; }
 
   // Stores (or replaces) these documents and forgets `gone`, in one transaction.
   base::status put(std::span<const std::pair<int64_t, mime::search_document>> docs,
@@ -44,10 +61,8 @@ class fts_index {
   // Blob ids whose `field` contains `folded` (already search_fold()ed, not
   // empty), ascending.
   base::result<std::vector<int64_t>> match(text_field field, std::string_view folded);
-  // SEARCH=FUZZY (RFC 6203): blob ids whose `field` holds at least two thirds
-  // of the distinct trigrams of `folded`, ascending, each with its score (the
-  // share of trigrams found, 1-100). A needle under three characters has no
-  // trigram: it is matched exactly, with 100.
+  // SEARCH=FUZZY (RFC 6203): blob ids whose `field` matches `folded` as
+  // mime::fuzzy_match() says (word by word), ascending, each with its score.
   base::result<std::pair<std::vector<int64_t>, std::vector<uint8_t>>> match_fuzzy(
       text_field field, std::string_view folded);
   // Blob ids whose text was cut at max_indexed_text: SEARCH reads those itself.
@@ -64,8 +79,11 @@ class fts_index {
 
  private:
   explicit fts_index(db::database db) : db_(std::move(db)) {}
+  struct impl;
   std::mutex mu_;
   db::database db_;
+  std::unique_ptr<word_tokenizer> words_;  // of db_: ends before it
+  bool upgraded_ = false;
 };
 
 }  // namespace postern::store

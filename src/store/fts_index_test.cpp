@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <random>
 
+#include "db/sqlite.hpp"
 #include "mime/search_fold.hpp"
 #include "store/store.hpp"
 
@@ -131,6 +133,133 @@ TEST(FullTextIndex, CheckFindsMissingAndStaleEntriesAndRepairFixesThem) {
   EXPECT_TRUE(again->findings.empty());
   auto a = mb->search_text(std::vector<text_query>{{text_field::body, "second"}});
   EXPECT_EQ(a->hits[0].size(), 1u);
+  std::filesystem::remove_all(dir);
+}
+
+// Whatever the needle, the index's answer is exactly the messages whose
+// folded body holds it (RFC 9051 §6.4.4), word parts, word edges, phrases,
+// punctuation and all: checked against a plain substring search over random
+// texts and random needles cut out of them.
+TEST(FullTextIndex, AnswersAreExactlyTheSubstringMatches) {
+  auto dir = temp_dir();
+  auto st = make_sqlite_store(dir);
+  auto mb = *st->open(1);
+  const std::vector<std::string> vocabulary = {
+      "port",       "report", "reports", "portable",  "sport",      "airport",
+      "re",         "po",     "x",       "caf\u00e9", "Caf\u00e9s", "\u00fcber",
+      "na\u00efve", "ab12",   "12ab",    "sender",    "example"};
+  const std::vector<std::string> glue = {" ", "  ", ", ", ".", "-", "@", ": ", "/"};
+  std::mt19937 rng(42);
+  auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 120; ++i) {
+    std::string body;
+    const int n = 1 + static_cast<int>(rng() % 12);
+    for (int k = 0; k < n; ++k) body += (k ? pick(glue) : "") + pick(vocabulary);
+    bodies.push_back(body);
+    ASSERT_TRUE(mb->append("INBOX", {mail("m" + std::to_string(i), body), 0, 0}));
+  }
+  ASSERT_TRUE(mb->index_queued(1000));
+  std::vector<std::string> folded;
+  for (auto& b : bodies) folded.push_back(mime::search_fold(b));
+  std::vector<std::string> needles = {
+      "port", " port", "port ", "report,", "rt, re",    "caf\u00e9",      "CAFE", "uber", "a",
+      "12",   "2a",    "@",     " ",       "ab12-12ab", "sender@example", "zzz",  "po.",  "xx"};
+  for (int i = 0; i < 200; ++i) {
+    auto& f = folded[rng() % folded.size()];
+    const size_t from = rng() % f.size();
+    needles.push_back(f.substr(from, 1 + rng() % std::min<size_t>(14, f.size() - from)));
+  }
+  std::vector<text_query> q;
+  for (auto& n : needles) q.push_back({text_field::body, mime::search_fold(n)});
+  auto a = mb->search_text(q);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->unindexed.empty());
+  for (size_t i = 0; i < needles.size(); ++i) {
+    std::vector<uint32_t> expected;
+    for (size_t m = 0; m < folded.size(); ++m)
+      if (folded[m].find(q[i].folded) != std::string::npos)
+        expected.push_back(static_cast<uint32_t>(m + 1));
+    EXPECT_EQ(uids_of(*mb, *a, i), expected) << "needle '" << needles[i] << "'";
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// FUZZY from the index scores every message as mime::fuzzy_match() scores
+// its text in memory (what SEARCH does before a message is indexed).
+TEST(FullTextIndex, FuzzyFromTheIndexAgreesWithTheTextInMemory) {
+  auto dir = temp_dir();
+  auto st = make_sqlite_store(dir);
+  auto mb = *st->open(1);
+  const std::vector<std::string> bodies = {"the quarterly report is ready",
+                                           "the quartely numbers",
+                                           "report quarterly",
+                                           "we receive mail",
+                                           "recieve it",
+                                           "quarter",
+                                           "nothing alike here",
+                                           "rep ort quar terly",
+                                           "reports quarterlies"};
+  for (auto& b : bodies) ASSERT_TRUE(mb->append("INBOX", {mail("s", b), 0, 0}));
+  ASSERT_TRUE(mb->index_queued(100));
+  const std::vector<std::string> needles = {"quarterly report", "receive", "quartely",
+                                            "report",           "qu",      "recieve"};
+  std::vector<text_query> q;
+  for (auto& n : needles) q.push_back({text_field::body, n, true});
+  auto a = mb->search_text(q);
+  ASSERT_TRUE(a);
+  auto metas = mb->list("INBOX");
+  for (size_t i = 0; i < needles.size(); ++i) {
+    for (size_t m = 0; m < bodies.size(); ++m) {
+      const auto blob = static_cast<int64_t>((*metas)[m].blob_id);
+      auto& hits = a->hits[i];
+      auto it = std::find(hits.begin(), hits.end(), blob);
+      const uint8_t got =
+          it == hits.end() ? 0 : a->scores[i][static_cast<size_t>(it - hits.begin())];
+      EXPECT_EQ(got, mime::fuzzy_match(bodies[m], needles[i]))
+          << "'" << needles[i] << "' in '" << bodies[m] << "'";
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// An index of the earlier trigram format is emptied when opened, and every
+// message is queued for the indexer again.
+TEST(FullTextIndex, AnIndexOfTheOlderFormatIsBuiltAgain) {
+  auto dir = temp_dir();
+  {
+    auto st = make_sqlite_store(dir);
+    auto mb = *st->open(1);
+    ASSERT_TRUE(mb->append("INBOX", {mail("one", "first body"), 0, 0}));
+    ASSERT_TRUE(mb->append("INBOX", {mail("two", "second body"), 0, 0}));
+    ASSERT_TRUE(mb->index_queued(100));
+  }
+  {
+    // The file as format 1 left it.
+    std::filesystem::remove(dir + "/mail/1/fts.sqlite");
+    auto old = db::database::open(dir + "/mail/1/fts.sqlite", true);
+    ASSERT_TRUE(old);
+    ASSERT_TRUE(old->exec(
+        "CREATE VIRTUAL TABLE docs USING fts5(subject, from_addr, to_addr, cc_addr, bcc_addr,"
+        " headers, body, tokenize = 'trigram case_sensitive 1');"
+        "CREATE TABLE truncated(blob INTEGER PRIMARY KEY);"
+        "INSERT INTO docs(rowid, body) VALUES(1, 'stale text')"));
+  }
+  auto st = make_sqlite_store(dir);
+  auto mb = *st->open(1);
+  auto before = mb->search_text(std::vector<text_query>{{text_field::body, "second"}});
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->unindexed.size(), 2u);  // queued again: SEARCH reads them meanwhile
+  ASSERT_TRUE(mb->index_queued(100));
+  auto after = mb->search_text(
+      std::vector<text_query>{{text_field::body, "second"}, {text_field::body, "stale"}});
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->unindexed.empty());
+  EXPECT_EQ(uids_of(*mb, *after, 0), (std::vector<uint32_t>{2}));
+  EXPECT_TRUE(after->hits[1].empty());
+  auto rep = mb->check(check_mode::check);
+  ASSERT_TRUE(rep);
+  EXPECT_TRUE(rep->findings.empty());
   std::filesystem::remove_all(dir);
 }
 

@@ -57,13 +57,32 @@ void sqlite_mailbox::forget_indexed(std::span<const uint64_t> blobs) {
 }
 
 base::result<fts_index*> sqlite_mailbox::text_index() {
-  std::lock_guard lock(fts_mu_);
-  if (!fts_) {
-    auto opened = fts_index::open(root_ + "/fts.sqlite");
-    if (!opened) return opened.err();
-    fts_ = std::move(*opened);
+  fts_index* idx = nullptr;
+  bool upgraded = false;
+  {
+    std::lock_guard lock(fts_mu_);
+    if (!fts_) {
+      auto opened = fts_index::open(root_ + "/fts.sqlite");
+      if (!opened) return opened.err();
+      fts_ = std::move(*opened);
+      upgraded = fts_->upgraded();
+    }
+    idx = fts_.get();
   }
-  return fts_.get();
+  if (upgraded) {
+    // An index of an older format was emptied: every message again. (Not
+    // under fts_mu_: an expunge holds db_mu_ and then takes fts_mu_.)
+    std::lock_guard lock(db_mu_);
+    db::transaction txn(db_, db::sync_mode::deferred);
+    if (auto s = txn.begin(); !s) return s.err();
+    if (auto s =
+            db_.exec("INSERT OR IGNORE INTO fts_queue(blob) SELECT DISTINCT blob FROM messages");
+        !s)
+      return s.err();
+    if (auto s = txn.commit(); !s) return s.err();
+  }
+  if (upgraded) announce_queued();
+  return idx;
 }
 
 base::result<mailbox::index_progress> sqlite_mailbox::index_queued(size_t max) {

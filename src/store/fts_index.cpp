@@ -34,8 +34,10 @@ constexpr size_t few_candidates = 64;
 // thousand words costs eight lookups and the checks).
 constexpr size_t max_needle_lookups = 8;
 
-// Up to this many words are one FTS5 OR query; more are looked up one by
-// one (FTS5's OR steps through all its children for every row it returns).
+// Words are looked up this many to an FTS5 OR query: fewer queries, and
+// FTS5's OR, which steps through all its children for every row it returns,
+// stays cheap (100,000 messages, the 2,494 words containing "ing", one
+// segment: 71 ms 16 to a query, 102 ms one by one, 86 ms 64 to a query).
 constexpr size_t or_query_terms = 16;
 
 std::string schema_sql() {
@@ -182,7 +184,7 @@ struct fts_index::impl {
     std::vector<int64_t> out;
     const char* sql = "SELECT rowid FROM words WHERE words MATCH ?";
     for (size_t i = 0; i < terms.size();) {
-      const size_t n = terms.size() - i <= or_query_terms ? terms.size() - i : 1;
+      const size_t n = std::min(or_query_terms, terms.size() - i);
       std::string q = fmt::format("{} : (", column_filter(field));
       for (size_t k = 0; k < n; ++k) {
         if (k) q += " OR ";

@@ -74,11 +74,15 @@ void text_indexer::index_user(int64_t user_id) {
       return;  // tried again at its next wake
     }
     indexed_ += turn->indexed;
-    std::lock_guard lock(mu_);
     if (turn->queued == 0) {
-      queued_.erase(user_id);
+      {
+        std::lock_guard lock(mu_);
+        queued_.erase(user_id);
+      }
+      tidy(**mb);
       return;
     }
+    std::lock_guard lock(mu_);
     queued_[user_id] = turn->queued;
     // Another mailbox waiting gets its turn between batches, and fewer than
     // a batch left wait for the next gathering.
@@ -86,6 +90,25 @@ void text_indexer::index_user(int64_t user_id) {
       if (!stopping_ && waiting_.insert(user_id).second) order_.push_back(user_id);
       return;
     }
+  }
+}
+
+void text_indexer::tidy(store::mailbox& mb) {
+  for (;;) {
+    {
+      // Another mailbox's messages come first: the tidying goes on after
+      // this mailbox's next turn.
+      std::lock_guard lock(mu_);
+      if (stopping_ || !order_.empty()) return;
+    }
+    auto more = mb.tidy_index();
+    if (!more) {
+      observe::log(observe::level::warning, "index", "",
+                   "tidying a full-text index failed: {} ({})", more.err().message,
+                   more.err().detail);
+      return;
+    }
+    if (!*more) return;
   }
 }
 

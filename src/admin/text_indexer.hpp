@@ -61,6 +61,9 @@ class text_indexer {
   void loop();
   void sweep();
   void index_user(int64_t user_id);
+  // Merges what index_queued() left of one mailbox's index while no other
+  // mailbox waits (store::mailbox::tidy_index).
+  void tidy(store::mailbox& mb);
 
   store::store& store_;
   std::string data_dir_;

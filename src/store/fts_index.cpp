@@ -50,6 +50,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5(
   term, content = 'terms', content_rowid = 'id', detail = none,
   tokenize = 'trigram case_sensitive 1');
 CREATE TABLE IF NOT EXISTS truncated(blob INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS counts(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO counts VALUES('documents', 0), ('added since merge', 0);
 PRAGMA user_version = {};
 )sql",
                      word_tokenizer_spec, format_version);
@@ -464,10 +466,12 @@ base::status fts_index::put(std::span<const std::pair<int64_t, mime::search_docu
   if (!del_cut) return del_cut.err();
   if (!ins) return ins.err();
   if (!cut) return cut.err();
+  int64_t removed = 0;
   auto remove = [&](int64_t id) -> base::status {
     del->reset();
     del->bind(1, id);
     if (del->step() != db::step_result::done) return db_.error_of("removing from the text index");
+    removed += db_.changes();
     del_cut->reset();
     del_cut->bind(1, id);
     if (del_cut->step() != db::step_result::done)
@@ -507,6 +511,15 @@ base::status fts_index::put(std::span<const std::pair<int64_t, mime::search_docu
       if (cut->step() != db::step_result::done) return db_.error_of("adding to the text index");
     }
   }
+  auto count = db_.prepare("UPDATE counts SET value = value + ? WHERE name = ?");
+  if (!count) return count.err();
+  const auto added = static_cast<int64_t>(docs.size());
+  for (auto [name, delta] : {std::pair<const char*, int64_t>{"documents", added - removed},
+                             {"added since merge", added}}) {
+    count->reset();
+    count->bind(1, delta).bind(2, name);
+    if (count->step() != db::step_result::done) return db_.error_of("counting the text index");
+  }
   auto add_term = db_.prepare("INSERT OR IGNORE INTO terms(term) VALUES(?)");
   auto add_vocab = db_.prepare("INSERT INTO vocab(rowid, term) VALUES(?, ?)");
   if (!add_term) return add_term.err();
@@ -523,6 +536,32 @@ base::status fts_index::put(std::span<const std::pair<int64_t, mime::search_docu
       return db_.error_of("adding to the text index's vocabulary");
   }
   return txn.commit();
+}
+
+base::result<bool> fts_index::merge_step() {
+  std::lock_guard lock(mu_);
+  auto read = db_.prepare(
+      "SELECT (SELECT value FROM counts WHERE name = 'documents'),"
+      " (SELECT value FROM counts WHERE name = 'added since merge')");
+  if (!read) return read.err();
+  if (read->step() != db::step_result::row) return db_.error_of("counting the text index");
+  const int64_t documents = read->int64(0), added = read->int64(1);
+  read->reset();
+  if (added < std::max(merge_after, documents / 2)) return false;
+  db::transaction txn(db_, db::sync_mode::deferred);
+  if (auto s = txn.begin(); !s) return s.err();
+  // A negative page count merges segments of any level (FTS5 'merge'). The
+  // command is one change itself; FTS5 says it did work when the total
+  // changes moved by two or more.
+  const int before = sqlite3_total_changes(db_.handle());
+  if (auto s = db_.exec("INSERT INTO words(words, rank) VALUES('merge', -1000)"); !s)
+    return s.err();
+  const bool worked = sqlite3_total_changes(db_.handle()) - before >= 2;
+  if (!worked)
+    if (auto s = db_.exec("UPDATE counts SET value = 0 WHERE name = 'added since merge'"); !s)
+      return s.err();
+  if (auto s = txn.commit(); !s) return s.err();
+  return worked;
 }
 
 base::result<std::vector<int64_t>> fts_index::match(text_field field, std::string_view folded) {
@@ -565,6 +604,7 @@ base::status fts_index::clear() {
   db::transaction txn(db_, db::sync_mode::deferred);
   if (auto s = txn.begin(); !s) return s;
   if (auto s = db_.exec("DELETE FROM words; DELETE FROM truncated; DELETE FROM terms;"
+                        " UPDATE counts SET value = 0;"
                         " INSERT INTO vocab(vocab) VALUES('delete-all');");
       !s)
     return s;

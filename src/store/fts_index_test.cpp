@@ -263,4 +263,61 @@ TEST(FullTextIndex, AnIndexOfTheOlderFormatIsBuiltAgain) {
   std::filesystem::remove_all(dir);
 }
 
+// Once as many documents were added as merge_after (and half of all), the
+// segments are merged step by step; answers stay the same, and with nothing
+// added since, there is nothing to merge.
+TEST(FullTextIndex, SegmentsAreMergedOnceEnoughWasAdded) {
+  auto dir = temp_dir();
+  std::filesystem::create_directories(dir);
+  auto idx = fts_index::open(dir + "/fts.sqlite");
+  ASSERT_TRUE(idx);
+  auto batch = [&](int64_t from, int64_t n) {
+    std::vector<std::pair<int64_t, mime::search_document>> docs;
+    for (int64_t id = from; id < from + n; ++id) {
+      mime::search_document d;
+      d.body = "word" + std::to_string(id % 97) + " common text number" + std::to_string(id);
+      docs.emplace_back(id, std::move(d));
+    }
+    ASSERT_TRUE((*idx)->put(docs, {}));
+  };
+  batch(1, 500);
+  auto early = (*idx)->merge_step();
+  ASSERT_TRUE(early);
+  EXPECT_FALSE(*early);  // fewer than merge_after added: nothing yet
+  for (int64_t from = 501; from < 1501; from += 100) batch(from, 100);
+  auto before = (*idx)->match(text_field::body, "word42");
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->size(), 16u);  // 42, 139, ... 1497
+  auto first = (*idx)->merge_step();
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(*first);  // eleven segments: work to do
+  int steps = 1;
+  for (;;) {
+    auto more = (*idx)->merge_step();
+    ASSERT_TRUE(more);
+    if (!*more) break;
+    ASSERT_LT(++steps, 1000);
+  }
+  auto after = (*idx)->match(text_field::body, "word42");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(*after, *before);
+  auto again = (*idx)->merge_step();
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+  EXPECT_TRUE((*idx)->integrity());
+  // The repair's rebuild makes words, terms and vocabulary again from the
+  // stored text: the same answers, a word part included.
+  ASSERT_TRUE((*idx)->rebuild());
+  EXPECT_TRUE((*idx)->integrity());
+  auto rebuilt = (*idx)->match(text_field::body, "word42");
+  ASSERT_TRUE(rebuilt);
+  EXPECT_EQ(*rebuilt, *before);
+  auto part = (*idx)->match(text_field::body, "mber149");
+  ASSERT_TRUE(part);
+  EXPECT_EQ(*part, (std::vector<int64_t>{149, 1490, 1491, 1492, 1493, 1494, 1495, 1496, 1497, 1498,
+                                         1499}));
+  idx->reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace postern::store

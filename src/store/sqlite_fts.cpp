@@ -166,6 +166,12 @@ base::result<mailbox::index_progress> sqlite_mailbox::index_queued(size_t max) {
   return index_progress{docs.size(), static_cast<size_t>(left->int64(0))};
 }
 
+base::result<bool> sqlite_mailbox::tidy_index() {
+  auto idx = text_index();
+  if (!idx) return idx.err();
+  return (*idx)->merge_step();
+}
+
 base::result<text_answer> sqlite_mailbox::search_text(std::span<const text_query> queries) {
   auto idx = text_index();
   if (!idx) return idx.err();

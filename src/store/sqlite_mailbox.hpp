@@ -69,6 +69,7 @@ class sqlite_mailbox final : public mailbox {
   base::result<text_answer> search_text(std::span<const text_query> queries) override;
   base::result<index_progress> index_queued(size_t max) override;
   base::result<size_t> reindex(std::string_view folder) override;
+  base::result<bool> tidy_index() override;
   base::result<std::pair<uint64_t, uint64_t>> index_state() override;
   // When SQLite cannot repair the index in place: builds a new one beside it
   // from what the damaged one still reads (folders, UIDs' order, flags) and

@@ -363,6 +363,9 @@ class mailbox {
   virtual base::result<size_t> reindex(std::string_view) {
     return base::error{base::errc::unavailable, "this store keeps no full-text index", ""};
   }
+  // One step of tidying the index once it has grown enough (for SQLite:
+  // merging its segments, fts_index::merge_step); true while there is more.
+  virtual base::result<bool> tidy_index() { return false; }
   // Messages queued for the index and the index's bytes on disk.
   virtual base::result<std::pair<uint64_t, uint64_t>> index_state() {
     return std::pair<uint64_t, uint64_t>{0, 0};

@@ -109,6 +109,10 @@ void text_indexer::tidy(store::mailbox& mb) {
       return;
     }
     if (!*more) return;
+    // A SEARCH waiting for the index's lock gets it between two steps (a
+    // mutex is not fair: this loop would take it straight back).
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, tidy_pause, [&] { return stopping_ || !order_.empty(); });
   }
 }
 

@@ -56,6 +56,8 @@ class text_indexer {
   // arriving one by one are indexed together (SEARCH reads a message the
   // index does not hold yet itself, so waiting changes no answer).
   static constexpr std::chrono::milliseconds gather{250};
+  // Between two steps of tidying an index (merging its segments).
+  static constexpr std::chrono::milliseconds tidy_pause{20};
 
  private:
   void loop();

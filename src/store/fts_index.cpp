@@ -559,8 +559,7 @@ base::result<bool> fts_index::merge_step() {
   // command is one change itself; FTS5 says it did work when the total
   // changes moved by two or more.
   const int before = sqlite3_total_changes(db_.handle());
-  if (auto s = db_.exec("INSERT INTO words(words, rank) VALUES('merge', -1000)"); !s)
-    return s.err();
+  if (auto s = db_.exec("INSERT INTO words(words, rank) VALUES('merge', -500)"); !s) return s.err();
   const bool worked = sqlite3_total_changes(db_.handle()) - before >= 2;
   if (!worked)
     if (auto s = db_.exec("UPDATE counts SET value = 0 WHERE name = 'added since merge'"); !s)

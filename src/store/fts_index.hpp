@@ -69,7 +69,7 @@ class fts_index {
   // documents added since the last merge are half of all there are (and at
   // least merge_after): each word lookup then reads one segment instead of a
   // dozen (100,000 messages: 40 µs a word instead of 100). A step writes at
-  // most a few MiB and holds the lock only that long. True while there is
+  // most 500 pages and holds the lock only that long. True while there is
   // more to merge.
   static constexpr int64_t merge_after = 1000;
   base::result<bool> merge_step();

@@ -4,7 +4,7 @@ ASAN_DIR ?= build-asan
 CMAKE_FLAGS ?= -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test run asan fuzz bench-smoke bench clean format
+.PHONY: all deps build test run deb asan fuzz bench-smoke bench clean format
 
 all: build
 
@@ -23,6 +23,10 @@ test: build
 run: build
 	@scripts/first-run var $(BUILD_DIR)/postern
 	$(BUILD_DIR)/postern serve --config var/postern.toml
+
+# The Debian package, build/postern_VERSION_ARCH.deb (cmake/packaging.cmake).
+deb: build
+	cd $(BUILD_DIR) && cpack -G DEB
 
 # A small quarantine keeps the RSS bounds of the memory tests meaningful:
 # ASan's default 256 MiB of freed-but-held memory would swamp them.

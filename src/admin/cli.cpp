@@ -3,6 +3,7 @@
 // or, while the node is not running, on the data folder directly (only the
 // commands that need no running node).
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -14,7 +15,9 @@
 #include "admin/command_registry.hpp"
 #include "admin/commands.hpp"
 #include "admin/connectivity_probe.hpp"
+#include "admin/data_owner.hpp"
 #include "admin/json_codec.hpp"
+#include "admin/manual.hpp"
 #include "base/strings.hpp"
 #include "directory/directory.hpp"
 #include "store/store.hpp"
@@ -231,12 +234,15 @@ int execute(const node_config& cfg, const command_spec& spec, const arguments& a
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-  CLI::App app{"Postern mail access server: POP3, IMAP and LMTP over one durable mailbox store"};
+  CLI::App app{
+      "Postern mail access server: POP3, IMAP, submission and LMTP over one durable mailbox "
+      "store"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "postern " POSTERN_VERSION);
   std::string config_path = "/etc/postern/postern.toml";
   app.add_option("--config,-c", config_path, "node configuration file (TOML)")
-      ->envname("POSTERN_CONFIG");
+      ->envname("POSTERN_CONFIG")
+      ->capture_default_str();
   bool json = false;
   app.add_flag("--json", json, "print the answer as JSON");
 
@@ -280,6 +286,14 @@ int run_cli(int argc, char** argv) {
                      "--config)");
   test_cmd->fallthrough();
 
+  // Hidden (no group): what the build turns into the man pages.
+  auto* manual_cmd = app.add_subcommand("manual", "print a manual page as roff");
+  manual_cmd->group("");
+  std::string manual_page;
+  manual_cmd->add_option("page", manual_page, "postern.8 or postern.toml.5")
+      ->required()
+      ->check(CLI::IsMember({"postern.8", "postern.toml.5"}));
+
   std::vector<std::unique_ptr<bound_command>> bound;
   for (auto& spec : commands()) {
     auto b = std::make_unique<bound_command>();
@@ -289,7 +303,8 @@ int run_cli(int argc, char** argv) {
   }
   // A group alone: `postern pop3` shows the settings like `postern pop3 get`.
   for (auto* group : app.get_subcommands([](CLI::App*) { return true; })) {
-    if (group == serve_cmd || group == deliver_cmd || group == test_cmd) continue;
+    if (group == serve_cmd || group == deliver_cmd || group == test_cmd || group == manual_cmd)
+      continue;
     auto name = group->get_name();
     auto* shown =
         find_command(name + " get") ? find_command(name + " get") : find_command(name + " list");
@@ -301,6 +316,11 @@ int run_cli(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : ex_usage;
+  }
+
+  if (*manual_cmd) {
+    fmt::print("{}", manual_page == "postern.8" ? manual_postern_8(app) : manual_postern_toml_5());
+    return ex_ok;
   }
 
   if (*test_cmd) {
@@ -345,7 +365,24 @@ int run_cli(int argc, char** argv) {
     fmt::print(stderr, "postern: {}\n", cfg.err().message);
     return ex_config;
   }
-  if (*serve_cmd) return serve(*cfg);
+  if (*serve_cmd) {
+    // As root over a folder that is another user's (the package's postern),
+    // every file the node created would become root's and the service could
+    // no longer write it.
+    if (auto owner = foreign_owner(cfg->data_dir); !owner.empty() && ::geteuid() == 0) {
+      fmt::print(stderr,
+                 "postern: cannot start: running as root, but data_dir {} belongs to {}: start "
+                 "the service (systemctl start postern), or run postern serve as {}\n",
+                 cfg->data_dir, owner, owner);
+      return ex_noperm;
+    }
+    return serve(*cfg);
+  }
+  // Every other command that may touch the data folder works as its owner.
+  if (auto s = act_as_data_owner(cfg->data_dir); !s) {
+    fmt::print(stderr, "postern: {}\n", s.err().message);
+    return ex_noperm;
+  }
   if (*deliver_cmd) return deliver(*cfg, address, sender);
   for (auto& b : bound) {
     if (!*b->app) continue;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "admin/config_keys.hpp"
 #include "admin/protocols.hpp"
 #include "directory/settings_schema.hpp"
 
@@ -25,10 +26,10 @@ std::string resolve(const std::string& base_dir, const std::string& p) {
   return (std::filesystem::path(base_dir) / p).lexically_normal().string();
 }
 
-// Checks every key of a table is one we know.
+// Checks every key of a table is one we know (config_keys.cpp).
 std::optional<base::error> check_keys(const node_config& c, const toml::table& t,
-                                      std::initializer_list<std::string_view> known,
-                                      std::string_view table_name) {
+                                      std::string_view table, std::string_view table_name) {
+  auto known = keys_of(table);
   for (auto& [k, v] : t) {
     bool ok = false;
     for (auto n : known) ok = ok || k.str() == n;
@@ -52,9 +53,7 @@ bool protocol_supported(const std::string& p) {
 // [relay]: the smarthost the outbound queue relays remote recipients through.
 static std::optional<base::error> parse_relay(node_config& c, const toml::table& t,
                                               const std::string& base_dir) {
-  if (auto e = check_keys(c, t, {"host", "port", "tls", "username", "password_file", "ca_file"},
-                          "[relay]"))
-    return e;
+  if (auto e = check_keys(c, t, "relay", "[relay]")) return e;
   auto& r = c.relay;
   r.origin = c.path + " [relay]";
   auto host = t["host"].value<std::string>();
@@ -122,11 +121,7 @@ base::result<node_config> load_config(const std::string& path) {
   auto base_dir = std::filesystem::path(path).parent_path().string();
   if (base_dir.empty()) base_dir = ".";
 
-  if (auto e = check_keys(c, root,
-                          {"data_dir", "role", "hostname", "threads", "shutdown_timeout", "tls",
-                           "listener", "relay"},
-                          "the top level"))
-    return *e;
+  if (auto e = check_keys(c, root, "", "the top level")) return *e;
 
   auto data_dir = root["data_dir"];
   if (!data_dir)
@@ -170,7 +165,7 @@ base::result<node_config> load_config(const std::string& path) {
   if (auto tls = root["tls"]) {
     auto* t = tls.as_table();
     if (!t) return config_error(c, &tls.node()->source(), "[tls] must be a table");
-    if (auto e = check_keys(c, *t, {"certificate", "key", "profile", "sni"}, "[tls]")) return *e;
+    if (auto e = check_keys(c, *t, "tls", "[tls]")) return *e;
     if (auto sni = (*t)["sni"]) {
       if (!sni.is_array_of_tables())
         return config_error(c, &sni.node()->source(),
@@ -181,7 +176,7 @@ base::result<node_config> load_config(const std::string& path) {
         ++index;
         auto& e = *node.as_table();
         auto name = fmt::format("[[tls.sni]] #{}", index);
-        if (auto err = check_keys(c, e, {"certificate", "key"}, name)) return *err;
+        if (auto err = check_keys(c, e, "tls.sni", name)) return *err;
         auto cert = e["certificate"].value<std::string>();
         auto key = e["key"].value<std::string>();
         if (!cert || !key)
@@ -231,10 +226,7 @@ base::result<node_config> load_config(const std::string& path) {
       ++index;
       auto& t = *node.as_table();
       auto name = fmt::format("[[listener]] #{}", index);
-      if (auto e = check_keys(
-              c, t, {"protocol", "address", "port", "tls", "certificate", "key", "client_ca"},
-              name))
-        return *e;
+      if (auto e = check_keys(c, t, "listener", name)) return *e;
       listener_config l;
       l.origin = fmt::format("{} {} line {}", c.path, name, t.source().begin.line);
       auto proto = t["protocol"].value<std::string>();
@@ -302,7 +294,10 @@ base::result<node_config> load_config(const std::string& path) {
           (c.tls_certificate.empty() || c.tls_key.empty()))
         return config_error(
             c, &t.source(),
-            fmt::format("{}: tls = \"{}\" needs [tls] certificate and key", name, mode));
+            fmt::format("{}: tls = \"{}\" needs a certificate, and none is configured: set [tls] "
+                        "certificate and key (PEM files the node's user can read), or this "
+                        "listener's own certificate and key",
+                        name, mode));
       if (!seen.insert({l.address, l.port}).second)
         return config_error(
             c, &t.source(),

@@ -31,6 +31,7 @@
 #include "net/tls.hpp"
 #include "observe/log.hpp"
 #include "observe/protocol_log.hpp"
+#include "observe/service_manager.hpp"
 #include "policy/connection_registry.hpp"
 #include "policy/login_defence.hpp"
 #include "queue/queue_store.hpp"
@@ -168,6 +169,16 @@ int serve(const node_config& cfg) {
   directory::warm_up_authentication();
   directory::user_cache users;
   session::core::session_table sessions;
+  // The journal's USER, PROTOCOL and REMOTE_ADDR of a session's lines.
+  observe::set_session_lookup(
+      [&sessions](std::string_view id) -> std::optional<observe::session_fields> {
+        auto found = sessions.find(std::string(id));
+        if (!found) return std::nullopt;
+        return observe::session_fields{found->protocol, found->user, found->remote_ip};
+      });
+  struct forget_session_lookup {
+    ~forget_session_lookup() { observe::set_session_lookup(nullptr); }
+  } forget_lookup_on_return;
   session::services svc{**dir, *mail,        settings, credentials, registry, defence,
                         users, cfg.hostname, 0};
   svc.sessions = &sessions;
@@ -314,9 +325,17 @@ int serve(const node_config& cfg) {
   ::pthread_setname_np(watcher.native_handle(), "postern-watch");
   observe::log(observe::level::info, "node", "", "serving from {} with {} I/O threads",
                cfg.data_dir, threads);
-  server.on_hangup([&node] {
+  auto status = fmt::format("serving from {}: {}", cfg.data_dir, base::join(node.listening, ", "));
+  server.on_started([&status] { observe::notify_ready(status); });
+  server.on_shutdown(
+      [] { observe::notify_stopping("stopping: sessions finish their command and say goodbye"); });
+  server.on_hangup([&node, &status] {
+    // Settings are live already (the directory); SIGHUP (systemctl reload)
+    // reloads what the files hold: certificates and keys.
+    observe::notify_reloading();
     observe::log(observe::level::info, "node", "", "SIGHUP: reloading certificates");
-    reload_certificates(node);
+    reload_certificates(node);  // logs each reload, and a refusal with its reason
+    observe::notify_ready(status);
   });
   server.run(cfg.shutdown_timeout);
   health.stop();

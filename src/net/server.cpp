@@ -114,6 +114,7 @@ void server::session_ended(connection* c) {
 
 void server::begin_shutdown() {
   if (shutting_down_.exchange(true)) return;
+  if (on_shutdown_) on_shutdown_();
   for (auto& l : listeners_) {
     asio::post(*contexts_[0], [l] {
       error_code ec;
@@ -164,6 +165,7 @@ void server::run(std::chrono::milliseconds shutdown_timeout) {
     hangup.async_wait(on_hup);
   };
   hangup.async_wait(on_hup);
+  if (on_started_) asio::post(*contexts_[0], on_started_);
   std::vector<std::thread> threads;
   for (size_t i = 1; i < contexts_.size(); ++i) {
     threads.emplace_back([ctx = contexts_[i].get()] {

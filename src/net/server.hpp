@@ -47,6 +47,10 @@ class server {
                                 session_handler handler);
   // Called (on the blocking pool) at each SIGHUP while run() runs.
   void on_hangup(std::function<void()> f) { on_hangup_ = std::move(f); }
+  // Called once run() handles signals and accepts (systemd's READY), and once
+  // when the graceful shutdown begins (STOPPING).
+  void on_started(std::function<void()> f) { on_started_ = std::move(f); }
+  void on_shutdown(std::function<void()> f) { on_shutdown_ = std::move(f); }
   // Runs until stopped. SIGINT/SIGTERM start the graceful shutdown; a second
   // signal, or `shutdown_timeout` after the first, stops at once.
   void run(std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(10));
@@ -71,6 +75,8 @@ class server {
   std::atomic<bool> shutting_down_{false};
   std::unique_ptr<asio::steady_timer> shutdown_timer_;
   std::function<void()> on_hangup_;
+  std::function<void()> on_started_;
+  std::function<void()> on_shutdown_;
 };
 
 }  // namespace postern::net

@@ -48,9 +48,11 @@ net::awaitable<login_outcome> attempt(session_base& s, std::string_view name, st
   auto& defence = s.svc.defence;
 
   if (auto refusal = defence.check(ip, limits.defence)) {
-    observe::log_limited(fmt::format("{} blocked {}", s.protocol, ip), observe::level::warning,
-                         s.protocol, s.id, "login for {} refused: {} (login_block_threshold)",
-                         base::printable(address, 100), refusal->message);
+    observe::log_limited_coded(fmt::format("{} blocked {}", s.protocol, ip),
+                               observe::level::warning, s.protocol, s.id,
+                               {refusal_code(s.protocol, login_outcome::kind::blocked), ip},
+                               "login for {} refused: {} (login_block_threshold)",
+                               base::printable(address, 100), refusal->message);
     out.what = login_outcome::kind::blocked;
     out.message = refusal->message;
     co_return out;
@@ -66,16 +68,18 @@ net::awaitable<login_outcome> attempt(session_base& s, std::string_view name, st
   if (!verified) {
     auto& e = verified.err();
     if (e.code != base::errc::not_found && e.code != base::errc::invalid_argument) {
-      observe::log(observe::level::error, s.protocol, s.id, "directory error during login: {} ({})",
-                   e.message, e.detail);
+      observe::log_coded(observe::level::error, s.protocol, s.id,
+                         {refusal_code(s.protocol, login_outcome::kind::unavailable), ip},
+                         "directory error during login: {} ({})", e.message, e.detail);
       out.what = login_outcome::kind::unavailable;
       out.error = e;
       co_return out;
     }
     auto pause = defence.record_failure(ip, address, limits.defence);
-    observe::log(observe::level::info, s.protocol, s.id,
-                 "login failed for {} from {}: {}; answering after {} ms",
-                 base::printable(address, 100), ip, e.message, pause.count());
+    observe::log_coded(observe::level::info, s.protocol, s.id,
+                       {refusal_code(s.protocol, login_outcome::kind::failed), ip},
+                       "login failed for {} from {}: {}; answering after {} ms",
+                       base::printable(address, 100), ip, e.message, pause.count());
     if (pause.count() > 0) {
       net::asio::steady_timer t(co_await net::asio::this_coro::executor, pause);
       co_await t.async_wait(net::use_nothrow);
@@ -92,26 +96,29 @@ net::awaitable<login_outcome> attempt(session_base& s, std::string_view name, st
                               base::to_upper(s.protocol), verified->address,
                               verified->role == "admin" ? ", which has the admin role" : "",
                               verified->address, s.protocol);
-    observe::log(observe::level::warning, s.protocol, s.id, "login of {} from {} refused: {}",
-                 verified->address, ip, out.message);
+    observe::log_coded(observe::level::warning, s.protocol, s.id,
+                       {refusal_code(s.protocol, out.what), ip}, "login of {} from {} refused: {}",
+                       verified->address, ip, out.message);
     co_return out;
   }
 
   auto lease =
       s.svc.registry.admit_user(s.protocol, verified->address, limits.max_connections_per_user);
   if (!lease) {
-    observe::log(observe::level::warning, s.protocol, s.id, "login of {} from {} refused: {}",
-                 verified->address, ip, lease.err().message);
     out.what = login_outcome::kind::user_limit;
+    observe::log_coded(observe::level::warning, s.protocol, s.id,
+                       {refusal_code(s.protocol, out.what), ip}, "login of {} from {} refused: {}",
+                       verified->address, ip, lease.err().message);
     out.message = lease.err().message;
     co_return out;
   }
   if (s.svc.budgets && limits.budget) {
     auto account = s.svc.budgets->account(s.protocol, verified->address, *limits.budget);
     if (auto refusal = account->login_refusal(*limits.budget)) {
-      observe::log(observe::level::warning, s.protocol, s.id, "login of {} from {} refused: {}",
-                   verified->address, ip, refusal->message);
       out.what = login_outcome::kind::throttled;
+      observe::log_coded(
+          observe::level::warning, s.protocol, s.id, {refusal_code(s.protocol, out.what), ip},
+          "login of {} from {} refused: {}", verified->address, ip, refusal->message);
       out.message = std::move(refusal->message);
       co_return out;
     }
@@ -124,6 +131,47 @@ net::awaitable<login_outcome> attempt(session_base& s, std::string_view name, st
 }
 
 }  // namespace
+
+std::string_view refusal_code(std::string_view protocol, login_outcome::kind k) {
+  using kind = login_outcome::kind;
+  if (protocol == "pop3") {
+    switch (k) {
+      case kind::user_limit:
+        return "IN-USE";
+      case kind::throttled:
+        return "LOGIN-DELAY";
+      case kind::unavailable:
+        return "SYS/TEMP";
+      default:
+        return k == kind::ok ? "" : "AUTH";
+    }
+  }
+  if (protocol == "imap") {
+    switch (k) {
+      case kind::ok:
+        return "";
+      case kind::failed:
+        return "AUTHENTICATIONFAILED";
+      case kind::blocked:
+      case kind::unavailable:
+        return "UNAVAILABLE";
+      case kind::disabled:
+        return "CONTACTADMIN";
+      case kind::user_limit:
+      case kind::throttled:
+        return "LIMIT";
+    }
+  }
+  switch (k) {  // submission
+    case kind::ok:
+      return "";
+    case kind::failed:
+    case kind::disabled:
+      return "5.7.8";
+    default:
+      return "4.7.0";
+  }
+}
 
 net::awaitable<login_outcome> log_in(session_base& s, std::string_view name, std::string password,
                                      const login_limits& limits) {

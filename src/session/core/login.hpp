@@ -49,6 +49,11 @@ struct login_outcome {
   base::error error{base::errc::unavailable, "", ""};
 };
 
+// The response code a refused login gets in `protocol` (RFC 2449/3206 for
+// POP3, RFC 5530 for IMAP, RFC 3463 enhanced codes for submission): the
+// replies and the log lines' CODE field both take it from here.
+std::string_view refusal_code(std::string_view protocol, login_outcome::kind k);
+
 // Verifies `name`/`password` for the session's protocol, applying the
 // defence and the per-user limit. Logs the outcome.
 net::awaitable<login_outcome> log_in(session_base& s, std::string_view name, std::string password,

@@ -28,6 +28,17 @@ std::vector<session_info> session_table::list() {
   return out;
 }
 
+std::optional<session_info> session_table::find(const std::string& id) {
+  std::shared_ptr<entry> e;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return std::nullopt;
+    e = it->second;
+  }
+  return e->snapshot();
+}
+
 size_t session_table::kill(const std::function<bool(const session_info&)>& which,
                            const std::string& reason) {
   std::vector<std::shared_ptr<entry>> all, chosen;

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -69,6 +70,8 @@ class session_table {
   void remove(const std::string& id);
 
   std::vector<session_info> list();
+  // One session's entry as it is now, by its id.
+  std::optional<session_info> find(const std::string& id);
   // Ends the sessions `which` chooses, telling each `reason` ("the
   // administrator ended this session"); returns how many were told to end.
   size_t kill(const std::function<bool(const session_info&)>& which, const std::string& reason);

@@ -29,21 +29,22 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
     case core::login_outcome::kind::ok:
       break;
     case core::login_outcome::kind::failed:
-      s.no("[AUTHENTICATIONFAILED] Authentication failed: unknown user name or wrong password");
+      s.no(fmt::format("[{}] Authentication failed: unknown user name or wrong password",
+                       core::refusal_code("imap", outcome.what)));
       co_return;
     case core::login_outcome::kind::blocked:
-      s.no(fmt::format("[UNAVAILABLE] {}", outcome.message));
+      s.no(fmt::format("[{}] {}", core::refusal_code("imap", outcome.what), outcome.message));
       co_return;
     case core::login_outcome::kind::user_limit:
-      s.no(fmt::format("[LIMIT] {}", outcome.message));
+      s.no(fmt::format("[{}] {}", core::refusal_code("imap", outcome.what), outcome.message));
       co_return;
     case core::login_outcome::kind::disabled:
       // RFC 5530 §3: the user has to ask the administrator.
-      s.no(fmt::format("[CONTACTADMIN] {}", outcome.message));
+      s.no(fmt::format("[{}] {}", core::refusal_code("imap", outcome.what), outcome.message));
       co_return;
     case core::login_outcome::kind::throttled:
       // RFC 2449 §8.1.1 (LOGIN-DELAY), RFC 5530 §3 (LIMIT): try again later.
-      s.no(fmt::format("[LIMIT] {}", outcome.message));
+      s.no(fmt::format("[{}] {}", core::refusal_code("imap", outcome.what), outcome.message));
       co_return;
     case core::login_outcome::kind::unavailable:
       s.no(error_reply(s, outcome.error));

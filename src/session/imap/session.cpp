@@ -363,9 +363,10 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
     co_return;
   }
   if (!admitted) {
-    observe::log_limited(fmt::format("imap refused {}", conn->remote_ip()), observe::level::warning,
-                         "imap", s.id, "connection from {} refused: {}", conn->remote_ip(),
-                         admitted.err().message);
+    observe::log_limited_coded(fmt::format("imap refused {}", conn->remote_ip()),
+                               observe::level::warning, "imap", s.id,
+                               {"UNAVAILABLE", conn->remote_ip()}, "connection from {} refused: {}",
+                               conn->remote_ip(), admitted.err().message);
     auto refusal = fmt::format("BYE [UNAVAILABLE] {}", admitted.err().message);
     s.untagged(refusal);
     s.opened("* " + refusal);

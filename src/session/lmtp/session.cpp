@@ -29,9 +29,10 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
     co_return;
   }
   if (!admitted) {
-    observe::log_limited(fmt::format("lmtp refused {}", conn->remote_ip()), observe::level::warning,
-                         "lmtp", s.id, "connection from {} refused: {}", conn->remote_ip(),
-                         admitted.err().message);
+    observe::log_limited_coded(fmt::format("lmtp refused {}", conn->remote_ip()),
+                               observe::level::warning, "lmtp", s.id, {"4.3.2", conn->remote_ip()},
+                               "connection from {} refused: {}", conn->remote_ip(),
+                               admitted.err().message);
     auto refusal = fmt::format("421 4.3.2 {} {}", svc.hostname, admitted.err().message);
     s.reply(refusal);
     s.opened(refusal);

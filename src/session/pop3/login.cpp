@@ -44,21 +44,22 @@ net::awaitable<void> log_in(session& s, std::string user, std::string password) 
     case core::login_outcome::kind::ok:
       break;
     case core::login_outcome::kind::failed:
-      s.err("[AUTH] Authentication failed: unknown user name or wrong password");
+      s.err(fmt::format("[{}] Authentication failed: unknown user name or wrong password",
+                        core::refusal_code("pop3", outcome.what)));
       co_return;
     case core::login_outcome::kind::blocked:
-      s.err(fmt::format("[AUTH] {}", outcome.message));
+      s.err(fmt::format("[{}] {}", core::refusal_code("pop3", outcome.what), outcome.message));
       co_return;
     case core::login_outcome::kind::user_limit:
-      s.err(fmt::format("[IN-USE] {}", outcome.message));
+      s.err(fmt::format("[{}] {}", core::refusal_code("pop3", outcome.what), outcome.message));
       co_return;
     case core::login_outcome::kind::disabled:
       // RFC 3206 §4: a refusal that trying again will not fix.
-      s.err(fmt::format("[AUTH] {}", outcome.message));
+      s.err(fmt::format("[{}] {}", core::refusal_code("pop3", outcome.what), outcome.message));
       co_return;
     case core::login_outcome::kind::throttled:
       // RFC 2449 §8.1.1 (LOGIN-DELAY), RFC 5530 §3 (LIMIT): try again later.
-      s.err(fmt::format("[LOGIN-DELAY] {}", outcome.message));
+      s.err(fmt::format("[{}] {}", core::refusal_code("pop3", outcome.what), outcome.message));
       co_return;
     case core::login_outcome::kind::unavailable:
       s.err(error_reply(s, outcome.error));

@@ -39,9 +39,10 @@ net::awaitable<void> run_session(services& svc, std::shared_ptr<net::connection>
     co_return;
   }
   if (!admitted) {
-    observe::log_limited(fmt::format("pop3 refused {}", conn->remote_ip()), observe::level::warning,
-                         "pop3", s.id, "connection from {} refused: {}", conn->remote_ip(),
-                         admitted.err().message);
+    observe::log_limited_coded(fmt::format("pop3 refused {}", conn->remote_ip()),
+                               observe::level::warning, "pop3", s.id,
+                               {"SYS/TEMP", conn->remote_ip()}, "connection from {} refused: {}",
+                               conn->remote_ip(), admitted.err().message);
     auto refusal = fmt::format("[SYS/TEMP] {}", admitted.err().message);
     s.err(refusal);
     s.opened("-ERR " + refusal);

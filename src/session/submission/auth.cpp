@@ -71,15 +71,18 @@ net::awaitable<void> cmd_auth(state& s, std::string_view args) {
     case kind::ok:
       break;
     case kind::failed:
-      s.reply("535 5.7.8 Authentication failed: unknown user name or wrong password");
+      s.reply(fmt::format("535 {} Authentication failed: unknown user name or wrong password",
+                          core::refusal_code("submission", login.what)));
       co_return;
     case kind::blocked:
     case kind::user_limit:
     case kind::throttled:
-      s.reply(fmt::format("454 4.7.0 {}", login.message));
+      s.reply(
+          fmt::format("454 {} {}", core::refusal_code("submission", login.what), login.message));
       co_return;
     case kind::disabled:
-      s.reply(fmt::format("535 5.7.8 {}", login.message));
+      s.reply(
+          fmt::format("535 {} {}", core::refusal_code("submission", login.what), login.message));
       co_return;
     case kind::unavailable:
       s.reply(fmt::format("454 4.7.0 The directory is unavailable; try again later (session {})",

@@ -6,8 +6,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -83,9 +85,39 @@ void end_drained_sessions(directory::component_view& components, directory::live
                    protocol, drain.count(), n);
   }
 }
+// What differs between the running configuration and the file now, in
+// the file's words ("[[listener]] tables, threads"); empty when nothing a
+// reload cannot apply changed (certificate files are reread by the reload).
+std::string needs_restart(const node_config& was, const node_config& now) {
+  std::vector<std::string> changed;
+  if (was.data_dir != now.data_dir) changed.push_back("data_dir");
+  if (was.hostname != now.hostname) changed.push_back("hostname");
+  if (was.threads != now.threads) changed.push_back("threads");
+  if (was.shutdown_timeout != now.shutdown_timeout) changed.push_back("shutdown_timeout");
+  if (was.tls_certificate != now.tls_certificate || was.tls_key != now.tls_key ||
+      was.tls_profile != now.tls_profile || was.tls_sni != now.tls_sni)
+    changed.push_back("[tls]");
+  auto same_listener = [](const listener_config& a, const listener_config& b) {
+    return a.protocol == b.protocol && a.address == b.address && a.port == b.port &&
+           a.tls == b.tls && a.certificate == b.certificate && a.key == b.key &&
+           a.client_ca == b.client_ca;
+  };
+  if (!std::equal(was.listeners.begin(), was.listeners.end(), now.listeners.begin(),
+                  now.listeners.end(), same_listener))
+    changed.push_back("[[listener]] tables");
+  if (was.relay.host != now.relay.host || was.relay.port != now.relay.port ||
+      was.relay.tls != now.relay.tls || was.relay.username != now.relay.username ||
+      was.relay.password_file != now.relay.password_file || was.relay.ca_file != now.relay.ca_file)
+    changed.push_back("[relay]");
+  return base::join(changed, ", ");
+}
+
 }  // namespace
 
 int serve(const node_config& cfg) {
+  // A SIGHUP (systemctl reload) before the reload handler is in place must
+  // not end the node: ignored until server::run handles it.
+  std::signal(SIGHUP, SIG_IGN);
   // Each connection and each open mailbox holds descriptors; use all we may.
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
@@ -323,18 +355,35 @@ int serve(const node_config& cfg) {
     }
   });
   ::pthread_setname_np(watcher.native_handle(), "postern-watch");
-  observe::log(observe::level::info, "node", "", "serving from {} with {} I/O threads",
-               cfg.data_dir, threads);
   auto status = fmt::format("serving from {}: {}", cfg.data_dir, base::join(node.listening, ", "));
-  server.on_started([&status] { observe::notify_ready(status); });
+  // Said once the signals are handled too: from here SIGTERM is the
+  // graceful shutdown and SIGHUP a reload.
+  server.on_started([&status, &cfg, threads] {
+    observe::log(observe::level::info, "node", "", "serving from {} with {} I/O threads",
+                 cfg.data_dir, threads);
+    observe::notify_ready(status);
+  });
   server.on_shutdown(
       [] { observe::notify_stopping("stopping: sessions finish their command and say goodbye"); });
-  server.on_hangup([&node, &status] {
+  server.on_hangup([&node, &status, &cfg] {
     // Settings are live already (the directory); SIGHUP (systemctl reload)
-    // reloads what the files hold: certificates and keys.
+    // reloads what the files hold: certificates and keys. What else changed
+    // in postern.toml is said, so nobody waits for a reload that needs a
+    // restart.
     observe::notify_reloading();
     observe::log(observe::level::info, "node", "", "SIGHUP: reloading certificates");
     reload_certificates(node);  // logs each reload, and a refusal with its reason
+    if (auto now = load_config(cfg.path); !now)
+      observe::log(observe::level::error, "node", "",
+                   "{} has an error now: {}; the running node keeps the configuration it started "
+                   "with",
+                   cfg.path, now.err().message);
+    else if (auto changed = needs_restart(cfg, *now); !changed.empty())
+      observe::log(observe::level::warning, "node", "",
+                   "{}: {} changed; that takes a restart (systemctl restart postern)", cfg.path,
+                   changed);
+    observe::log(observe::level::info, "node", "",
+                 "SIGHUP: reload done (protocol settings are live and need none)");
     observe::notify_ready(status);
   });
   server.run(cfg.shutdown_timeout);

@@ -107,6 +107,47 @@ class RefusesToStart(unittest.TestCase):
         self.assertIn("nope.toml", r.stderr.decode())
 
 
+class ReloadSaysWhatNeedsARestart(unittest.TestCase):
+    """SIGHUP (systemctl reload) rereads certificates; a change it cannot
+    apply is named in the log, and a file broken since the start is reported
+    while the node goes on with the configuration it has."""
+
+    def setUp(self):
+        self.node = Node()
+        self.addCleanup(self.node.cleanup)
+        self.node.start()
+
+    def test_changed_listener_is_named(self):
+        with open(self.node.config) as f:
+            text = f.read()
+        with open(self.node.config, "w") as f:
+            f.write(text.replace(f"port = {self.node.pop3}\n", f"port = {self.node.pop3 + 1}\n"))
+        self.node.proc.send_signal(1)
+        line = self.node.wait_for_log("takes a restart")
+        self.assertIn("[[listener]] tables changed", line)
+        self.assertIn(self.node.config, line)
+        # Still serving on the port it has.
+        with socket.create_connection(("127.0.0.1", self.node.pop3), timeout=10) as c:
+            self.assertTrue(c.recv(100).startswith(b"+OK"))
+
+    def test_broken_file_is_reported_and_the_node_goes_on(self):
+        with open(self.node.config, "a") as f:
+            f.write("data_folder = \"x\"\n")
+        self.node.proc.send_signal(1)
+        line = self.node.wait_for_log("has an error now")
+        self.assertIn("unknown key 'data_folder'", line)
+        self.assertIn("keeps the configuration it started with", line)
+        with socket.create_connection(("127.0.0.1", self.node.pop3), timeout=10) as c:
+            self.assertTrue(c.recv(100).startswith(b"+OK"))
+
+    def test_nothing_changed_says_nothing(self):
+        self.node.proc.send_signal(1)
+        self.node.wait_for_log("reload done")
+        self.assertTrue(any("reloaded" in l for l in self.node.log_lines))
+        self.assertFalse(any("takes a restart" in l or "error now" in l
+                             for l in self.node.log_lines))
+
+
 class UserCommands(unittest.TestCase):
     def test_add_list_passwd_remove(self):
         node = Node()

@@ -41,12 +41,12 @@ set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | adduser")
 set(CPACK_DEBIAN_PACKAGE_PROVIDES "imap-server, pop3-server")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "mail access server: POP3, IMAP, submission and LMTP over one mailbox store")
+# The synopsis is the summary above; CPack indents this body for control.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "mail access server: POP3, IMAP, submission and LMTP over one mailbox store
- Postern serves POP3, IMAP4, SMTP submission and LMTP delivery over one
- durable mailbox store, with live protocol settings, protocol logs,
- connection limits and throttling, component states, health probes,
- connectivity tests and mailbox repair.")
+    "Postern serves POP3, IMAP4, SMTP submission and LMTP delivery over one
+durable mailbox store, with live protocol settings, protocol logs,
+connection limits and throttling, component states, health probes,
+connectivity tests and mailbox repair.")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/packaging/debian/conffiles ${CMAKE_SOURCE_DIR}/packaging/debian/postinst
     ${CMAKE_SOURCE_DIR}/packaging/debian/prerm ${CMAKE_SOURCE_DIR}/packaging/debian/postrm)

@@ -130,6 +130,13 @@ class Package(unittest.TestCase):
         depends = re.search(r"(?m)^Depends: (.*)$", control).group(1)
         for lib in ("libsystemd0", "libssl3", "libsqlite3-0", "libicu72", "libgmime-3.0-0"):
             self.assertIn(lib, depends)
+        # deb-control(5): a synopsis, then body lines with one leading space.
+        description = run(["dpkg-deb", "-f", self.deb, "Description"]).stdout.rstrip("\n")
+        synopsis, *body = description.split("\n")
+        self.assertTrue(synopsis.startswith("mail access server"), synopsis)
+        self.assertTrue(body)
+        for line in body:
+            self.assertRegex(line, r"^ [^ ]", "a body line shown verbatim or malformed")
         conffiles = run(["dpkg-deb", "-I", self.deb, "conffiles"]).stdout.split()
         self.assertEqual(conffiles, ["/etc/postern/postern.toml"])
         with open(self.path("var/lib/dpkg/status")) as f:

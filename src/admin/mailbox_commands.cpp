@@ -105,12 +105,13 @@ command_reply run_reindex(command_context& c, const arguments& a) {
   auto started = std::chrono::steady_clock::now();
   auto queued = (*mb)->reindex(folder);
   if (!queued) return failure(queued.err());
-  uint64_t left = *queued;
+  // Messages queued already (by delivery, the index paused) count too.
+  uint64_t indexed = 0;
   for (;;) {
     auto r = (*mb)->index_queued(256);
     if (!r) return failure(r.err());
-    left = r->queued;
-    if (left == 0) break;
+    indexed += r->indexed;
+    if (r->queued == 0) break;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   auto state = (*mb)->index_state();
@@ -118,10 +119,10 @@ command_reply run_reindex(command_context& c, const arguments& a) {
   r.lines.push_back(
       fmt::format("{}{}: {} message(s) indexed in {:.1f} s; the full-text index "
                   "takes {:.1f} MB",
-                  u->address, folder.empty() ? "" : " folder " + folder, *queued, secs,
+                  u->address, folder.empty() ? "" : " folder " + folder, indexed, secs,
                   state ? state->second / 1e6 : 0.0));
   observe::log(observe::level::info, "admin", "", "{}: mailbox reindex of {}{}: {} message(s)",
-               c.requester, u->address, folder.empty() ? "" : " folder " + folder, *queued);
+               c.requester, u->address, folder.empty() ? "" : " folder " + folder, indexed);
   return r;
 }
 

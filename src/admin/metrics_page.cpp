@@ -141,6 +141,12 @@ std::string render_metrics(node_runtime& node) {
                      "messages taken into full-text indexes since the node started",
                      {},
                      static_cast<double>(node.indexer->indexed())});
+    extra.push_back({"postern_index_catch_up_turns",
+                     "counter",
+                     "indexing turns taken at nice 10 because a mailbox had more than 10,000 "
+                     "messages waiting (otherwise the indexer takes only idle CPU)",
+                     {},
+                     static_cast<double>(node.indexer->catch_up_turns())});
   }
   process_samples(extra, node);
   return svc.metrics ? svc.metrics->render(extra) : observe::metrics().render(extra);

@@ -2,10 +2,14 @@
 #include "admin/text_indexer.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 
 #include "observe/log.hpp"
@@ -67,7 +71,16 @@ void text_indexer::index_user(int64_t user_id) {
     return;
   }
   for (;;) {
-    auto turn = (*mb)->index_queued(batch);
+    uint64_t backlog = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = queued_.find(user_id); it != queued_.end()) backlog = it->second;
+    }
+    if (backlog > tuning_.catch_up_backlog) behind_ = true;
+    if (backlog < tuning_.catch_up_backlog / 2) behind_ = false;
+    set_policy(behind_);
+    if (behind_) ++catch_up_turns_;
+    auto turn = (*mb)->index_queued(tuning_.batch);
     if (!turn) {
       observe::log(observe::level::error, "index", "", "indexing mailbox {} failed: {} ({})",
                    user_id, turn.err().message, turn.err().detail);
@@ -85,8 +98,13 @@ void text_indexer::index_user(int64_t user_id) {
     std::lock_guard lock(mu_);
     queued_[user_id] = turn->queued;
     // Another mailbox waiting gets its turn between batches, and fewer than
-    // a batch left wait for the next gathering.
-    if (stopping_ || !order_.empty() || turn->queued < batch) {
+    // a batch left wait for the next gathering. This mailbox's own wake-ups
+    // (each commit of a burst) do not count: had they sent it back to the
+    // gathering, every 256 messages would wait 250 ms, and a burst outran
+    // its indexer.
+    const bool others =
+        std::any_of(order_.begin(), order_.end(), [&](int64_t id) { return id != user_id; });
+    if (stopping_ || others || turn->queued < tuning_.batch) {
       if (!stopping_ && waiting_.insert(user_id).second) order_.push_back(user_id);
       return;
     }
@@ -116,10 +134,28 @@ void text_indexer::tidy(store::mailbox& mb) {
   }
 }
 
+void text_indexer::set_policy(bool catching_up) {
+  if (catching_up == at_nice_) return;
+  sched_param p{};
+  if (::sched_setscheduler(0, catching_up ? SCHED_OTHER : SCHED_IDLE, &p) != 0) {
+    if (catching_up && !told_no_nice_) {
+      told_no_nice_ = true;
+      observe::log(observe::level::warning, "index", "",
+                   "more than {} messages wait for a full-text index, but the indexer cannot "
+                   "leave SCHED_IDLE to catch up ({}): it gets only CPU time nothing else "
+                   "wants; allow nice 10 (RLIMIT_NICE >= 10: systemd LimitNICE=+10)",
+                   tuning_.catch_up_backlog, std::strerror(errno));
+    }
+    return;
+  }
+  at_nice_ = catching_up;
+}
+
 void text_indexer::loop() {
-  // Nice 10: when sessions and deliveries keep every core busy the index
-  // gets about a tenth of one, so it neither slows them much nor starves.
+  // Nice 10 while catching up: when sessions and deliveries keep every core
+  // busy the index then gets about a tenth of one. Otherwise SCHED_IDLE.
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+  set_policy(false);
   sweep();
   for (;;) {
     int64_t user_id = 0;

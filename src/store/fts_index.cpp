@@ -16,7 +16,7 @@ namespace postern::store {
 
 namespace {
 
-constexpr int format_version = 2;
+constexpr int format_version = 3;
 
 // A word longer than this is cut by FTS5 (FTS5_MAX_TOKEN_SIZE): a document
 // holding one is read by SEARCH itself.
@@ -40,7 +40,12 @@ constexpr size_t max_needle_lookups = 8;
 // segment: 71 ms 16 to a query, 102 ms one by one, 86 ms 64 to a query).
 constexpr size_t or_query_terms = 16;
 
-// The schema. FTS5 merges a level's segments once 16 of them are there (its default is 4),
+// The schema. `terms` has no UNIQUE index (format 3): with one, every batch
+// of new words (about 14,000 in 256 messages of the bench corpus) dirtied
+// nearly every page of that index, so indexing 100,000 messages wrote 27 GB;
+// appended instead, a word known already may be listed twice (after a
+// restart, or once recent_terms has forgotten it) and the lookups say each
+// word once. FTS5 merges a level's segments once 16 of them are there (its default is 4),
 // so a message's words are rewritten about half as often while mail
 // arrives; merge_step() merges them all when the mailbox is quiet.
 std::string schema_sql() {
@@ -48,7 +53,7 @@ std::string schema_sql() {
 CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5(
   subject, from_addr, to_addr, cc_addr, bcc_addr, headers, body,
   detail = column, tokenize = "{}");
-CREATE TABLE IF NOT EXISTS terms(id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS terms(id INTEGER PRIMARY KEY, term TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5(
   term, content = 'terms', content_rowid = 'id', detail = none,
   tokenize = 'trigram case_sensitive 1');
@@ -139,7 +144,7 @@ struct text_hash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
-using term_set = std::unordered_set<std::string, text_hash, std::equal_to<>>;
+using term_set = fts_index::word_set;
 
 }  // namespace
 
@@ -164,7 +169,8 @@ struct fts_index::impl {
   // Vocabulary words matching a GLOB pattern (at least three characters of
   // it literal, so the trigram index answers); nullopt past max_terms.
   base::result<std::optional<std::vector<std::string>>> terms_like(const std::string& pattern) {
-    auto st = db.prepare("SELECT term FROM vocab WHERE term GLOB ?");
+    // DISTINCT: `terms` may list a word twice (schema_sql).
+    auto st = db.prepare("SELECT DISTINCT term FROM vocab WHERE term GLOB ?");
     if (!st) return st.err();
     st->bind(1, pattern);
     std::vector<std::string> out;
@@ -340,6 +346,11 @@ struct fts_index::impl {
     // Best first, so each message keeps its best score; words of one score
     // share a query.
     std::sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.second > b.second; });
+    {
+      // A word listed twice in `terms` (schema_sql) is looked up once.
+      term_set seen;
+      std::erase_if(scored, [&](auto& t) { return !seen.insert(t.first).second; });
+    }
     std::unordered_map<int64_t, uint8_t> out;
     for (size_t i = 0; i < scored.size();) {
       size_t j = i;
@@ -428,7 +439,20 @@ base::result<std::unique_ptr<fts_index>> fts_index::open(const std::string& path
   const int64_t found = version->int64(0);
   version->reset();
   bool upgraded = false;
-  if (found != format_version) {
+  if (found == 2) {
+    // Format 2 differs only in the UNIQUE index on `terms`: the table is
+    // copied without it (ids kept, so `vocab` stays valid), nothing indexed
+    // again.
+    db::transaction txn(*db, db::sync_mode::deferred);
+    if (auto s = txn.begin(); !s) return s.err();
+    if (auto s = db->exec("CREATE TABLE terms_v3(id INTEGER PRIMARY KEY, term TEXT NOT NULL);"
+                          " INSERT INTO terms_v3(id, term) SELECT id, term FROM terms;"
+                          " DROP TABLE terms; ALTER TABLE terms_v3 RENAME TO terms;"
+                          " PRAGMA user_version = 3;");
+        !s)
+      return s.err();
+    if (auto s = txn.commit(); !s) return s.err();
+  } else if (found != format_version) {
     // Format 1 (or a file from a newer version): its tables go, and every
     // message is indexed again (the caller queues them).
     auto old = db->prepare(
@@ -455,6 +479,26 @@ base::result<std::unique_ptr<fts_index>> fts_index::open(const std::string& path
 }
 
 fts_index::~fts_index() { words_.reset(); }
+
+bool fts_index::recent_terms::contains(std::string_view t) {
+  if (now.find(t) != now.end()) return true;
+  if (before.find(t) == before.end()) return false;
+  add(std::string(t));  // still in use: kept another generation
+  return true;
+}
+
+void fts_index::recent_terms::add(std::string t) {
+  if (now.size() >= generation) {
+    before = std::move(now);
+    now.clear();
+  }
+  now.insert(std::move(t));
+}
+
+void fts_index::recent_terms::clear() {
+  now.clear();
+  before.clear();
+}
 
 base::status fts_index::put(std::span<const std::pair<int64_t, mime::search_document>> docs,
                             std::span<const int64_t> gone) {
@@ -485,8 +529,28 @@ base::status fts_index::put(std::span<const std::pair<int64_t, mime::search_docu
   };
   for (auto id : gone)
     if (auto s = remove(id); !s) return s;
+  // The documents' words first: which of them `terms` must learn is asked
+  // of the words index as it was before this batch.
   term_set batch_terms;
-  for (auto& [id, d] : docs) {
+  std::vector<char> trusted(docs.size(), 1);
+  for (size_t i = 0; i < docs.size(); ++i) {
+    auto& d = docs[i].second;
+    // A word FTS5 would cut, or one its tokenizer changed (the text is
+    // folded already, so it should not), would make the words' answer
+    // inexact: SEARCH reads that message.
+    if (d.truncated) trusted[i] = 0;
+    for (const std::string* field :
+         {&d.subject, &d.from, &d.to, &d.cc, &d.bcc, &d.headers, &d.body})
+      words_->words(*field, [&](std::string_view w, size_t start, size_t end) {
+        if (w.size() >= max_word_bytes || std::string_view(*field).substr(start, end - start) != w)
+          trusted[i] = 0;
+        if (batch_terms.find(w) == batch_terms.end()) batch_terms.emplace(w);
+      });
+  }
+  auto new_terms = unlisted_terms(batch_terms, docs.size() < checked_batch);
+  if (!new_terms) return new_terms.err();
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const auto& [id, d] = docs[i];
     // FTS5 has no upsert: a document indexed again replaces the old one.
     if (auto s = remove(id); !s) return s;
     ins->reset();
@@ -499,18 +563,7 @@ base::status fts_index::put(std::span<const std::pair<int64_t, mime::search_docu
         .bind(7, d.headers)
         .bind(8, d.body);
     if (ins->step() != db::step_result::done) return db_.error_of("adding to the text index");
-    // The vocabulary learns the document's words. A word FTS5 would cut, or
-    // one its tokenizer changed (the text is folded already, so it should
-    // not), would make the words' answer inexact: SEARCH reads that message.
-    bool trusted = !d.truncated;
-    for (const std::string* field :
-         {&d.subject, &d.from, &d.to, &d.cc, &d.bcc, &d.headers, &d.body})
-      words_->words(*field, [&](std::string_view w, size_t start, size_t end) {
-        if (w.size() >= max_word_bytes || std::string_view(*field).substr(start, end - start) != w)
-          trusted = false;
-        if (batch_terms.find(w) == batch_terms.end()) batch_terms.emplace(w);
-      });
-    if (!trusted) {
+    if (!trusted[i]) {
       cut->reset();
       cut->bind(1, id);
       if (cut->step() != db::step_result::done) return db_.error_of("adding to the text index");
@@ -525,22 +578,58 @@ base::status fts_index::put(std::span<const std::pair<int64_t, mime::search_docu
     count->bind(1, delta).bind(2, name);
     if (count->step() != db::step_result::done) return db_.error_of("counting the text index");
   }
-  auto add_term = db_.prepare("INSERT OR IGNORE INTO terms(term) VALUES(?)");
+  auto add_term = db_.prepare("INSERT INTO terms(term) VALUES(?)");
   auto add_vocab = db_.prepare("INSERT INTO vocab(rowid, term) VALUES(?, ?)");
   if (!add_term) return add_term.err();
   if (!add_vocab) return add_vocab.err();
-  for (auto& t : batch_terms) {
+  for (auto& t : *new_terms) {
     add_term->reset();
     add_term->bind(1, t);
     if (add_term->step() != db::step_result::done)
       return db_.error_of("adding to the text index's vocabulary");
-    if (db_.changes() == 0) continue;  // known already
     add_vocab->reset();
     add_vocab->bind(1, db_.last_insert_rowid()).bind(2, t);
     if (add_vocab->step() != db::step_result::done)
       return db_.error_of("adding to the text index's vocabulary");
   }
-  return txn.commit();
+  if (auto s = txn.commit(); !s) return s;
+  // Only once they are in the file: a word remembered but rolled back
+  // would never be listed.
+  for (auto& t : *new_terms) recent_terms_.add(std::move(t));
+  return base::ok_status();
+}
+
+base::result<std::vector<std::string>> fts_index::unlisted_terms(const word_set& batch,
+                                                                 bool ask_the_index) {
+  std::vector<std::string> out;
+  std::optional<db::statement> known;
+  if (ask_the_index) {
+    auto st = db_.prepare("SELECT 1 FROM words WHERE words MATCH ? LIMIT 1");
+    if (!st) return st.err();
+    known.emplace(std::move(*st));
+  }
+  for (auto& t : batch) {
+    if (recent_terms_.contains(t)) continue;
+    if (known) {
+      // Every word of `words` is in `terms` (put() adds both in one
+      // transaction; rebuild() lists the words' own vocabulary).
+      known->reset();
+      known->bind(1, quoted(t));
+      auto r = known->step();
+      if (r == db::step_result::error) return db_.error_of("reading the text index's vocabulary");
+      if (r == db::step_result::row) {
+        recent_terms_.add(t);
+        continue;
+      }
+    }
+    out.push_back(t);
+  }
+  return out;
+}
+
+void fts_index::forget_recent_terms() {
+  std::lock_guard lock(mu_);
+  recent_terms_.clear();
 }
 
 base::result<bool> fts_index::merge_step() {
@@ -607,6 +696,7 @@ base::status fts_index::clear() {
   std::lock_guard lock(mu_);
   db::transaction txn(db_, db::sync_mode::deferred);
   if (auto s = txn.begin(); !s) return s;
+  recent_terms_.clear();
   if (auto s = db_.exec("DELETE FROM words; DELETE FROM truncated; DELETE FROM terms;"
                         " UPDATE counts SET value = 0;"
                         " INSERT INTO vocab(vocab) VALUES('delete-all');");
@@ -627,6 +717,7 @@ base::status fts_index::rebuild() {
   db::transaction txn(db_, db::sync_mode::deferred);
   if (auto s = txn.begin(); !s) return s;
   // The words from the stored text, then the vocabulary from the words.
+  recent_terms_.clear();
   if (auto s = db_.exec(
           "INSERT INTO words(words) VALUES('rebuild');"
           " CREATE VIRTUAL TABLE IF NOT EXISTS temp.word_list USING fts5vocab(main, words, row);"

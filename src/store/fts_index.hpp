@@ -36,6 +36,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -85,6 +86,17 @@ class fts_index {
   // Bytes on disk (the database and its WAL).
   uint64_t disk_size() const;
 
+  // Forgets the words remembered while a burst was indexed (the indexer
+  // calls it when the mailbox's queue is empty): memory is held only while
+  // a mailbox is being indexed.
+  void forget_recent_terms();
+
+  struct word_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using word_set = std::unordered_set<std::string, word_hash, std::equal_to<>>;
+
  private:
   explicit fts_index(db::database db) : db_(std::move(db)) {}
   struct impl;
@@ -92,6 +104,24 @@ class fts_index {
   db::database db_;
   std::unique_ptr<word_tokenizer> words_;  // of db_: ends before it
   bool upgraded_ = false;
+  // The words of a batch `terms` does not list yet. Those recent_terms_
+  // knows are listed; small batches (trickling mail) ask the words index
+  // about the rest (a lookup each, 10-100 µs); large ones (a burst) take
+  // them as new, so a word may be listed twice (format 3, fts_index.cpp).
+  static constexpr size_t checked_batch = 32;
+  base::result<std::vector<std::string>> unlisted_terms(const word_set& batch, bool ask_the_index);
+
+  // Words this object added to `terms` lately, in two generations of up to
+  // 65,536 (a few MB): a batch's common words are not listed again, while
+  // a rare word's second listing costs little (fts_index.cpp, schema_sql).
+  // Only words committed to the file; emptied with `terms`.
+  struct recent_terms {
+    static constexpr size_t generation = 65536;
+    word_set now, before;
+    bool contains(std::string_view t);
+    void add(std::string t);
+    void clear();
+  } recent_terms_;
 };
 
 }  // namespace postern::store

@@ -263,6 +263,111 @@ TEST(FullTextIndex, AnIndexOfTheOlderFormatIsBuiltAgain) {
   std::filesystem::remove_all(dir);
 }
 
+// Format 2 had a UNIQUE index on `terms`: the table is copied without it,
+// ids kept (the vocabulary's trigram index refers to them), nothing indexed
+// again.
+TEST(FullTextIndex, FormatTwoLosesOnlyItsUniqueIndex) {
+  auto dir = temp_dir();
+  {
+    auto st = make_sqlite_store(dir);
+    auto mb = *st->open(1);
+    ASSERT_TRUE(mb->append("INBOX", {mail("one", "alphabetical first body"), 0, 0}));
+    ASSERT_TRUE(mb->append("INBOX", {mail("two", "second bodywork"), 0, 0}));
+    ASSERT_TRUE(mb->index_queued(100));
+  }
+  {
+    // `terms` as format 2 had it.
+    auto old = db::database::open(dir + "/mail/1/fts.sqlite", true);
+    ASSERT_TRUE(old);
+    ASSERT_TRUE(
+        old->exec("CREATE TABLE t2(id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);"
+                  " INSERT INTO t2 SELECT id, term FROM terms; DROP TABLE terms;"
+                  " ALTER TABLE t2 RENAME TO terms; PRAGMA user_version = 2;"));
+  }
+  auto st = make_sqlite_store(dir);
+  auto mb = *st->open(1);
+  auto a = mb->search_text(
+      std::vector<text_query>{{text_field::body, "phabet"}, {text_field::body, "odywor"}});
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->unindexed.empty());  // not queued again
+  EXPECT_EQ(uids_of(*mb, *a, 0), (std::vector<uint32_t>{1}));
+  EXPECT_EQ(uids_of(*mb, *a, 1), (std::vector<uint32_t>{2}));
+  {
+    auto db = db::database::open(dir + "/mail/1/fts.sqlite", true);
+    ASSERT_TRUE(db);
+    auto sql = db->prepare("SELECT sql FROM sqlite_master WHERE name = 'terms'");
+    ASSERT_TRUE(sql);
+    ASSERT_EQ(sql->step(), db::step_result::row);
+    EXPECT_EQ(sql->text(0).find("UNIQUE"), std::string::npos) << sql->text(0);
+    auto v = db->prepare("PRAGMA user_version");
+    ASSERT_TRUE(v);
+    ASSERT_EQ(v->step(), db::step_result::row);
+    EXPECT_EQ(v->int64(0), 3);
+  }
+  auto rep = mb->check(check_mode::check);
+  ASSERT_TRUE(rep);
+  EXPECT_TRUE(rep->findings.empty());
+  std::filesystem::remove_all(dir);
+}
+
+// `terms` may list a word twice (a burst takes words it has not seen lately
+// as new): answers stay exact and say each message once, whether the words
+// came in a burst, trickled in one by one, or after the index was reopened.
+TEST(FullTextIndex, AWordListedTwiceStillAnswersOnce) {
+  auto dir = temp_dir();
+  auto body = [](int i) {
+    return "common words and shared" + std::to_string(i % 3) + " token" + std::to_string(i);
+  };
+  {
+    auto st = make_sqlite_store(dir);
+    auto mb = *st->open(1);
+    for (int i = 0; i < 40; ++i)  // a burst: one batch of 40
+      ASSERT_TRUE(mb->append("INBOX", {mail("burst", body(i)), 0, 0}));
+    ASSERT_TRUE(mb->index_queued(100));
+  }
+  {
+    auto st = make_sqlite_store(dir);  // reopened: nothing remembered
+    auto mb = *st->open(1);
+    for (int i = 40; i < 80; ++i) ASSERT_TRUE(mb->append("INBOX", {mail("burst", body(i)), 0, 0}));
+    ASSERT_TRUE(mb->index_queued(100));
+    for (int i = 80; i < 84; ++i) {  // trickling in: each asks the index
+      ASSERT_TRUE(mb->append("INBOX", {mail("trickle", body(i)), 0, 0}));
+      ASSERT_TRUE(mb->index_queued(100));
+    }
+  }
+  {
+    auto db = db::database::open(dir + "/mail/1/fts.sqlite", true);
+    ASSERT_TRUE(db);
+    auto n = db->prepare("SELECT count(*) FROM terms WHERE term = 'shared1'");
+    ASSERT_TRUE(n);
+    ASSERT_EQ(n->step(), db::step_result::row);
+    EXPECT_EQ(n->int64(0), 2);  // once per burst, not again while trickling
+  }
+  auto st = make_sqlite_store(dir);
+  auto mb = *st->open(1);
+  std::vector<text_query> q = {{text_field::body, "hared1"},
+                               {text_field::body, "common words"},
+                               {text_field::body, "token83"},
+                               {text_field::body, "shared1", true}};
+  auto a = mb->search_text(q);
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->unindexed.empty());
+  std::vector<uint32_t> shared1;
+  for (uint32_t uid = 1; uid <= 84; ++uid)
+    if ((uid - 1) % 3 == 1) shared1.push_back(uid);
+  EXPECT_EQ(uids_of(*mb, *a, 0), shared1);
+  EXPECT_EQ(uids_of(*mb, *a, 1).size(), 84u);
+  EXPECT_EQ(uids_of(*mb, *a, 2), (std::vector<uint32_t>{84}));
+  EXPECT_EQ(a->hits[3].size(), a->scores[3].size());
+  EXPECT_TRUE(std::is_sorted(a->hits[0].begin(), a->hits[0].end()));
+  EXPECT_EQ(std::adjacent_find(a->hits[0].begin(), a->hits[0].end()), a->hits[0].end());
+  EXPECT_EQ(std::adjacent_find(a->hits[3].begin(), a->hits[3].end()), a->hits[3].end());
+  auto rep = mb->check(check_mode::check);
+  ASSERT_TRUE(rep);
+  EXPECT_TRUE(rep->findings.empty());
+  std::filesystem::remove_all(dir);
+}
+
 // Once as many documents were added as merge_after (and half of all), the
 // segments are merged step by step; answers stay the same, and with nothing
 // added since, there is nothing to merge.

@@ -163,7 +163,9 @@ base::result<mailbox::index_progress> sqlite_mailbox::index_queued(size_t max) {
   auto left = db_.prepare("SELECT count(*) FROM fts_queue");
   if (!left) return left.err();
   if (left->step() != db::step_result::row) return db_.error_of("reading the index queue");
-  return index_progress{docs.size(), static_cast<size_t>(left->int64(0))};
+  const auto remaining = static_cast<size_t>(left->int64(0));
+  if (remaining == 0) (*idx)->forget_recent_terms();
+  return index_progress{docs.size(), remaining};
 }
 
 base::result<bool> sqlite_mailbox::tidy_index() {

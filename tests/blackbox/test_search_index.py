@@ -6,6 +6,7 @@ reindex` and `mailbox check`; and kill -9 during heavy delivery: after restart
 SEARCH finds every acknowledged message and no expunged one."""
 import base64
 import imaplib
+import os
 import re
 import smtplib
 import threading
@@ -215,6 +216,28 @@ class SearchIndex(unittest.TestCase):
             self.assertEqual(c.untagged_responses.pop("SORT")[0].split()[0], b"1")
         self.node.set("imap", "full_text_index=on")
         c.logout()
+
+    def test_7_indexer_takes_only_idle_cpu(self):
+        """The indexer thread runs as SCHED_IDLE (sched(7)), so a delivery's
+        threads take the CPU from it the moment they wake."""
+        self.wait_indexed()
+        pid = self.node.proc.pid
+        policies = {}
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    if f.read().strip() != "postern-index":
+                        continue
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    # proc(5): policy is field 41; comm (field 2) may hold spaces
+                    fields = f.read().rsplit(")", 1)[1].split()
+                policies[tid] = int(fields[41 - 3])
+            except FileNotFoundError:
+                continue
+        SCHED_IDLE = 5
+        self.assertEqual(list(policies.values()), [SCHED_IDLE], policies)
+        # A few messages never put a mailbox 10,000 behind: no turn at nice 10.
+        self.assertEqual(self.metric("postern_index_catch_up_turns_total"), 0)
 
     def test_5_expunged_messages_are_never_found(self):
         c = self.login()

@@ -8,10 +8,10 @@
 // - At start it walks data_dir/mail and takes in whatever a killed node, an
 //   upgrade (format 8 queues every message) or `postern deliver` left queued.
 // - It runs as SCHED_IDLE (sched(7)): only on a CPU nothing else wants, and
-//   any waking thread takes the CPU from it at once. At nice 10 it had kept a
-//   delivery's pool thread (SCHED_BATCH, which never preempts on waking)
-//   waiting up to a scheduler tick for each message: 100,000 messages over
-//   one LMTP session went 0.77x as fast as with the indexer paused. Once a
+//   any waking thread takes the CPU from it at once (at nice 10 a woken
+//   pool thread, SCHED_BATCH, which never preempts on waking, waited for
+//   the indexer's time slice; docs/benchmarks.md has what each change to
+//   the indexer gained). Once a
 //   mailbox's backlog passes catch_up_backlog (a node whose CPUs are never
 //   idle), its turns run at nice 10 until the backlog is under half that, so
 //   the index still catches up and SEARCH never reads many messages itself.

@@ -106,7 +106,7 @@ class fts_index {
   bool upgraded_ = false;
   // The words of a batch `terms` does not list yet. Those recent_terms_
   // knows are listed; small batches (trickling mail) ask the words index
-  // about the rest (a lookup each, 10-100 µs); large ones (a burst) take
+  // about the rest (a lookup each, 10-100 µs, at most max_index_lookups); large ones (a burst) take
   // them as new, so a word may be listed twice (format 3, fts_index.cpp).
   static constexpr size_t checked_batch = 32;
   base::result<std::vector<std::string>> unlisted_terms(const word_set& batch, bool ask_the_index);

@@ -368,6 +368,42 @@ TEST(FullTextIndex, AWordListedTwiceStillAnswersOnce) {
   std::filesystem::remove_all(dir);
 }
 
+// A small batch asks the words index about at most 4,096 words it does not
+// remember: a message of made-up words costs little, and the rest are
+// listed again, still found.
+TEST(FullTextIndex, ATrickledMessageOfManyWordsAsksTheIndexAboutAFew) {
+  auto dir = temp_dir();
+  std::string body;
+  for (int i = 0; i < 5000; ++i) body += "w" + std::to_string(i) + "x ";
+  {
+    auto st = make_sqlite_store(dir);
+    auto mb = *st->open(1);
+    ASSERT_TRUE(mb->append("INBOX", {mail("same", body), 0, 0}));
+    ASSERT_TRUE(mb->index_queued(100));
+    ASSERT_TRUE(mb->append("INBOX", {mail("same", body), 0, 0}));
+    ASSERT_TRUE(mb->index_queued(100));  // nothing remembered: the queue ran empty
+  }
+  {
+    auto db = db::database::open(dir + "/mail/1/fts.sqlite", true);
+    ASSERT_TRUE(db);
+    // The second message holds only words of the first: 4,096 were looked
+    // up and found, every other one listed a second time.
+    auto n = db->prepare("SELECT count(*), count(DISTINCT term) FROM terms");
+    ASSERT_TRUE(n);
+    ASSERT_EQ(n->step(), db::step_result::row);
+    EXPECT_GT(n->int64(1), 5000);
+    EXPECT_EQ(n->int64(0) - n->int64(1), n->int64(1) - 4096);
+  }
+  auto st = make_sqlite_store(dir);
+  auto mb = *st->open(1);
+  auto a = mb->search_text(
+      std::vector<text_query>{{text_field::body, "4999x"}, {text_field::body, "w17x w18x"}});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(uids_of(*mb, *a, 0), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(uids_of(*mb, *a, 1), (std::vector<uint32_t>{1, 2}));
+  std::filesystem::remove_all(dir);
+}
+
 // Once as many documents were added as merge_after (and half of all), the
 // segments are merged step by step; answers stay the same, and with nothing
 // added since, there is nothing to merge.
